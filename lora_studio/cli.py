@@ -1,0 +1,129 @@
+"""`lora-studio` command line: a thin layer over the same functions the studio calls."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from .errors import UserError
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .launch import run_training
+
+    return run_training(args.config, args.overrides, launcher_args=args.launch_args)
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from .generate import GenerateConfig, generate
+
+    cfg = GenerateConfig(
+        base=args.base, loras=args.lora or [], prompt=args.prompt, negative_prompt=args.negative_prompt,
+        steps=args.steps, guidance_scale=args.guidance_scale, sampler=args.sampler, seed=args.seed,
+        width=args.width, height=args.height, batch_size=args.batch_size, out_dir=args.out,
+        allow_pickle=args.allow_pickle,
+    )
+    for path in generate(cfg):
+        print(path)
+    return 0
+
+
+def _cmd_lesson(args: argparse.Namespace) -> int:
+    from .lesson.cli import run_lesson_cli
+
+    return run_lesson_cli(args.config, args.overrides)
+
+
+def _cmd_lesson_predict(args: argparse.Namespace) -> int:
+    from .lesson.cli import predict_cli
+
+    return predict_cli(args.run_dir, args.images)
+
+
+def _cmd_app(args: argparse.Namespace) -> int:
+    from .ui.app import launch_app
+
+    launch_app(host=args.host, port=args.port, share=args.share, auth=args.auth, root=args.root)
+    return 0
+
+
+def _cmd_sample_dataset(args: argparse.Namespace) -> int:
+    from .sample_data import make_sample_dataset
+
+    folder = make_sample_dataset(args.folder)
+    print(f"sample dataset written to {folder}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .config import SAMPLERS
+
+    parser = argparse.ArgumentParser(prog="lora-studio", description="Train and use Stable Diffusion LoRAs.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a LoRA: lora-studio train CONFIG [key=value ...]")
+    p.add_argument("config", help="YAML config, e.g. configs/quickstart.yaml")
+    p.add_argument("overrides", nargs="*", help="dotted overrides, e.g. train.max_train_steps=100 output_dir=runs/a")
+    p.add_argument("--launch-args", default="", help="extra arguments for 'accelerate launch', e.g. '--num_processes 2'")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("generate", help="generate images with a base model and LoRA adapters")
+    p.add_argument("--base", required=True, help="hub id, local folder, .safetensors file, or tiny")
+    p.add_argument("--lora", action="append", help="adapter file, optionally PATH:SCALE (repeatable)")
+    p.add_argument("--prompt", required=True, help="comma-separated tags, e.g. 'mychar, 1girl, green hair'")
+    p.add_argument("--negative-prompt", default="lowres, bad anatomy, worst quality")
+    p.add_argument("--steps", type=int, default=30)
+    p.add_argument("--guidance-scale", type=float, default=7.0)
+    p.add_argument("--sampler", default="euler_a", choices=SAMPLERS)
+    p.add_argument("--seed", type=int, default=-1, help="-1 picks a random seed (printed in the PNG metadata)")
+    p.add_argument("--width", type=int, default=None, help="default: the base model's native size")
+    p.add_argument("--height", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=1)
+    p.add_argument("--out", default="outputs/generated", help="folder for the PNGs")
+    p.add_argument("--allow-pickle", action="store_true", help="allow a pickle .ckpt base you trust")
+    p.set_defaults(func=_cmd_generate)
+
+    p = sub.add_parser("lesson", help="the MobileNetV2 cats-vs-dogs lesson: lora-studio lesson CONFIG [key=value ...]")
+    p.add_argument("config")
+    p.add_argument("overrides", nargs="*")
+    p.set_defaults(func=_cmd_lesson)
+
+    p = sub.add_parser("lesson-predict", help="classify photos with a trained lesson model")
+    p.add_argument("run_dir")
+    p.add_argument("images", nargs="+")
+    p.set_defaults(func=_cmd_lesson_predict)
+
+    p = sub.add_parser("app", help="open the studio in the browser")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: this computer only)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--share", action="store_true", help="make a public gradio.live link (anyone with it can use the app)")
+    p.add_argument("--auth", default=None, help="require a login, as user:password")
+    p.add_argument("--root", default=".", help="folder holding datasets/ and outputs/")
+    p.set_defaults(func=_cmd_app)
+
+    p = sub.add_parser("sample-dataset", help="write the generated sample character dataset")
+    p.add_argument("folder", nargs="?", default="datasets/sample-character")
+    p.set_defaults(func=_cmd_sample_dataset)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,284 @@
+"""The one training config: dataclasses <-> YAML, with `key=value` overrides and errors that name the key.
+
+The same `TrainConfig` travels from the studio's form to `config.yaml` in the run folder to the trainer.
+`load_dataclass` / `apply_overrides` are generic so the lesson's config uses the same rules.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from .atomic import write_text_atomic
+from .errors import ConfigError
+
+T = TypeVar("T")
+
+
+def setting(default: Any = None, *, help: str = "", choices: tuple | None = None, minimum: float | None = None,
+            maximum: float | None = None, factory: Any = None) -> Any:
+    """A config field with its one-line help, allowed choices and bounds (checked on load)."""
+    meta = {"help": help, "choices": choices, "minimum": minimum, "maximum": maximum}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+SAMPLERS = ("euler_a", "euler", "dpmpp_2m_karras", "dpmpp_2m", "ddim", "ddpm", "pndm")
+
+
+@dataclass
+class DatasetConfig:
+    path: str = setting("datasets/sample-character", help="Folder of images with .txt tag files (kohya '10_name' subfolders give repeats).")
+    trigger_word: str = setting("", help="Word put first in every caption; use it in prompts to call up the character.")
+    resolution: int = setting(512, help="Training side length in pixels; buckets keep about this many pixels.", minimum=64, maximum=4096)
+    repeats: int = setting(1, help="How often each image is seen per epoch (folders named 'N_name' override it).", minimum=1)
+    shuffle_tags: bool = setting(True, help="Shuffle tags each step so the LoRA does not learn their order.")
+    keep_tokens: int = setting(1, help="Leading tags that stay in place when shuffling (the trigger word).", minimum=0)
+    caption_dropout: float = setting(0.05, help="Chance to train a step with an empty caption (helps prompts without tags).", minimum=0.0, maximum=1.0)
+    tag_dropout: float = setting(0.0, help="Chance to drop each shuffled tag.", minimum=0.0, maximum=1.0)
+    flip: bool = setting(False, help="Random horizontal flips (off by default: characters are often asymmetric).")
+    buckets: bool = setting(True, help="Group images by aspect ratio instead of cropping them square.")
+    bucket_step: int = setting(64, help="Bucket sides are multiples of this many pixels.", minimum=8)
+    strict: bool = setting(False, help="Stop on a bad image instead of skipping it with a warning.")
+    cache: str = setting("memory", help="Where VAE latents and text embeddings are kept.", choices=("memory", "disk"))
+
+
+@dataclass
+class LoraSettings:
+    rank: int = setting(16, help="Adapter size; 8-32 suits a character.", minimum=1, maximum=1024)
+    alpha: float = setting(8.0, help="Scale numerator: the update is multiplied by alpha / rank.", minimum=0.0)
+    targets: str = setting("default", help="'default': attention blocks with proj and ff (kohya); 'attn': q/k/v/out only.",
+                           choices=("default", "attn"))
+    dropout: float = setting(0.0, help="Dropout inside the adapter.", minimum=0.0, maximum=1.0)
+
+
+@dataclass
+class TrainSettings:
+    batch_size: int = setting(1, help="Images per step.", minimum=1)
+    epochs: int = setting(10, help="Passes over the dataset (ignored when max_train_steps is set).", minimum=1)
+    max_train_steps: int | None = setting(None, help="Stop after this many optimizer steps.", minimum=1)
+    learning_rate: float = setting(1e-4, help="Adapter learning rate; 1e-4 is a safe start.", minimum=0.0)
+    lr_scheduler: str = setting("constant", help="Learning-rate schedule.",
+                                choices=("constant", "constant_with_warmup", "linear", "cosine", "cosine_with_restarts", "polynomial"))
+    lr_warmup_steps: int = setting(0, help="Steps to ramp the learning rate up from 0.", minimum=0)
+    optimizer: str = setting("adamw", help="'adamw8bit' needs bitsandbytes and saves memory.", choices=("adamw", "adamw8bit"))
+    weight_decay: float = setting(1e-2, help="AdamW weight decay.", minimum=0.0)
+    max_grad_norm: float = setting(1.0, help="Clip gradients to this norm (0 turns clipping off).", minimum=0.0)
+    gradient_accumulation_steps: int = setting(1, help="Add up gradients over this many batches per step.", minimum=1)
+    gradient_checkpointing: bool = setting(False, help="Recompute activations: less memory, slower steps.")
+    mixed_precision: str = setting("no", help="Base weights in bf16/fp16 on a GPU; adapters stay fp32.", choices=("no", "fp16", "bf16"))
+    prediction_type: str | None = setting(None, help="Leave empty to use the base model's (v_prediction for SD2 768).",
+                                          choices=(None, "epsilon", "v_prediction"))
+    min_snr_gamma: float | None = setting(5.0, help="Min-SNR loss weighting (5 is the paper's value; empty turns it off).", minimum=0.0)
+    noise_offset: float = setting(0.0, help="Offset noise for darker/brighter images (0.05-0.1).", minimum=0.0)
+    seed: int = setting(42, help="Same seed, same run.")
+    checkpoint_every_n_steps: int = setting(0, help="Save a resumable checkpoint every N steps (0: only at the end).", minimum=0)
+    checkpoints_total_limit: int = setting(2, help="Keep this many checkpoints.", minimum=1)
+    resume: str | None = setting(None, help="'latest' or a checkpoint folder to continue from.")
+    log_every_n_steps: int = setting(1, help="Write metrics.jsonl every N steps.", minimum=1)
+    tensorboard: bool = setting(False, help="Also log to TensorBoard (needs tensorboard installed).")
+
+
+@dataclass
+class SampleSettings:
+    every_n_steps: int = setting(0, help="Make sample images every N steps (0: only at the end).", minimum=0)
+    prompts: list[str] = setting(help="Prompts for sample images; empty uses the trigger word.", factory=list)
+    negative_prompt: str = setting("lowres, bad anatomy, worst quality", help="What sample images should avoid.")
+    steps: int = setting(20, help="Denoising steps per sample.", minimum=1)
+    guidance_scale: float = setting(7.0, help="How strongly samples follow the prompt.", minimum=0.0)
+    sampler: str = setting("euler_a", help="Sampler for sample images.", choices=SAMPLERS)
+    seed: int = setting(1, help="Seed for sample images.")
+
+
+@dataclass
+class TrainConfig:
+    name: str = setting("my-lora", help="Run name; the adapter is saved as outputs/<name>/<name>.safetensors.")
+    base: str = setting("stable-diffusion-v1-5/stable-diffusion-v1-5",
+                        help="Hub id, local diffusers folder, single .safetensors checkpoint, or 'tiny' (offline test model).")
+    allow_pickle: bool = setting(False, help="Allow pickle .ckpt bases (they can run code: only for files you trust).")
+    output_dir: str | None = setting(None, help="Run folder (default outputs/<name>).")
+    dataset: DatasetConfig = setting(factory=DatasetConfig)
+    lora: LoraSettings = setting(factory=LoraSettings)
+    train: TrainSettings = setting(factory=TrainSettings)
+    sample: SampleSettings = setting(factory=SampleSettings)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output_dir) if self.output_dir else Path("outputs") / self.name
+
+
+# ---------------------------------------------------------------- generic loading
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp)).replace("NoneType", "null")
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Check `value` against the annotation `tp`; ints are accepted for floats, strings like '1e-4' too."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, key)
+            except ConfigError as e:
+                errors.append(str(e))
+        raise ConfigError(errors[0] if errors else f"{key}: bad value {value!r}")
+    if origin is list:
+        (item_tp,) = typing.get_args(tp)
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        return [_coerce(v, item_tp, f"{key}[{i}]") for i, v in enumerate(value)]
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ConfigError(f"{key}: expected a whole number, got {value!r}")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise ConfigError(f"{key}: expected a number, got {value!r}")
+    if tp is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise ConfigError(f"{key}: expected text, got {value!r}")
+    raise ConfigError(f"{key}: unsupported type {_type_name(tp)}")
+
+
+def _check_bounds(value: Any, meta: typing.Mapping, key: str) -> None:
+    choices = meta.get("choices")
+    if choices is not None and value not in choices:
+        allowed = ", ".join("null" if c is None else str(c) for c in choices)
+        raise ConfigError(f"{key}: {value!r} is not allowed; choose one of: {allowed}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        lo, hi = meta.get("minimum"), meta.get("maximum")
+        if lo is not None and value < lo:
+            raise ConfigError(f"{key}: {value} is too small; it must be at least {lo}")
+        if hi is not None and value > hi:
+            raise ConfigError(f"{key}: {value} is too large; it must be at most {hi}")
+
+
+def load_dataclass(cls: type[T], data: Any, prefix: str = "") -> T:
+    """Build `cls` from a mapping, naming the dotted key of anything unknown or invalid."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix or 'config'}: expected a mapping of keys, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        key = f"{prefix}{unknown[0]}"
+        raise ConfigError(f"unknown key '{key}'; known keys here: {', '.join(fields)}")
+    kwargs = {}
+    for name, value in data.items():
+        key, tp = f"{prefix}{name}", hints[name]
+        if dataclasses.is_dataclass(tp):
+            kwargs[name] = load_dataclass(tp, value, f"{key}.")
+            continue
+        value = _coerce(value, tp, key)
+        _check_bounds(value, fields[name].metadata, key)
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    if "=" not in text:
+        raise ConfigError(f"override '{text}' must look like key=value (for example train.max_train_steps=100)")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise ConfigError(f"override '{text}' has no key before '='")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.split("."), value
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    """Apply `a.b=value` overrides to a raw config mapping (values parsed as YAML scalars)."""
+    for text in overrides:
+        path, value = parse_override(text)
+        node = data
+        for part in path[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise ConfigError(f"override '{text}': '{part}' is not a section")
+            node = child
+        node[path[-1]] = value
+    return data
+
+
+def read_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file '{path}' not found; pass a YAML file such as configs/quickstart.yaml")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise ConfigError(f"config file '{path}' is not valid YAML: {e}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file '{path}' must hold a mapping of keys at the top level")
+    return data
+
+
+def load_config(path: str | Path | None, overrides: list[str] | None = None, cls: type[T] = TrainConfig) -> T:
+    """Read YAML (or start from defaults when `path` is None), apply overrides, validate."""
+    data = read_yaml(path) if path is not None else {}
+    data = apply_overrides(data, list(overrides or []))
+    config = load_dataclass(cls, data)
+    validate = getattr(config, "validate", None)
+    if callable(validate):
+        validate()
+    return config
+
+
+def to_dict(config: Any) -> dict:
+    return dataclasses.asdict(config)
+
+
+def dump_yaml(config: Any) -> str:
+    return yaml.safe_dump(to_dict(config), sort_keys=False, allow_unicode=True)
+
+
+def save_config(config: Any, path: str | Path) -> None:
+    write_text_atomic(path, dump_yaml(config))
+
+
+def field_help(cls: type, dotted: str) -> dict:
+    """The help/choices/bounds of one dotted key, for the studio's form and the README."""
+    *parents, name = dotted.split(".")
+    for part in parents:
+        cls = typing.get_type_hints(cls)[part]
+    meta = {f.name: f.metadata for f in dataclasses.fields(cls)}[name]
+    return dict(meta)

@@ -1,0 +1,165 @@
+"""Load a Stable Diffusion base: hub id, local diffusers folder, single-file checkpoint, or the offline `tiny`.
+
+`tiny` is a small SD-shaped pipeline built from configs with a fixed seed and a tokenizer written
+locally. It never touches the network and exists for smoke runs and tests: its images are noise.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import torch
+
+from .atomic import atomic_dir
+from .errors import BaseModelError
+
+log = logging.getLogger(__name__)
+
+TINY = "tiny"
+TINY_VERSION = "tiny-sd-v1"
+TINY_NOTE = "base 'tiny' is a random offline test model: its images are noise, it only proves the flow works"
+SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin")
+PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("LORA_STUDIO_CACHE", Path.home() / ".cache" / "lora-studio"))
+
+
+# ---------------------------------------------------------------- the offline tiny base
+
+
+def _bytes_to_unicode() -> dict[int, str]:
+    """GPT-2/CLIP byte-level alphabet: every byte maps to a printable character."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, map(chr, cs), strict=True))
+
+
+def write_tiny_tokenizer(folder: Path) -> int:
+    """A CLIP tokenizer with byte-level characters and a few merges; returns the vocab size."""
+    chars = list(_bytes_to_unicode().values())
+    vocab_list = chars + [c + "</w>" for c in chars]
+    merges = []
+    # A handful of merges so common tag words become fewer tokens (any valid BPE works here).
+    for word in ("girl", "hair", "green", "smile", "blue", "eyes", "solo", "char"):
+        parts = list(word[:-1]) + [word[-1] + "</w>"]
+        while len(parts) > 1:
+            a, b = parts[0], parts[1]
+            merges.append(f"{a} {b}")
+            parts = [a + b] + parts[2:]
+            if parts[0] not in vocab_list:
+                vocab_list.append(parts[0])
+    vocab_list += ["<|startoftext|>", "<|endoftext|>"]
+    vocab = {tok: i for i, tok in enumerate(dict.fromkeys(vocab_list))}
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(dict.fromkeys(merges)) + "\n", encoding="utf-8")
+    return len(vocab)
+
+
+def build_tiny_pipeline(folder: Path) -> None:
+    """Build the tiny pipeline from configs with seed 0 and save it to `folder` (diffusers layout)."""
+    from diffusers import AutoencoderKL, DDPMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    tok_dir = folder / "_tok"
+    vocab_size = write_tiny_tokenizer(tok_dir)
+    tokenizer = CLIPTokenizer.from_pretrained(tok_dir, model_max_length=77)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        unet = UNet2DConditionModel(
+            sample_size=32, in_channels=4, out_channels=4, layers_per_block=2, block_out_channels=(32, 64),
+            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+            cross_attention_dim=32, attention_head_dim=8, norm_num_groups=32,
+        )
+        vae = AutoencoderKL(
+            block_out_channels=(32, 64), in_channels=3, out_channels=3, latent_channels=4, sample_size=64,
+            down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
+        )
+        text_encoder = CLIPTextModel(CLIPTextConfig(
+            hidden_size=32, intermediate_size=37, num_attention_heads=4, num_hidden_layers=2, projection_dim=32,
+            vocab_size=vocab_size, max_position_embeddings=77, layer_norm_eps=1e-5,
+            bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        ))
+    scheduler = DDPMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                              num_train_timesteps=1000, clip_sample=False, prediction_type="epsilon",
+                              steps_offset=1)
+    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
+                                   scheduler=scheduler, safety_checker=None, feature_extractor=None,
+                                   requires_safety_checker=False)
+    pipe.save_pretrained(folder, safe_serialization=True)
+    shutil.rmtree(tok_dir)
+    (folder / "LORA_STUDIO_TINY.txt").write_text(TINY_NOTE + "\n", encoding="utf-8")
+
+
+def tiny_path() -> Path:
+    """The tiny pipeline's folder, built once into the cache (atomically, so a crash leaves no half copy)."""
+    folder = cache_root() / TINY_VERSION
+    if not (folder / "model_index.json").is_file():
+        with atomic_dir(folder) as tmp:
+            build_tiny_pipeline(tmp)
+    return folder
+
+
+# ---------------------------------------------------------------- resolving a base
+
+
+def _offline_message(base: str, error: Exception) -> str:
+    return (f"could not load base model '{base}': it is not in the local Hugging Face cache and cannot be downloaded "
+            f"here ({type(error).__name__}). Download it once on a machine with internet, point 'base' at a local "
+            f"diffusers folder or a single .safetensors checkpoint, or use base=tiny to try the flow offline.")
+
+
+def load_pipeline(base: str, *, allow_pickle: bool = False, dtype: torch.dtype = torch.float32):
+    """Return a `StableDiffusionPipeline` for `base` (see module docstring for what `base` may be)."""
+    from diffusers import StableDiffusionPipeline
+
+    if not base:
+        raise BaseModelError("'base' is empty; give a hub id, a local folder, a .safetensors file, or tiny")
+    common = dict(dtype=dtype, safety_checker=None, requires_safety_checker=False)
+    if base == TINY:
+        pipe = StableDiffusionPipeline.from_pretrained(tiny_path(), dtype=dtype)
+        pipe.set_progress_bar_config(disable=True)
+        return pipe
+    path = Path(base).expanduser()
+    if path.is_dir():
+        if not (path / "model_index.json").is_file():
+            raise BaseModelError(f"base folder '{path}' has no model_index.json; it must be a diffusers pipeline folder "
+                                 f"(or pass a single .safetensors checkpoint file)")
+        return StableDiffusionPipeline.from_pretrained(path, **common)
+    if path.suffix.lower() in SINGLE_FILE_SUFFIXES:
+        if not path.is_file():
+            raise BaseModelError(f"base checkpoint '{path}' does not exist; check the path")
+        if path.suffix.lower() in PICKLE_SUFFIXES and not allow_pickle:
+            raise BaseModelError(f"base '{path}' is a pickle checkpoint, which can run code when loaded. Convert it "
+                                 f"to .safetensors, or set allow_pickle: true if you trust the file.")
+        try:
+            # Single files carry only weights; diffusers fetches the matching configs (small json files) from the
+            # hub the first time, then reads them from the local cache (HF_HUB_OFFLINE=1 works after that).
+            return StableDiffusionPipeline.from_single_file(str(path), **common)
+        except (OSError, ValueError) as e:
+            raise BaseModelError(f"could not load single-file checkpoint '{path}': {e}. Offline, diffusers needs the "
+                                 f"configs of stable-diffusion-v1-5 in the Hugging Face cache once; or convert the "
+                                 f"checkpoint to a diffusers folder on a machine with internet.") from None
+    if base.count("/") != 1 or base.startswith((".", "/")):
+        raise BaseModelError(f"base '{base}' is neither an existing folder, a checkpoint file, a hub id "
+                             f"(owner/name), nor 'tiny'")
+    try:
+        return StableDiffusionPipeline.from_pretrained(base, **common)
+    except OSError as e:
+        raise BaseModelError(_offline_message(base, e)) from None
+
+
+def is_tiny(base: str) -> bool:
+    return base == TINY
