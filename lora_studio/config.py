@@ -7,6 +7,7 @@ The same `TrainConfig` travels from the studio's form to `config.yaml` in the ru
 from __future__ import annotations
 
 import dataclasses
+import json
 import types
 import typing
 from dataclasses import dataclass, field
@@ -282,3 +283,26 @@ def field_help(cls: type, dotted: str) -> dict:
         cls = typing.get_type_hints(cls)[part]
     meta = {f.name: f.metadata for f in dataclasses.fields(cls)}[name]
     return dict(meta)
+
+
+def config_reference(cls: type = TrainConfig, prefix: str = "") -> list[tuple[str, str, str]]:
+    """(dotted key, default, help) for every setting: the README's config reference is generated from it."""
+    rows = []
+    instance = cls()
+    for f in dataclasses.fields(cls):
+        value = getattr(instance, f.name)
+        if dataclasses.is_dataclass(value):
+            rows += config_reference(type(value), f"{prefix}{f.name}.")
+            continue
+        default = "null" if value is None else json.dumps(value, ensure_ascii=False)
+        help_text = f.metadata.get("help", "")
+        if f.metadata.get("choices"):
+            help_text += " Choices: " + ", ".join("null" if c is None else str(c) for c in f.metadata["choices"]) + "."
+        rows.append((f"{prefix}{f.name}", default, help_text))
+    return rows
+
+
+def config_reference_markdown() -> str:
+    lines = ["| key | default | what it does |", "|---|---|---|"]
+    lines += [f"| `{k}` | `{d}` | {h} |" for k, d, h in config_reference()]
+    return "\n".join(lines)

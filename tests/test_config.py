@@ -1,0 +1,80 @@
+from pathlib import Path
+
+import pytest
+
+from lora_studio.config import TrainConfig, dump_yaml, load_config, save_config
+from lora_studio.errors import ConfigError
+
+CONFIGS = sorted(Path(__file__).resolve().parent.parent.joinpath("configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
+def test_every_shipped_config_loads(path):
+    if path.name.startswith("lesson-"):
+        from lora_studio.lesson.config import LessonConfig
+
+        cfg = load_config(path, cls=LessonConfig)
+    else:
+        cfg = load_config(path)
+        assert isinstance(cfg, TrainConfig)
+        assert cfg.name
+
+
+def test_shipped_configs_exist():
+    names = {p.name for p in CONFIGS}
+    assert {"quickstart.yaml", "character-8gb.yaml", "character-best.yaml"} <= names
+
+
+def test_overrides_are_dotted_and_typed(tmp_path):
+    cfg = load_config(CONFIGS[0].parent / "quickstart.yaml",
+                      ["train.max_train_steps=7", "lora.alpha=3", "output_dir=" + str(tmp_path / "run"),
+                       "sample.prompts=[a, b]", "train.learning_rate=2e-4", "train.prediction_type=v_prediction"])
+    assert cfg.train.max_train_steps == 7
+    assert cfg.lora.alpha == 3.0 and isinstance(cfg.lora.alpha, float)
+    assert cfg.run_dir == tmp_path / "run"
+    assert cfg.sample.prompts == ["a", "b"]
+    assert cfg.train.learning_rate == pytest.approx(2e-4)
+    assert cfg.train.prediction_type == "v_prediction"
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ("train.max_train_step=5", "train.max_train_step"),  # typo
+        ("bogus=1", "bogus"),
+        ("lora.rank=0", "lora.rank"),
+        ("train.max_train_steps=-3", "train.max_train_steps"),
+        ("train.batch_size=two", "train.batch_size"),
+        ("sample.sampler=heun2", "sample.sampler"),
+        ("dataset.shuffle_tags=maybe", "dataset.shuffle_tags"),
+        ("lora.targets=everything", "lora.targets"),
+        ("train.mixed_precision=fp8", "train.mixed_precision"),
+        ("train=3", "train"),
+    ],
+)
+def test_bad_values_name_the_key(override, named):
+    with pytest.raises(ConfigError) as err:
+        load_config(None, [override])
+    assert named in str(err.value)
+
+
+def test_override_without_equals_is_explained():
+    with pytest.raises(ConfigError, match="key=value"):
+        load_config(None, ["train.max_train_steps"])
+
+
+def test_missing_and_broken_files_are_named(tmp_path):
+    with pytest.raises(ConfigError, match="nope.yaml"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train: [unclosed\n")
+    with pytest.raises(ConfigError, match="bad.yaml"):
+        load_config(bad)
+
+
+def test_save_and_load_round_trip(tmp_path):
+    cfg = load_config(None, ["name=x", "lora.rank=8", "sample.prompts=[hello]"])
+    save_config(cfg, tmp_path / "config.yaml")
+    again = load_config(tmp_path / "config.yaml")
+    assert again == cfg
+    assert "rank: 8" in dump_yaml(cfg)
