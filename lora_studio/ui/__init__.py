@@ -1,0 +1,1 @@
+"""The studio: a Gradio app to tag images, train, generate and take the lesson."""

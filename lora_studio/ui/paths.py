@@ -1,0 +1,114 @@
+"""Where the studio reads and writes: `<root>/datasets/` and `<root>/outputs/`, and nothing outside them.
+
+Every name that comes from a browser (dataset names, uploaded file names, zip entries) passes through here,
+so `../`, absolute paths and symlinks can never make the studio write or serve a file elsewhere.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from ..errors import UserError
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+@dataclass(frozen=True)
+class StudioPaths:
+    root: Path
+
+    @classmethod
+    def at(cls, root: str | Path) -> StudioPaths:
+        paths = cls(Path(root).expanduser().resolve())
+        paths.datasets.mkdir(parents=True, exist_ok=True)
+        paths.outputs.mkdir(parents=True, exist_ok=True)
+        return paths
+
+    @property
+    def datasets(self) -> Path:
+        return self.root / "datasets"
+
+    @property
+    def outputs(self) -> Path:
+        return self.root / "outputs"
+
+    @property
+    def generated(self) -> Path:
+        return self.outputs / "generated"
+
+    @property
+    def lessons(self) -> Path:
+        return self.outputs / "lessons"
+
+    def dataset(self, name: str) -> Path:
+        return self.datasets / check_name(name, "dataset name")
+
+    def run(self, name: str) -> Path:
+        return self.outputs / check_name(name, "run name")
+
+    def served(self) -> list[str]:
+        """The only folders the web server may hand files out of (gradio `allowed_paths`)."""
+        return [str(self.datasets), str(self.outputs)]
+
+    def preset_files(self) -> dict[str, Path]:
+        """Preset name -> YAML file: the project's `configs/`, then `<root>/configs/` (same name wins later)."""
+        found: dict[str, Path] = {}
+        for folder in (REPO_CONFIGS, self.root / "configs"):
+            if folder.is_dir():
+                for path in sorted(folder.glob("*.yaml")):
+                    found[path.stem] = path
+        return found
+
+
+def check_name(name: str, what: str) -> str:
+    """A dataset or run name: one folder level, letters/digits/`._-`, so it cannot point anywhere else."""
+    name = (name or "").strip()
+    if not _NAME.match(name) or name in (".", ".."):
+        raise UserError(f"{what} '{name}' is not allowed: use 1-64 letters, digits, '-', '_' or '.', "
+                        f"starting with a letter or digit (for example my-character)")
+    return name
+
+
+def suggest_name(text: str, fallback: str = "my-dataset") -> str:
+    """Turn free text (a zip's file name, a title) into a valid name."""
+    name = _UNSAFE_CHARS.sub("-", text).strip("-._")[:64]
+    return name if _NAME.match(name or "") else fallback
+
+
+def safe_relative(name: str) -> PurePosixPath:
+    """An uploaded file name or zip entry as a relative path that stays inside its folder.
+
+    Rejects `..`, absolute paths (also Windows `C:\\` and `\\\\server`) and hidden parts instead of
+    silently rewriting them, so the user learns which file was refused and why.
+    """
+    raw = (name or "").replace("\\", "/")
+    if not raw.strip() or raw.startswith("/") or re.match(r"^[A-Za-z]:", raw):
+        raise UserError(f"'{name}' is an absolute path; only plain file names can be uploaded")
+    parts = [part for part in raw.split("/") if part not in ("", ".")]
+    if any(part == ".." for part in parts):
+        raise UserError(f"'{name}' points outside the dataset folder ('..'); it was not saved")
+    if not parts or any(part.startswith(".") for part in parts):
+        raise UserError(f"'{name}' is a hidden file or folder; it was not saved")
+    return PurePosixPath(*parts)
+
+
+def inside(folder: Path, relative: PurePosixPath | str) -> Path:
+    """`folder / relative`, refusing any symlink on the way and anything that resolves outside `folder`."""
+    folder = folder.resolve()
+    target = folder.joinpath(*PurePosixPath(relative).parts)
+    probe = folder
+    for part in PurePosixPath(relative).parts:
+        probe = probe / part
+        if probe.is_symlink():
+            raise UserError(f"'{relative}' is a symbolic link; links are never followed or overwritten")
+    if not target.resolve().is_relative_to(folder):
+        raise UserError(f"'{relative}' points outside '{folder.name}'; it was not saved")
+    return target
+
+
+def list_datasets(paths: StudioPaths) -> list[str]:
+    return sorted(p.name for p in paths.datasets.iterdir() if p.is_dir() and _NAME.match(p.name))
