@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -24,6 +25,7 @@ from .config import TrainConfig, load_config, save_config
 from .errors import UserError
 from .runlog import STOP_FILE, read_metrics, read_status, request_stop
 
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 LOCK_FILE = ".training.lock"
 LOG_FILE = "train.log"
 FINAL_STATES = ("finished", "stopped", "failed")
@@ -111,8 +113,10 @@ def _tail(path: Path, lines: int) -> str:
             text = f.read().decode("utf-8", errors="replace")
     except OSError:
         return ""
-    # tqdm redraws its bar with carriage returns: keep only the last drawing of each line.
-    return "\n".join(line.rsplit("\r", 1)[-1] for line in text.splitlines()[-lines:])
+    # tqdm redraws its bar with carriage returns and cursor moves: keep only the last drawing of each line.
+    text = _ANSI.sub("", text)
+    kept = [line.rsplit("\r", 1)[-1] for line in text.split("\n")]
+    return "\n".join([line for line in kept if line.strip()][-lines:])
 
 
 def _last_error(log_tail: str) -> str:

@@ -1,0 +1,154 @@
+"""Generate tab: a base plus up to three of the studio's adapters -> PNGs (with A1111 parameters) in
+outputs/generated; prompt suggestions come from the adapter's run: its trigger word and most frequent tags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+from PIL import Image
+
+from ..config import SAMPLERS, read_yaml
+from ..data import parse_tags
+from ..errors import UserError
+from ..models import TINY, is_tiny
+from .common import Studio, readable_errors
+from .i18n import I18N, tr
+from .train_tab import suggested_tags
+
+SLOTS = 3
+PROGRESS = gr.Progress()  # gradio fills in a per-call tracker for a parameter defaulting to one
+DEFAULT_NEGATIVE = "lowres, bad anatomy, worst quality"
+
+
+def adapter_choices(studio: Studio) -> list[tuple[str, str]]:
+    return [(f"{p.parent.name} / {p.name}", str(p)) for p in studio.jobs.adapters()]
+
+
+def _adapter_path(studio: Studio, value: str) -> Path:
+    """Only adapters the studio trained (files under outputs/) are loaded."""
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        path = studio.paths.outputs / path
+    path = path.resolve()
+    if not path.is_relative_to(studio.paths.outputs) or path.suffix != ".safetensors" or not path.is_file():
+        raise UserError(f"adapter '{value}' is not a .safetensors file under {studio.paths.outputs}; "
+                        f"pick one from the list of trained runs")
+    return path
+
+
+def merge_suggestions(prompt: str, selected: list[str], offered: list[str]) -> str:
+    """The prompt with the ticked suggestions added (in the offered order) and the unticked ones removed."""
+    current = parse_tags(prompt or "")
+    kept = [t for t in current if t not in offered or t in selected]
+    added = [t for t in offered if t in selected and t not in current]
+    if offered and offered[0] in added:  # the trigger word goes first
+        added.remove(offered[0])
+        kept.insert(0, offered[0])
+    return ", ".join(kept + added)
+
+
+def _params(path: Path) -> str:
+    with Image.open(path) as image:
+        return str(image.info.get("parameters", ""))
+
+
+def build(studio: Studio) -> dict:
+    lang = studio.lang
+    gr.Markdown(I18N("gen_intro"))
+    with gr.Row():
+        with gr.Column(scale=3):
+            prompt = gr.Textbox(label=I18N("gen_prompt"), info=I18N("gen_prompt_info"), lines=3,
+                                elem_id="gen-prompt")
+            suggestions = gr.CheckboxGroup([], label=I18N("gen_suggestions"), info=I18N("gen_suggestions_info"),
+                                           elem_id="gen-suggestions")
+            negative = gr.Textbox(DEFAULT_NEGATIVE, label=I18N("gen_negative"), info=I18N("gen_negative_info"))
+            slots = []
+            for i in range(SLOTS):
+                with gr.Row():
+                    adapter = gr.Dropdown([], value=None, label=I18N(f"gen_adapter_{i + 1}"), scale=3, allow_custom_value=True,
+                                          elem_id=f"gen-adapter-{i + 1}")
+                    scale = gr.Slider(-1.0, 2.0, value=1.0, step=0.05, label=I18N("gen_scale"), scale=2,
+                                      info=I18N("gen_scale_info") if i == 0 else None)
+                slots += [adapter, scale]
+            base = gr.Textbox(TINY, label=I18N("gen_base"), info=I18N("gen_base_info"), elem_id="gen-base")
+        with gr.Column(scale=2):
+            seed = gr.Number(-1, label=I18N("gen_seed"), info=I18N("gen_seed_info"), precision=0)
+            steps = gr.Slider(1, 100, value=20, step=1, label=I18N("gen_steps"), info=I18N("gen_steps_info"))
+            guidance = gr.Slider(0.0, 20.0, value=7.0, step=0.5, label=I18N("gen_guidance"),
+                                 info=I18N("gen_guidance_info"))
+            sampler = gr.Dropdown(list(SAMPLERS), value="euler_a", label=I18N("gen_sampler"))
+            with gr.Row():
+                width = gr.Number(0, label=I18N("gen_width"), precision=0, minimum=0, maximum=2048, step=8)
+                height = gr.Number(0, label=I18N("gen_height"), precision=0, minimum=0, maximum=2048, step=8)
+            gr.Markdown(I18N("gen_size_info"))
+            batch = gr.Slider(1, 8, value=1, step=1, label=I18N("gen_batch"))
+    run_btn = gr.Button(I18N("gen_run"), variant="primary", elem_id="gen-run")
+    message = gr.Markdown(elem_id="gen-message")
+    gallery = gr.Gallery(label=I18N("gen_gallery"), columns=4, height=360, elem_id="gen-gallery")
+    params = gr.Textbox(label=I18N("gen_params"), lines=4, interactive=False, elem_id="gen-params")
+    files = gr.File(label=I18N("gen_files"), file_count="multiple", interactive=False)
+    shown = gr.State([])
+    offered = gr.State([])
+
+    @readable_errors
+    def generate(prompt: str, negative_prompt: str, adapter_1: str | None, scale_1: float, adapter_2: str | None,
+                 scale_2: float, adapter_3: str | None, scale_3: float, base: str, seed: float, steps: float,
+                 guidance_scale: float, sampler: str, width: float, height: float, batch_size: float,
+                 lang: str = "en", progress=PROGRESS):
+        """Generate images with the base and up to three trained adapters (file paths from list_runs' adapters).
+        Returns the gallery (image, parameters) pairs, the PNG files and a message."""
+        from ..generate import GenerateConfig, get_pipeline
+        from ..generate import generate as generate_pngs
+
+        loras = [f"{_adapter_path(studio, a)}:{s}" for a, s in
+                 ((adapter_1, scale_1), (adapter_2, scale_2), (adapter_3, scale_3)) if a]
+        base = (base or "").strip() or TINY
+        cfg = GenerateConfig(base=base, loras=loras, prompt=prompt or "", negative_prompt=negative_prompt or "",
+                             steps=int(steps), guidance_scale=float(guidance_scale), sampler=sampler,
+                             seed=int(seed if seed is not None else -1), width=int(width or 0) or None,
+                             height=int(height or 0) or None, batch_size=int(batch_size),
+                             out_dir=str(studio.paths.generated))
+        cfg.validate()
+        progress(0.05, desc=tr(lang, "gen_loading", base=base))
+        pipe = get_pipeline(base)
+        progress(0.3, desc=tr(lang, "gen_working", n=cfg.batch_size))
+        written = generate_pngs(cfg, pipe=pipe)
+        pictures = [(str(p), _params(p)) for p in written]
+        text = tr(lang, "gen_done", n=len(written), folder=studio.paths.generated)
+        if is_tiny(base):
+            text += f"\n\nℹ️ {tr(lang, 'tiny_note')}"
+        files = [str(p) for p in written]
+        return pictures, files, _params(written[0]) if written else "", text, files
+
+    @readable_errors
+    def pick_adapter(adapter: str | None, lang: str):
+        """The chosen adapter's run decides the base and the suggested tags."""
+        if not adapter:
+            return gr.skip(), gr.update(choices=[], value=[]), []
+        run_dir = _adapter_path(studio, adapter).parent
+        tags = suggested_tags(run_dir)
+        try:
+            run_base = str(read_yaml(run_dir / "config.yaml").get("base") or TINY)
+        except UserError:
+            run_base = TINY
+        return run_base, gr.update(choices=tags, value=[]), tags
+
+    def refresh_adapters():
+        choices = adapter_choices(studio)
+        first = choices[0][1] if choices else None
+        return [gr.update(choices=choices, value=first)] + [gr.update(choices=choices) for _ in range(SLOTS - 1)]
+
+    def select_image(event: gr.SelectData, pictures: list):
+        if event.index is None or event.index >= len(pictures):
+            return gr.skip()
+        return _params(Path(pictures[event.index]))
+
+    adapters = slots[0::2]
+    inputs = [prompt, negative, *slots, base, seed, steps, guidance, sampler, width, height, batch, lang]
+    run_btn.click(generate, inputs, [gallery, files, params, message, shown], api_name="generate",
+                  concurrency_limit=1)
+    adapters[0].change(pick_adapter, [adapters[0], lang], [base, suggestions, offered], api_visibility="private")
+    suggestions.input(merge_suggestions, [prompt, suggestions, offered], [prompt], api_visibility="private")
+    gallery.select(select_image, [shown], [params], api_visibility="private")
+    return {"refresh": refresh_adapters, "refresh_outputs": adapters}

@@ -1,0 +1,229 @@
+"""The Train tab's settings form: the few settings that matter up front, every other TrainConfig field under
+"advanced", and the two-way mapping between the form's values and a validated `TrainConfig`."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from ..config import TrainConfig, load_config, load_dataclass, to_dict
+from ..data import scan_dataset
+from ..errors import DatasetError, UserError
+from ..models import SINGLE_FILE_SUFFIXES, TINY
+from ..steps import plan_steps
+from .i18n import I18N, help_key, tr
+from .paths import StudioPaths
+
+# Shown up front, in this order; everything else in TrainConfig goes under "advanced".
+MAIN_NUMBERS = ("lora.rank", "lora.alpha", "train.learning_rate", "dataset.resolution", "train.batch_size",
+                "dataset.repeats")
+NOT_IN_FORM = ("output_dir", "train.resume")  # the studio owns run folders and resuming
+OWN_WIDGETS = ("name", "base", "dataset.path", "dataset.trigger_word", "train.max_train_steps", "train.epochs")
+BASE_KINDS = ("tiny", "hub", "folder", "file")
+
+
+def all_fields(cls: type = TrainConfig, prefix: str = "") -> list[tuple[str, Any, dict]]:
+    """(dotted key, type, metadata) of every leaf setting, in declaration order."""
+    hints = typing.get_type_hints(cls)
+    found = []
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        if dataclasses.is_dataclass(tp):
+            found += all_fields(tp, f"{prefix}{f.name}.")
+        else:
+            found.append((f"{prefix}{f.name}", tp, dict(f.metadata)))
+    return found
+
+
+def _get(data: dict, dotted: str) -> Any:
+    for part in dotted.split("."):
+        data = data[part]
+    return data
+
+
+def _set(data: dict, dotted: str, value: Any) -> None:
+    *parents, last = dotted.split(".")
+    for part in parents:
+        data = data.setdefault(part, {})
+    data[last] = value
+
+
+def _optional(tp: Any) -> bool:
+    return typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in typing.get_args(tp)
+
+
+def _inner(tp: Any) -> Any:
+    return typing.get_args(tp)[0] if _optional(tp) else tp
+
+
+def _is_number(tp: Any) -> bool:
+    return _inner(tp) in (int, float)
+
+
+def _widget(key: str, tp: Any, meta: dict, value: Any) -> gr.components.Component:
+    label, info = key, I18N(help_key(key))
+    choices = meta.get("choices")
+    base = _inner(tp)
+    if choices:
+        return gr.Dropdown([("—" if c is None else c, "" if c is None else c) for c in choices], value=value,
+                           label=label, info=info)
+    if base is bool:
+        return gr.Checkbox(value, label=label, info=info)
+    if base in (int, float):
+        return gr.Number(value, label=label, info=info, precision=0 if base is int else None,
+                         minimum=meta.get("minimum"), maximum=meta.get("maximum"))
+    if typing.get_origin(base) is list:
+        return gr.Textbox(value, label=label, info=info, lines=3)
+    return gr.Textbox(value, label=label, info=info)
+
+
+class TrainForm:
+    """The form's components (in `self.components` order) and its values <-> TrainConfig."""
+
+    def __init__(self, paths: StudioPaths, datasets: list[str], initial: TrainConfig) -> None:
+        self.paths = paths
+        self.fields = {key: (tp, meta) for key, tp, meta in all_fields()}
+        skip = set(MAIN_NUMBERS) | set(NOT_IN_FORM) | set(OWN_WIDGETS)
+        self.advanced_keys = [key for key in self.fields if key not in skip]
+        init = iter(self.values(initial))
+        with gr.Row():
+            self.name = gr.Textbox(next(init), label=I18N("tr_name"), info=I18N(help_key("name")), elem_id="tr-name")
+            self.dataset = gr.Dropdown(datasets, value=next(init), allow_custom_value=True, label=I18N("tr_dataset"),
+                                       info=I18N(help_key("dataset.path")), elem_id="tr-dataset")
+            self.trigger = gr.Textbox(next(init), label=I18N("tr_trigger"),
+                                      info=I18N(help_key("dataset.trigger_word")))
+        with gr.Row():
+            self.base_kind = gr.Radio([(I18N(f"base_{k}"), k) for k in BASE_KINDS], value=next(init),
+                                      label=I18N("tr_base"), elem_id="tr-base-kind")
+            self.base_path = gr.Textbox(next(init), label=I18N("tr_base_path"), info=I18N("tr_base_path_info"))
+        self.base_note = gr.Markdown(elem_id="tr-base-note")
+        with gr.Row():
+            self.length_kind = gr.Radio([(I18N("len_steps"), "steps"), (I18N("len_epochs"), "epochs")],
+                                        value=next(init), label=I18N("tr_length"), info=I18N("tr_length_info"))
+            self.length = gr.Number(next(init), label=I18N("tr_length_value"), precision=0, minimum=1,
+                                    elem_id="tr-length")
+        self.main: dict[str, gr.components.Component] = {}
+        with gr.Row():
+            for key in MAIN_NUMBERS:
+                tp, meta = self.fields[key]
+                self.main[key] = gr.Number(next(init), label=I18N(f"f_{key.split('.')[-1]}"),
+                                           info=I18N(help_key(key)), precision=0 if tp is int else None,
+                                           minimum=meta.get("minimum"), maximum=meta.get("maximum"), min_width=150)
+        self.arithmetic = gr.Markdown(elem_id="tr-arithmetic")
+        self.advanced: dict[str, gr.components.Component] = {}
+        with gr.Accordion(I18N("tr_advanced"), open=False):
+            gr.Markdown(I18N("tr_advanced_info"))
+            for key in self.advanced_keys:
+                tp, meta = self.fields[key]
+                self.advanced[key] = _widget(key, tp, meta, next(init))
+        self.components = [self.name, self.dataset, self.trigger, self.base_kind, self.base_path, self.length_kind,
+                           self.length, *self.main.values(), *self.advanced.values()]
+
+    # ---- config -> form
+
+    def values(self, cfg: TrainConfig) -> list[Any]:
+        data = to_dict(cfg)
+        base_kind, base_path = base_kind_of(cfg.base)
+        steps = cfg.train.max_train_steps
+        out = [cfg.name, Path(cfg.dataset.path).name, cfg.dataset.trigger_word, base_kind, base_path,
+               "steps" if steps else "epochs", steps or cfg.train.epochs]
+        out += [_get(data, key) for key in MAIN_NUMBERS]
+        for key in self.advanced_keys:
+            tp, _ = self.fields[key]
+            value = _get(data, key)
+            if isinstance(value, list):
+                value = "\n".join(value)
+            elif value is None and not _is_number(tp):
+                value = ""
+            out.append(value)
+        return out
+
+    # ---- form -> config
+
+    def config(self, values: list[Any]) -> TrainConfig:
+        """A validated TrainConfig; ConfigError names the dotted key of a bad value."""
+        name, dataset, trigger, base_kind, base_path, length_kind, length, *rest = values
+        data: dict[str, Any] = {}
+        base = compose_base(base_kind, base_path)
+        folder = self.paths.dataset(dataset or "")
+        _set(data, "name", (name or "").strip())
+        _set(data, "base", base)
+        _set(data, "dataset.path", str(folder))
+        _set(data, "dataset.trigger_word", (trigger or "").strip())
+        if not length or length < 1:
+            raise UserError("train length: give a number of steps or epochs of at least 1")
+        if length_kind == "steps":
+            _set(data, "train.max_train_steps", int(length))
+        else:
+            _set(data, "train.epochs", int(length))
+            _set(data, "train.max_train_steps", None)
+        keys = list(MAIN_NUMBERS) + self.advanced_keys
+        for key, value in zip(keys, rest, strict=True):
+            tp, _ = self.fields[key]
+            if isinstance(value, str) and typing.get_origin(_inner(tp)) is list:
+                value = [line.strip() for line in value.splitlines() if line.strip()]
+            elif value == "" and _optional(tp):
+                value = None
+            _set(data, key, value)
+        return load_dataclass(TrainConfig, data)
+
+
+def base_kind_of(base: str) -> tuple[str, str]:
+    if base == TINY:
+        return "tiny", ""
+    path = Path(base).expanduser()
+    if path.suffix.lower() in SINGLE_FILE_SUFFIXES:
+        return "file", base
+    if path.is_dir() or base.startswith((".", "/", "~")):
+        return "folder", base
+    return "hub", base
+
+
+def compose_base(kind: str, path: str) -> str:
+    if kind == "tiny":
+        return TINY
+    path = (path or "").strip()
+    if not path:
+        raise UserError("base: type the hub id (owner/name), the folder or the .safetensors file of the base model, "
+                        "or choose 'tiny' to try the flow offline")
+    return path
+
+
+def load_preset(paths: StudioPaths, preset: str) -> TrainConfig:
+    files = paths.preset_files()
+    if preset not in files:
+        raise UserError(f"preset '{preset}' not found; choose one of: {', '.join(files) or '(none)'}")
+    return load_config(files[preset])
+
+
+# ---------------------------------------------------------------- step arithmetic
+
+_scan_cache: dict[tuple, list] = {}
+
+
+def _items(cfg: TrainConfig) -> list:
+    folder = Path(cfg.dataset.path)
+    listing = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()))
+    d = cfg.dataset
+    key = (str(folder), d.resolution, d.bucket_step, d.buckets, d.repeats, listing)
+    if key not in _scan_cache:
+        _scan_cache.clear()
+        _scan_cache[key] = scan_dataset(cfg.dataset).items
+    return _scan_cache[key]
+
+
+def arithmetic(cfg: TrainConfig, lang: str) -> str:
+    """'N images x repeats / batch = steps per epoch; E epochs = T steps', or why it cannot be computed yet."""
+    if not Path(cfg.dataset.path).is_dir():
+        return tr(lang, "arith_no_dataset", name=Path(cfg.dataset.path).name)
+    try:
+        plan = plan_steps(cfg, _items(cfg), world_size=1)
+    except (DatasetError, OSError) as e:
+        return f"⚠️ {e}"
+    return tr(lang, "arith", images=plan.num_images, samples=plan.num_samples, batch=plan.batch_size * plan.accumulation,
+              per_epoch=plan.steps_per_epoch, epochs=plan.epochs, total=plan.total_steps)

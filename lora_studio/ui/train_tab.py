@@ -1,0 +1,288 @@
+"""Train tab: preset + form -> config.yaml -> the trainer subprocess; live progress, loss, samples, log; stop,
+resume, and the finished runs' adapters. All state is read back from the run folder (jobs.py) on a timer."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from ..config import TrainConfig, load_dataclass, read_yaml
+from ..data import scan_dataset
+from ..errors import UserError
+from ..jobs import RunStatus
+from ..sample_data import make_sample_dataset
+from ..steps import plan_steps
+from .common import Studio, readable_errors
+from .dataset_store import quick_tags
+from .i18n import I18N, tr
+from .paths import list_datasets
+from .train_form import TrainForm, arithmetic, load_preset
+
+POLL_S = 2.0
+DEFAULT_PRESET = "quickstart"
+
+
+@dataclass
+class TrainTab:
+    form: TrainForm
+    runs: gr.Dropdown
+    on_show: Any  # (lang, *form values) -> dataset choices, arithmetic, base note
+    on_show_inputs: list
+    on_show_outputs: list
+
+
+# ---------------------------------------------------------------- starting (shared by the button and the API)
+
+
+def prepare(studio: Studio, cfg: TrainConfig) -> TrainConfig:
+    """Check what would fail in the trainer's first seconds, here, with a message naming the problem."""
+    folder = Path(cfg.dataset.path).resolve()
+    if not folder.is_relative_to(studio.paths.datasets):
+        raise UserError(f"dataset.path '{cfg.dataset.path}' must be a dataset folder under {studio.paths.datasets}")
+    if not folder.is_dir() and folder.name == "sample-character":
+        make_sample_dataset(folder)  # the quickstart preset's dataset: create it rather than fail
+    scan = scan_dataset(replace(cfg.dataset, path=str(folder)))
+    plan_steps(cfg, scan.items, world_size=1)  # "too few images for this batch size" before any process starts
+    return replace(cfg, dataset=replace(cfg.dataset, path=str(folder)), output_dir=None)
+
+
+def config_from_api(studio: Studio, settings: dict, preset: str) -> TrainConfig:
+    """The preset's YAML (or the defaults) with `settings` on top; a bare dataset name means datasets/<name>."""
+    presets = studio.paths.preset_files()
+    if preset and preset not in presets:
+        raise UserError(f"preset '{preset}' not found; choose one of: {', '.join(presets)}")
+    data = read_yaml(presets[preset]) if preset else {}
+    for key, value in _flatten(settings or {}):
+        node = data
+        *parents, last = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    dataset = str(data.get("dataset", {}).get("path") or "")
+    if dataset and "/" not in dataset:
+        data["dataset"]["path"] = str(studio.paths.dataset(dataset))
+    elif dataset and not Path(dataset).is_absolute():
+        data["dataset"]["path"] = str(studio.paths.root / dataset)
+    return load_dataclass(TrainConfig, data)
+
+
+def _flatten(settings: dict, prefix: str = ""):
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            yield from _flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+# ---------------------------------------------------------------- showing a run
+
+
+def _progress_html(status: RunStatus, lang: str) -> str:
+    pct = round(status.progress * 100)
+    last = status.metrics[-1] if status.metrics else {}
+    parts = [f"<b>{html.escape(tr(lang, 'state_' + status.state))}</b>",
+             tr(lang, "st_step", step=status.step, total=status.total_steps or "?")]
+    if "loss" in last:
+        parts.append(f"loss {last['loss']:.4f}")
+    if last.get("images_per_s"):
+        parts.append(f"{last['images_per_s']:.2f} img/s")
+    return (f'<div class="ls-progress" data-state="{status.state}"><div class="ls-bar" style="width:{pct}%"></div>'
+            f'</div><div class="ls-progress-text">{html.escape(status.name)} · ' + " · ".join(parts) + "</div>")
+
+
+def render(status: RunStatus | None, lang: str) -> tuple:
+    if status is None:
+        return "", tr(lang, "st_none"), None, [], ""
+    rows = [(m["step"], m["loss"]) for m in status.metrics if "step" in m and "loss" in m]
+    plot = pd.DataFrame(rows, columns=["step", "loss"]) if rows else None
+    message = status.message
+    if status.state in ("failed",):
+        message = f"❌ {message}"
+    elif status.state == "finished" and status.adapter:
+        message = f"✅ {tr(lang, 'st_finished', adapter=status.adapter.name)}"
+    samples = [(str(p), p.stem) for p in status.samples]
+    return _progress_html(status, lang), message, plot, samples, status.log_tail
+
+
+def runs_table(studio: Studio) -> tuple[list[list[Any]], list[str], list[str]]:
+    runs = studio.jobs.list_runs()
+    rows = [[r.name, r.state, f"{r.step}/{r.total_steps}", r.adapter.name if r.adapter else ""] for r in runs]
+    return rows, [r.name for r in runs], [str(r.adapter) for r in runs if r.adapter]
+
+
+# ---------------------------------------------------------------- the tab
+
+
+def build(studio: Studio) -> TrainTab:
+    paths, jobs, lang = studio.paths, studio.jobs, studio.lang
+    presets = list(paths.preset_files())
+    first = DEFAULT_PRESET if DEFAULT_PRESET in presets else None
+    gr.Markdown(I18N("tr_intro"))
+    preset = gr.Dropdown(presets, value=first, label=I18N("tr_preset"), info=I18N("tr_preset_info"),
+                         elem_id="tr-preset")
+    form = TrainForm(paths, list_datasets(paths), load_preset(paths, first) if first else TrainConfig())
+    with gr.Row():
+        start_btn = gr.Button(I18N("tr_start"), variant="primary", elem_id="tr-start")
+        stop_btn = gr.Button(I18N("tr_stop"), variant="stop", elem_id="tr-stop")
+        resume_btn = gr.Button(I18N("tr_resume"), elem_id="tr-resume")
+    message = gr.Markdown(elem_id="tr-message")
+    with gr.Group():
+        runs = gr.Dropdown([], label=I18N("tr_run"), info=I18N("tr_run_info"), allow_custom_value=True,
+                           elem_id="tr-run")
+        progress = gr.HTML(elem_id="tr-progress")
+        state_md = gr.Markdown(elem_id="tr-state")
+    with gr.Row():
+        loss_plot = gr.LinePlot(x="step", y="loss", label=I18N("tr_loss"), height=260)
+        samples = gr.Gallery(label=I18N("tr_samples"), columns=4, height=260, elem_id="tr-samples")
+    log_box = gr.Textbox(label=I18N("tr_log"), lines=10, max_lines=10, autoscroll=True, interactive=False)
+    with gr.Accordion(I18N("tr_runs"), open=True):
+        table = gr.Dataframe(headers=["run", "state", "step", "adapter"], interactive=False, elem_id="tr-runs")
+        adapters = gr.File(label=I18N("tr_adapters"), file_count="multiple", interactive=False,
+                           elem_id="tr-adapters")
+    signature = gr.State(None)
+    timer = gr.Timer(POLL_S)
+
+    @readable_errors
+    def fill_from_preset(name: str, lang: str):
+        cfg = load_preset(paths, name)
+        return [*form.values(cfg), gr.update(choices=list_datasets(paths))]
+
+    @readable_errors
+    def update_arithmetic(lang: str, *values):
+        try:
+            cfg = form.config(list(values))
+        except UserError as e:
+            return f"⚠️ {e}", _base_note(values[3], lang)
+        return arithmetic(cfg, lang), _base_note(values[3], lang)
+
+    def _base_note(kind: str, lang: str) -> str:
+        return f"ℹ️ {tr(lang, 'tiny_note')}" if kind == "tiny" else tr(lang, f"base_{kind}_note") if kind else ""
+
+    @readable_errors
+    def dataset_trigger(dataset: str):
+        folder = paths.datasets / dataset if dataset else None
+        if folder is None or not folder.is_dir():
+            return gr.skip()
+        firsts = {tags[0] for tags in _first_tags(folder)}
+        return firsts.pop() if len(firsts) == 1 else gr.skip()
+
+    @readable_errors
+    def start(lang: str, *values):
+        cfg = form.config(list(values))
+        name = jobs.new_run_name(cfg.name)
+        cfg = prepare(studio, replace(cfg, name=name))
+        status = jobs.start(cfg)
+        note = tr(lang, "tr_renamed", name=name) if name != values[0] else ""
+        gr.Info(tr(lang, "tr_started", name=name))
+        return gr.update(value=status.name, choices=_run_names()), f"{tr(lang, 'tr_started', name=name)} {note}"
+
+    @readable_errors
+    def stop(lang: str):
+        return jobs.stop()
+
+    @readable_errors
+    def resume(run: str, lang: str):
+        status = jobs.resume(run or "")
+        return gr.update(value=status.name, choices=_run_names()), tr(lang, "tr_resumed", name=status.name)
+
+    def _run_names() -> list[str]:
+        return [r.name for r in jobs.list_runs()]
+
+    def poll(run: str, old_signature, lang: str):
+        try:
+            status = jobs.status(run or None)
+        except UserError:
+            status = None
+        sig = None if status is None else (status.name, status.state, status.step, len(status.metrics),
+                                           len(status.samples), status.log_tail[-200:], status.message, lang)
+        if sig == old_signature:
+            return (gr.skip(),) * 9
+        rows, names, files = runs_table(studio)
+        values = render(status, lang)
+        watched = gr.update(choices=names, value=status.name if status else None)
+        return (*values, rows or None, files or None, watched, sig)
+
+    form_inputs = [lang, *form.components]
+    arithmetic_outputs = [form.arithmetic, form.base_note]
+    preset.input(fill_from_preset, [preset, lang], [*form.components, form.dataset], api_visibility="private").then(
+        update_arithmetic, form_inputs, arithmetic_outputs, api_visibility="private")
+    # .input, not .change: only a person's edit recomputes, not each of the preset's 60 values landing.
+    watch = [form.dataset, form.length_kind, form.length, form.base_kind, *form.main.values()]
+    for widget in watch:
+        widget.input(update_arithmetic, form_inputs, arithmetic_outputs, api_visibility="private")
+    form.dataset.input(dataset_trigger, [form.dataset], [form.trigger], api_visibility="private")
+    start_btn.click(start, form_inputs, [runs, message], api_visibility="private")
+    stop_btn.click(stop, [lang], [message], api_visibility="private")
+    resume_btn.click(resume, [runs, lang], [runs, message], api_visibility="private")
+    poll_outputs = [progress, state_md, loss_plot, samples, log_box, table, adapters, runs, signature]
+    timer.tick(poll, [runs, signature, lang], poll_outputs, api_visibility="private", show_progress="hidden")
+    runs.input(poll, [runs, gr.State(None), lang], poll_outputs, api_visibility="private")
+
+    @readable_errors
+    def on_show(lang: str, *values):
+        return (gr.update(choices=list_datasets(paths)), *update_arithmetic(lang, *values))
+
+    _api_endpoints(studio)
+    return TrainTab(form=form, runs=runs, on_show=on_show, on_show_inputs=form_inputs,
+                    on_show_outputs=[form.dataset, *arithmetic_outputs])
+
+
+def _first_tags(folder: Path):
+    for caption in folder.rglob("*.txt"):
+        tags = [t.strip() for t in caption.read_text(encoding="utf-8", errors="replace").split(",") if t.strip()]
+        if tags:
+            yield tags
+
+
+def _api_endpoints(studio: Studio) -> None:
+    """Scriptable endpoints (gradio_client): plain JSON in, plain JSON out."""
+    jobs = studio.jobs
+
+    @readable_errors
+    def start_training(settings: dict, preset: str = "") -> dict:
+        """Start a training run. `settings`: TrainConfig keys (nested or dotted, e.g. {"train.max_train_steps": 5})
+        over the preset's values; dataset.path may be a dataset name under datasets/. Returns the run's status."""
+        cfg = prepare(studio, config_from_api(studio, settings, preset))
+        return jobs.start(cfg).to_dict()
+
+    @readable_errors
+    def training_status(run: str = "") -> dict:
+        """The status of `run` (default: the running one, else the newest): state, step, total_steps, loss
+        metrics, samples, log tail and, once finished or stopped, the adapter path."""
+        return jobs.status(run or None).to_dict()
+
+    @readable_errors
+    def stop_training() -> dict:
+        """Ask the running training to save a checkpoint and its adapter, then end."""
+        return {"message": jobs.stop()}
+
+    @readable_errors
+    def resume_training(run: str) -> dict:
+        """Continue a stopped run from its latest checkpoint."""
+        return jobs.resume(run).to_dict()
+
+    @readable_errors
+    def list_runs() -> list:
+        """Every run, newest first: name, state, step, total_steps and the adapter path when there is one."""
+        return [r.to_dict() for r in jobs.list_runs()]
+
+    for fn in (start_training, training_status, stop_training, resume_training, list_runs):
+        gr.api(fn, api_name=fn.__name__)
+
+
+def suggested_tags(run_dir: Path, limit: int = 20) -> list[str]:
+    """The run's trigger word and its dataset's most frequent tags, for the Generate tab."""
+    try:
+        data = read_yaml(run_dir / "config.yaml")
+    except UserError:
+        return []
+    dataset = data.get("dataset", {})
+    trigger = str(dataset.get("trigger_word") or "")
+    folder = Path(str(dataset.get("path") or ""))
+    tags = list(quick_tags(folder)) if folder.is_dir() else []
+    return ([trigger] if trigger else []) + [t for t in tags if t != trigger][:limit]

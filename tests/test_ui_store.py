@@ -1,0 +1,135 @@
+"""The Dataset tab's file work: uploads can never land outside the dataset folder, bad files are named,
+tags are edited per picture and across all pictures."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from lora_studio.errors import UserError
+from lora_studio.ui import dataset_store as store
+from lora_studio.ui.paths import StudioPaths, check_name, inside, safe_relative
+
+
+def _png(size: int = 80, colour: str = "red") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (size, size), colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _upload(folder: Path, name: str, data: bytes) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("name", ["../evil.png", "a/../../evil.png", "/etc/evil.png", "C:\\evil.png",
+                                  "\\\\server\\share\\x.png", ".hidden.png", "", "a/.git/config.txt"])
+def test_unsafe_upload_names_are_refused(name):
+    with pytest.raises(UserError):
+        safe_relative(name)
+
+
+def test_safe_names_keep_repeat_folders():
+    assert safe_relative("10_mychar\\a.png").as_posix() == "10_mychar/a.png"
+    assert safe_relative("./a.png").as_posix() == "a.png"
+
+
+@pytest.mark.parametrize("name", ["..", "../x", "a/b", "", " ", "-x", "x" * 65, "naïve"])
+def test_bad_dataset_and_run_names(name):
+    with pytest.raises(UserError, match="not allowed"):
+        check_name(name, "dataset name")
+
+
+def test_symlinks_are_never_followed(tmp_path):
+    (tmp_path / "outside").mkdir()
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    os.symlink(tmp_path / "outside", folder / "link")
+    with pytest.raises(UserError, match="symbolic link"):
+        inside(folder, safe_relative("link/a.png"))
+
+
+def test_zip_with_escaping_entries_saves_only_the_safe_ones(tmp_path):
+    archive = tmp_path / "up" / "pack.zip"
+    archive.parent.mkdir()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("good.png", _png())
+        zf.writestr("good.txt", "mychar, smile")
+        zf.writestr("../evil.png", _png())
+        zf.writestr("/abs.png", _png())
+        zf.writestr("notes.pdf", b"%PDF-1.4")
+        zf.writestr("broken.png", b"not a png at all")
+        zf.writestr("orphan.txt", "no picture")
+        link = zipfile.ZipInfo("link.png")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(link, "/etc/passwd")
+    folder = tmp_path / "root" / "datasets" / "ds"
+    report = store.import_uploads(folder, [archive])
+    assert sorted(report.saved) == ["good.png", "good.txt"]
+    reasons = "\n".join(report.rejected)
+    for name in ("../evil.png", "/abs.png", "notes.pdf", "broken.png", "orphan.txt", "link.png"):
+        assert f"'{name}'" in reasons, name
+    assert "outside" in reasons and "absolute" in reasons and "symbolic link" in reasons
+    assert sorted(p.name for p in folder.iterdir()) == ["good.png", "good.txt"]
+    assert not (tmp_path / "root" / "datasets" / "evil.png").exists()
+
+
+def test_plain_uploads_and_non_images(tmp_path):
+    up = tmp_path / "up"
+    files = [_upload(up, "a.png", _png()), _upload(up, "a.txt", b"1girl,  smile ,,green hair"),
+             _upload(up, "readme.md", b"# hi"), _upload(up, "fake.jpg", b"\x00" * 50)]
+    folder = tmp_path / "ds"
+    report = store.import_uploads(folder, files)
+    assert report.saved == ["a.png", "a.txt"]
+    assert len(report.rejected) == 2 and "readme.md" in report.rejected[0] and "fake.jpg" in report.rejected[1]
+    assert "it was not saved" in report.rejected[1]
+    assert (folder / "a.txt").read_text() == "1girl, smile, green hair\n"
+
+
+def test_tag_editing_and_the_view(tmp_path):
+    folder = tmp_path / "ds"
+    up = tmp_path / "up"
+    store.import_uploads(folder, [_upload(up, "a.png", _png(300)), _upload(up, "b.png", _png(300, "blue")),
+                                  _upload(up, "c.png", _png(300)), _upload(up, "a.txt", b"smile")])
+    assert store.read_tags(folder, "a.png") == "smile"
+    assert store.read_tags(folder, "b.png") == ""
+    store.write_tags(folder, "b.png", "open mouth, smile")
+    assert store.add_tag_everywhere(folder, "mychar", first=True) == 3
+    assert store.add_tag_everywhere(folder, "solo") == 3
+    assert store.remove_tag_everywhere(folder, "smile") == 2
+    assert (folder / "b.txt").read_text() == "mychar, open mouth, solo\n"
+    view = store.describe(folder)
+    assert view.trigger == "mychar" and view.tags["solo"] == 3
+    assert any("duplicate" in w and "'a.png'" in w and "'c.png'" in w for w in view.warnings)
+    store.delete_picture(folder, "c.png")
+    assert not (folder / "c.png").exists() and not (folder / "c.txt").exists()
+    with pytest.raises(UserError):
+        store.read_tags(folder, "../../etc/passwd")
+    with pytest.raises(UserError, match="type a tag"):
+        store.add_tag_everywhere(folder, " , ")
+
+
+def test_small_and_empty_datasets_are_explained(tmp_path):
+    folder = tmp_path / "ds"
+    assert store.describe(folder).items == []
+    store.import_uploads(folder, [_upload(tmp_path / "up", "tiny.png", _png(40))])
+    view = store.describe(folder)
+    assert view.items == [] and "tiny.png" in view.warnings[0]
+    store.import_uploads(folder, [_upload(tmp_path / "up", "small.png", _png(100))])
+    assert any("small picture 'small.png'" in w for w in store.describe(folder).warnings)
+
+
+def test_studio_serves_only_datasets_and_outputs(tmp_path):
+    paths = StudioPaths.at(tmp_path)
+    assert paths.served() == [str(tmp_path.resolve() / "datasets"), str(tmp_path.resolve() / "outputs")]
+    assert "quickstart" in paths.preset_files()
+    with pytest.raises(UserError):
+        paths.dataset("../outputs")
