@@ -1,0 +1,325 @@
+"""`lora-studio generate`: a base model plus LoRA adapters -> PNGs with AUTOMATIC1111-style parameters.
+
+The parameters text is A1111's infotext, so the PNG-info tab of A1111 (and Civitai) reads our images.
+Adapters are loaded with diffusers' own `load_lora_weights` (it reads kohya files, `.alpha` included).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import hashlib
+import json
+import logging
+import random
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from .atomic import atomic_path
+from .config import SAMPLERS
+from .errors import ConfigError, UserError
+from .models import TINY_NOTE, is_tiny, load_pipeline
+
+log = logging.getLogger(__name__)
+
+A1111_SAMPLER_NAMES = {
+    "euler_a": "Euler a", "euler": "Euler", "dpmpp_2m_karras": "DPM++ 2M Karras", "dpmpp_2m": "DPM++ 2M",
+    "ddim": "DDIM", "ddpm": "DDPM", "pndm": "PLMS",
+}
+MAX_SEED = 4294967294  # A1111's range for random seeds
+ADAPTER_PREFIX = "ls_"  # names of adapters generate() loads, so it can unload exactly those
+
+
+@dataclass
+class GenerateConfig:
+    base: str
+    loras: list[str] = field(default_factory=list)  # "path" or "path:scale"
+    prompt: str = ""
+    negative_prompt: str = ""
+    steps: int = 30
+    guidance_scale: float = 7.0
+    sampler: str = "euler_a"
+    seed: int = -1  # -1: random, recorded in the PNG
+    width: int | None = None  # None: the base's native size
+    height: int | None = None
+    batch_size: int = 1
+    out_dir: str = "outputs/generated"
+    allow_pickle: bool = False
+
+    def validate(self) -> None:
+        if self.sampler not in SAMPLERS:
+            raise ConfigError(f"sampler {self.sampler!r} is unknown; choose one of: {', '.join(SAMPLERS)}")
+        for key in ("width", "height"):
+            value = getattr(self, key)
+            if value is not None and (value < 8 or value % 8):
+                raise ConfigError(f"{key} {value} must be a positive multiple of 8 (for example 512)")
+        if self.steps < 1:
+            raise ConfigError(f"steps {self.steps} must be at least 1")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size {self.batch_size} must be at least 1")
+        if self.guidance_scale < 0:
+            raise ConfigError(f"guidance_scale {self.guidance_scale} must not be negative")
+        if self.seed < -1 or self.seed > 2**63 - 1:
+            raise ConfigError(f"seed {self.seed} must be -1 (random) or a whole number from 0 up")
+        for spec in self.loras:
+            parse_lora_spec(spec)
+
+
+def parse_lora_spec(spec: str) -> tuple[Path, float]:
+    """'path' or 'path:scale' -> (path, scale). Only a number after the last ':' is a scale, so C:\\x works."""
+    path, sep, tail = spec.rpartition(":")
+    scale = 1.0
+    if sep:
+        try:
+            scale = float(tail)
+        except ValueError:
+            path = spec
+    else:
+        path = spec
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise UserError(f"LoRA file '{path}' does not exist; pass a .safetensors adapter, e.g. "
+                        f"outputs/my-lora/my-lora.safetensors[:0.8]")
+    if path.suffix.lower() != ".safetensors":
+        raise UserError(f"LoRA file '{path}' is not a .safetensors file; only safetensors adapters are loaded")
+    return path, scale
+
+
+# ---------------------------------------------------------------- pipelines
+
+_cache_lock = threading.Lock()
+_cache: dict = {"key": None, "pipe": None}
+
+
+def inference_device() -> tuple[torch.device, torch.dtype]:
+    if torch.cuda.is_available():
+        return torch.device("cuda"), torch.float16
+    return torch.device("cpu"), torch.float32
+
+
+def _load_for_inference(base: str, allow_pickle: bool):
+    device, dtype = inference_device()
+    pipe = load_pipeline(base, allow_pickle=allow_pickle, dtype=dtype).to(device)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def get_pipeline(base: str, allow_pickle: bool = False):
+    """The studio's one cached pipeline: the same object for the same base; a new base replaces the old."""
+    key = (base, allow_pickle)
+    with _cache_lock:
+        if _cache["key"] != key:
+            _cache["key"] = _cache["pipe"] = None  # free the old one before loading the next
+            gc.collect()
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            _cache["pipe"] = _load_for_inference(base, allow_pickle)
+            _cache["key"] = key
+        return _cache["pipe"]
+
+
+# sampler -> (diffusers scheduler class, options over the base's scheduler config)
+SCHEDULERS = {
+    "euler_a": ("EulerAncestralDiscreteScheduler", {}),
+    "euler": ("EulerDiscreteScheduler", {"use_karras_sigmas": False}),
+    "dpmpp_2m_karras": ("DPMSolverMultistepScheduler",
+                        {"algorithm_type": "dpmsolver++", "solver_order": 2, "use_karras_sigmas": True}),
+    "dpmpp_2m": ("DPMSolverMultistepScheduler",
+                 {"algorithm_type": "dpmsolver++", "solver_order": 2, "use_karras_sigmas": False}),
+    "ddim": ("DDIMScheduler", {}),
+    "ddpm": ("DDPMScheduler", {}),
+    "pndm": ("PNDMScheduler", {"skip_prk_steps": True}),
+}
+
+
+def build_scheduler(sampler: str, base_config):
+    import diffusers
+
+    if sampler not in SCHEDULERS:
+        raise ConfigError(f"sampler {sampler!r} is unknown; choose one of: {', '.join(SAMPLERS)}")
+    class_name, options = SCHEDULERS[sampler]
+    return getattr(diffusers, class_name).from_config(base_config, **options)
+
+
+def _base_scheduler_config(pipe):
+    """The pipeline's own scheduler config, kept on first use so one sampler's options never leak into the next."""
+    config = getattr(pipe, "_lora_studio_scheduler_config", None)
+    if config is None:
+        config = dict(pipe.scheduler.config)
+        pipe._lora_studio_scheduler_config = config
+    return config
+
+
+# ---------------------------------------------------------------- adapters
+
+
+def lora_short_hash(path: Path) -> str:
+    """A1111's 'Lora hashes' value: sha256 of the safetensors data after the header, first 12 hex digits."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        header_len = int.from_bytes(f.read(8), "little")
+        f.seek(8 + header_len)
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:12]
+
+
+def _adapter_name(index: int, path: Path) -> str:
+    return f"{ADAPTER_PREFIX}{index}_{re.sub(r'[^0-9A-Za-z_]', '_', path.stem)}"
+
+
+def unload_loras(pipe) -> None:
+    """Remove the adapters generate() loaded earlier; adapters it did not load (training) stay."""
+    adapters = {name for names in pipe.get_list_adapters().values() for name in names}
+    ours = sorted(n for n in adapters if n.startswith(ADAPTER_PREFIX))
+    if not ours:
+        return
+    if len(ours) == len(adapters):
+        pipe.unload_lora_weights()  # drops the LoRA layers entirely: the base is exactly as loaded
+    else:
+        pipe.delete_adapters(ours)
+
+
+def apply_loras(pipe, loras: list[str]) -> None:
+    """Replace earlier generate() adapters by `loras` ("path[:scale]"); a scale of 0 is not loaded at all."""
+    from safetensors.torch import load_file
+
+    unload_loras(pipe)
+    names, weights = [], []
+    for index, spec in enumerate(loras):
+        path, scale = parse_lora_spec(spec)
+        if scale == 0:
+            continue
+        name = _adapter_name(index, path)
+        try:
+            pipe.load_lora_weights(load_file(str(path)), adapter_name=name)
+        except Exception as e:  # diffusers raises ValueError/KeyError/RuntimeError for files it cannot map
+            unload_loras(pipe)
+            raise UserError(f"could not load LoRA '{path}' into base: {e}. Is it a LoRA for this base "
+                            f"(SD 1.x/2.x) in kohya or diffusers format?") from None
+        names.append(name)
+        weights.append(scale)
+    if names:
+        pipe.set_adapters(names, adapter_weights=weights)
+
+
+# ---------------------------------------------------------------- parameters text
+
+
+def _quote(value) -> str:
+    """A1111's infotext quoting: values with ',', ':' or a newline become JSON strings."""
+    text = str(value)
+    if "," not in text and ":" not in text and "\n" not in text:
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def model_name(base: str) -> str:
+    path = Path(base)
+    if path.suffix.lower() in (".safetensors", ".ckpt", ".pt", ".pth", ".bin"):
+        return path.stem
+    return path.name if path.is_dir() else base
+
+
+def lora_hashes(loras: list[str]) -> str | None:
+    """'name: hash, name: hash' of the applied adapters (names without ':' and ',', as A1111 writes them)."""
+    parts = []
+    for spec in loras:
+        path, scale = parse_lora_spec(spec)
+        if scale != 0:
+            alias = path.stem.replace(":", "").replace(",", "")
+            parts.append(f"{alias}: {lora_short_hash(path)}")
+    return ", ".join(parts) or None
+
+
+def parameters_text(cfg: GenerateConfig, seed: int, width: int, height: int, hashes: str | None) -> str:
+    """AUTOMATIC1111's infotext: prompt, 'Negative prompt: ...' (only when set), then 'Key: value, ...'."""
+    params = {
+        "Steps": cfg.steps, "Sampler": A1111_SAMPLER_NAMES[cfg.sampler], "CFG scale": float(cfg.guidance_scale),
+        "Seed": seed, "Size": f"{width}x{height}", "Model": model_name(cfg.base), "Lora hashes": hashes,
+    }
+    negative = f"\nNegative prompt: {cfg.negative_prompt}" if cfg.negative_prompt else ""
+    line = ", ".join(f"{k}: {_quote(v)}" for k, v in params.items() if v is not None)
+    return f"{cfg.prompt}{negative}\n{line}"
+
+
+# ---------------------------------------------------------------- generating
+
+
+def native_size(pipe) -> int:
+    return int(pipe.unet.config.sample_size * pipe.vae_scale_factor)
+
+
+def resolve_seed(seed: int) -> int:
+    return random.randrange(MAX_SEED) if seed == -1 else seed
+
+
+def _render(pipe, cfg: GenerateConfig, hashes: str | None) -> list[tuple[object, str]]:
+    """Run the pipe as it is (adapters already in place)."""
+    seed = resolve_seed(cfg.seed)
+    width, height = cfg.width or native_size(pipe), cfg.height or native_size(pipe)
+    pipe.scheduler = build_scheduler(cfg.sampler, _base_scheduler_config(pipe))
+    # One CPU generator per image (seed, seed+1, ... like A1111): the same seed gives the same image on any device.
+    generators = [torch.Generator("cpu").manual_seed(seed + i) for i in range(cfg.batch_size)]
+    with torch.no_grad():
+        images = pipe(
+            prompt=cfg.prompt, negative_prompt=cfg.negative_prompt or None, num_inference_steps=cfg.steps,
+            guidance_scale=cfg.guidance_scale, width=width, height=height, num_images_per_prompt=cfg.batch_size,
+            generator=generators, output_type="pil",
+        ).images
+    return [(image, parameters_text(cfg, seed + i, width, height, hashes)) for i, image in enumerate(images)]
+
+
+# One generation at a time: adapters and the scheduler are state on the shared pipeline (the studio's is shared).
+_pipe_lock = threading.Lock()
+
+
+def generate_images(pipe, cfg: GenerateConfig) -> list[tuple[object, str]]:
+    """Images (PIL) and their parameters text; no files. With `cfg.loras` empty the pipe's adapters are untouched
+    (the trainer passes its UNet with the adapter being trained)."""
+    cfg.validate()
+    with _pipe_lock:
+        if cfg.loras:
+            apply_loras(pipe, cfg.loras)
+        return _render(pipe, cfg, lora_hashes(cfg.loras))
+
+
+_write_lock = threading.Lock()
+_NUMBERED = re.compile(r"^(\d{5,})-")
+
+
+def _next_number(folder: Path) -> int:
+    numbers = [int(m.group(1)) for p in folder.glob("*.png") if (m := _NUMBERED.match(p.name))]
+    return max(numbers, default=-1) + 1
+
+
+def save_png(image, params: str, folder: Path, seed: int) -> Path:
+    """Write `NNNNN-<seed>.png` with the `parameters` text chunk; the number never reuses an existing file's."""
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text("parameters", params)
+    folder.mkdir(parents=True, exist_ok=True)
+    with _write_lock:
+        path = folder / f"{_next_number(folder):05d}-{seed}.png"
+        with atomic_path(path) as tmp:
+            image.save(tmp, format="PNG", pnginfo=info)
+    return path
+
+
+def generate(cfg: GenerateConfig, pipe=None) -> list[Path]:
+    """Generate `cfg.batch_size` images and write them as PNGs into `cfg.out_dir`; return their paths."""
+    cfg.validate()
+    if is_tiny(cfg.base):
+        log.warning(TINY_NOTE)
+    if pipe is None:
+        pipe = _load_for_inference(cfg.base, cfg.allow_pickle)
+    cfg = dataclasses.replace(cfg, seed=resolve_seed(cfg.seed))
+    with _pipe_lock:
+        apply_loras(pipe, cfg.loras)  # also unloads the previous call's adapters when this call has none
+        results = _render(pipe, cfg, lora_hashes(cfg.loras))
+    return [save_png(image, params, Path(cfg.out_dir), cfg.seed + i) for i, (image, params) in enumerate(results)]
