@@ -1,0 +1,40 @@
+"""Start training the way users run it: `accelerate launch -m lora_studio.train CONFIG [key=value ...]`."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from .config import load_config
+
+
+def _has_accelerate_config() -> bool:
+    try:
+        from accelerate.commands.config import default_config_file
+    except ImportError:
+        return False
+    return Path(default_config_file).is_file()
+
+
+def accelerate_command(config_path: str | Path, overrides: list[str], launcher_args: str = "") -> list[str]:
+    """The exact command line; without an `accelerate config` file it asks for one local process."""
+    extra = shlex.split(launcher_args)
+    if not extra and not _has_accelerate_config():
+        extra = ["--num_processes", "1", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+    if "--quiet" not in extra and "-q" not in extra:
+        extra.append("--quiet")  # a failed run ends with our one-line error, not the launcher's traceback
+    return [sys.executable, "-m", "accelerate.commands.launch", *extra, "-m", "lora_studio.train",
+            str(config_path), *overrides]
+
+
+def run_training(config_path: str | Path, overrides: list[str], launcher_args: str = "") -> int:
+    """Validate the config and dataset here (clean errors before any process starts), then run accelerate."""
+    from .data import scan_dataset
+
+    cfg = load_config(config_path, overrides)
+    scan_dataset(cfg.dataset)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.call(accelerate_command(config_path, overrides, launcher_args), env=env)

@@ -1,0 +1,315 @@
+"""The training loop: one explicit accelerate loop over cached latents, LoRA on the UNet, base frozen.
+
+Run as `accelerate launch -m lora_studio.train CONFIG [key=value ...]` (what `lora-studio train` does).
+Each step's noise, timesteps, caption shuffles and data order derive from (seed, step, rank), so a run
+resumed from a checkpoint continues exactly as if it had never stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from . import checkpoints as ckpt
+from .cache import LatentCache, TextEmbeddingCache
+from .config import TrainConfig, load_config, save_config
+from .data import build_caption, caption_is_deterministic, plan_epoch, scan_dataset, tag_frequency
+from .errors import TrainingStopped, UserError
+from .models import TINY_NOTE, is_tiny, load_pipeline
+from .runlog import RunLog, clear_stop, stop_requested, truncate_metrics
+from .steps import StepPlan, plan_steps, step_generator, step_rng
+from .training_setup import build_optimizer, build_scheduler, make_accelerator, sample_images, save_adapter
+
+log = logging.getLogger("lora_studio.train")
+
+NAN_ADVICE = ("the loss became NaN or infinite at step {step}. The adapter was not saved over the last good one. "
+              "Try train.mixed_precision=bf16 instead of fp16, a lower train.learning_rate (e.g. half), or "
+              "train.max_grad_norm=1.0; then resume with train.resume=latest.")
+OOM_ADVICE = ("the GPU ran out of memory at step {step}. A checkpoint was saved. Lower train.batch_size, "
+              "lower dataset.resolution (e.g. 512), or set train.gradient_checkpointing=true "
+              "(and train.optimizer=adamw8bit if bitsandbytes is installed); then resume with train.resume=latest.")
+
+
+@dataclass
+class TrainResult:
+    adapter: Path | None
+    state: str  # "finished" or "stopped"
+    step: int
+    world_size: int
+    unet: torch.nn.Module  # the trained UNet (base + adapter), for tests and callers in the same process
+
+
+class _StopSignal:
+    """SIGTERM/SIGINT ask for a clean stop at the next step boundary instead of killing mid-write."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread (e.g. called from a test thread)
+                pass
+
+    def _handle(self, signum, frame) -> None:
+        self.requested = True
+
+
+def diffusion_loss(unet, noise_scheduler, latents, embeddings, cfg: TrainConfig, gen: torch.Generator,
+                   prediction_type: str) -> torch.Tensor:
+    """Noise the latents at random timesteps and score the UNet's prediction (min-SNR weighted)."""
+    t = cfg.train
+    noise = torch.randn(latents.shape, generator=gen, device=gen.device).to(latents.device, latents.dtype)
+    if t.noise_offset:
+        offset = torch.randn((latents.shape[0], latents.shape[1], 1, 1), generator=gen, device=gen.device)
+        noise = noise + t.noise_offset * offset.to(latents.device, latents.dtype)
+    timesteps = torch.randint(0, noise_scheduler.config.num_train_timesteps, (latents.shape[0],), generator=gen,
+                              device=gen.device).to(latents.device)
+    noisy = noise_scheduler.add_noise(latents, noise, timesteps)
+    target = noise if prediction_type == "epsilon" else noise_scheduler.get_velocity(latents, noise, timesteps)
+    pred = unet(noisy, timesteps, embeddings).sample
+    loss = F.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=(1, 2, 3))
+    if t.min_snr_gamma:
+        from diffusers.training_utils import compute_snr
+
+        snr = compute_snr(noise_scheduler, timesteps)
+        weight = torch.clamp(snr, max=t.min_snr_gamma)
+        weight = weight / snr if prediction_type == "epsilon" else weight / (snr + 1)
+        loss = loss * weight
+    return loss.mean()
+
+
+def _step_batches(plan: StepPlan, epoch: int, items, cfg: TrainConfig, rank: int) -> list[list[int]]:
+    """This process's batches of one epoch: every rank takes its share, all ranks the same count."""
+    batches = plan_epoch(items, cfg.train.batch_size, cfg.train.seed, epoch)
+    return batches[rank::plan.world_size][: plan.batches_per_epoch]
+
+
+def train(cfg: TrainConfig) -> TrainResult:
+    """Train one LoRA as `cfg` says; the kohya-format adapter lands in the run folder."""
+    stop_signal = _StopSignal()
+    run_dir = cfg.run_dir.resolve()
+    accelerator = make_accelerator(cfg, run_dir)
+    main = accelerator.is_main_process
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_config(replace(cfg, output_dir=str(run_dir)), run_dir / "config.yaml")
+        clear_stop(run_dir)
+        ckpt.clean_partials(run_dir)
+    accelerator.wait_for_everyone()
+    runlog = RunLog(run_dir) if main else None
+    log.info("process %d of %d ready on %s", accelerator.process_index, accelerator.num_processes, accelerator.device)
+
+    scan = scan_dataset(cfg.dataset)
+    if main:
+        for warning in scan.warnings:
+            log.warning("dataset: %s", warning)
+    items = scan.items
+    plan = plan_steps(cfg, items, accelerator.num_processes)
+    if runlog:
+        runlog.total_steps = plan.total_steps
+        runlog.update(state="starting", message="loading the base model", world_size=accelerator.num_processes)
+    if main:
+        log.info(plan.describe())
+        if is_tiny(cfg.base):
+            log.info("note: %s", TINY_NOTE)
+
+    device = accelerator.device
+    weight_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(accelerator.mixed_precision, torch.float32)
+    pipe = load_pipeline(cfg.base, allow_pickle=cfg.allow_pickle)
+    unet, vae, text_encoder = pipe.unet, pipe.vae, pipe.text_encoder
+    for module in (unet, vae, text_encoder):
+        module.requires_grad_(False)
+    noise_scheduler = _training_scheduler(pipe)
+    prediction_type = cfg.train.prediction_type or noise_scheduler.config.prediction_type
+
+    # Cache latents and (when captions are fixed) text embeddings, then move the encoders off the GPU.
+    disk = run_dir / "cache" if cfg.dataset.cache == "disk" else None
+    vae.to(device)
+    text_encoder.to(device, weight_dtype)
+    latents = LatentCache(items, base=cfg.base, flip=cfg.dataset.flip, disk_dir=disk)
+    encoded = latents.build(vae, device, weight_dtype)
+    texts = TextEmbeddingCache(pipe.tokenizer, text_encoder, base=cfg.base, disk_dir=disk)
+    fixed_captions = caption_is_deterministic(cfg.dataset)
+    if fixed_captions:
+        # Captions are fixed apart from dropout, which only adds the empty caption.
+        no_dropout = replace(cfg.dataset, caption_dropout=0.0)
+        texts.precompute([build_caption(i.tags, no_dropout, step_rng(0, 0, 0)) for i in items] + [""], weight_dtype)
+        text_encoder.to("cpu")
+    vae.to("cpu")
+    if main:
+        log.info("cached %d latents (%d reused from disk); text embeddings %s", len(items), len(items) - encoded,
+                 "cached" if fixed_captions else "encoded each step (tags are shuffled)")
+
+    from .lora import add_lora
+
+    unet.to(device, weight_dtype)
+    torch.manual_seed(cfg.train.seed)  # the adapter's initial weights: same seed, same run
+    params = add_lora(unet, cfg.lora)
+    if cfg.train.gradient_checkpointing:
+        unet.enable_gradient_checkpointing()
+    unet.train()
+    optimizer = build_optimizer(cfg, params, device)
+    lr_scheduler = build_scheduler(cfg, optimizer, plan.total_steps)
+    unet, optimizer = accelerator.prepare(unet, optimizer)
+    accelerator.register_for_checkpointing(lr_scheduler)
+
+    global_step, start_epoch, skip_batches = 0, 0, 0
+    resume_from = ckpt.resolve_resume(run_dir, cfg.train.resume)
+    if resume_from is not None:
+        accelerator.load_state(str(resume_from))
+        state = ckpt.read_trainer_state(resume_from)
+        global_step, start_epoch, skip_batches = state["step"], state["epoch"], state["batch_in_epoch"]
+        if main:
+            truncate_metrics(run_dir, global_step)
+            log.info("resumed from %s at step %d", resume_from, global_step)
+    elif cfg.train.resume and main:
+        log.info("no checkpoint to resume from yet; starting at step 0")
+
+    def save_checkpoint(epoch: int, batch_in_epoch: int) -> None:
+        staging = ckpt.staging_dir(run_dir, global_step)
+        accelerator.save_state(str(staging))
+        accelerator.wait_for_everyone()
+        if main:
+            ckpt.publish(run_dir, global_step, {"step": global_step, "epoch": epoch, "batch_in_epoch": batch_in_epoch},
+                         cfg.train.checkpoints_total_limit)
+        accelerator.wait_for_everyone()
+
+    rank, world = accelerator.process_index, accelerator.num_processes
+    started = time.time()
+    progress = _progress(main, plan.total_steps, global_step)
+    state = "finished"
+    step_time, images_seen = time.time(), 0
+    epoch, batch_index = start_epoch, skip_batches
+    try:
+        while global_step < plan.total_steps:
+            batches = _step_batches(plan, epoch, items, cfg, rank)
+            for batch_index in range(skip_batches, len(batches)):
+                batch = batches[batch_index]
+                micro = global_step * cfg.train.gradient_accumulation_steps + batch_index % cfg.train.gradient_accumulation_steps
+                rng = step_rng(cfg.train.seed, micro, rank)
+                gen = step_generator(cfg.train.seed, micro, rank, device)
+                lat = torch.stack([latents.get(i, cfg.dataset.flip and rng.random() < 0.5) for i in batch])
+                lat = lat.to(device, weight_dtype)
+                captions = [build_caption(items[i].tags, cfg.dataset, rng) for i in batch]
+                emb = texts.get(captions, device, weight_dtype)
+                with accelerator.accumulate(unet), accelerator.autocast():
+                    loss = diffusion_loss(unet, noise_scheduler, lat, emb, cfg, gen, prediction_type)
+                    # One small collective tells every rank whether anyone saw a bad loss or a stop request.
+                    flags = torch.tensor([float(torch.isfinite(loss).item()),
+                                          float(stop_signal.requested or stop_requested(run_dir))], device=device)
+                    flags = accelerator.gather(flags.reshape(1, 2)).reshape(-1, 2)
+                    if flags[:, 0].min() < 1:
+                        raise TrainingStopped(NAN_ADVICE.format(step=global_step + 1))
+                    accelerator.backward(loss)
+                    if accelerator.sync_gradients and cfg.train.max_grad_norm > 0:
+                        accelerator.clip_grad_norm_(params, cfg.train.max_grad_norm)
+                    optimizer.step()
+                    optimizer.zero_grad(set_to_none=True)
+                images_seen += len(batch) * world
+                if not accelerator.sync_gradients:
+                    continue
+                lr_scheduler.step()
+                global_step += 1
+                if main and global_step % cfg.train.log_every_n_steps == 0:
+                    now = time.time()
+                    row = {"step": global_step, "epoch": epoch + 1, "loss": round(loss.item(), 6),
+                           "lr": lr_scheduler.get_last_lr()[0], "images_per_s": round(images_seen / max(now - step_time, 1e-9), 3),
+                           "elapsed": round(now - started, 3)}
+                    runlog.metrics(row)
+                    runlog.update(force=False, state="running", step=global_step, epoch=epoch + 1, message="")
+                    accelerator.log({"loss": row["loss"], "lr": row["lr"]}, step=global_step)
+                    step_time, images_seen = now, 0
+                progress.update(1)
+                progress.set_postfix(loss=f"{loss.item():.4f}")
+                done = global_step >= plan.total_steps
+                next_batch = (epoch, batch_index + 1) if batch_index + 1 < len(batches) else (epoch + 1, 0)
+                if flags[:, 1].max() > 0 and not done:
+                    save_checkpoint(*next_batch)
+                    state = "stopped"
+                    break
+                every = cfg.train.checkpoint_every_n_steps
+                if every and global_step % every == 0 and not done:
+                    save_checkpoint(*next_batch)
+                if cfg.sample.every_n_steps and global_step % cfg.sample.every_n_steps == 0 and not done:
+                    _sample(accelerator, pipe, unet, cfg, run_dir, global_step, items, device, weight_dtype)
+                if done:
+                    break
+            if state == "stopped":
+                break
+            epoch, skip_batches = epoch + 1, 0
+    except TrainingStopped as e:
+        if runlog:
+            runlog.update(state="failed", message=str(e))
+        raise
+    except torch.OutOfMemoryError:
+        optimizer.zero_grad(set_to_none=True)
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        if world == 1:  # with several processes the others are stuck in a collective: no safe save
+            save_checkpoint(epoch, batch_index)
+        message = OOM_ADVICE.format(step=global_step + 1)
+        if runlog:
+            runlog.update(state="failed", message=message)
+        raise TrainingStopped(message) from None
+    finally:
+        progress.close()
+
+    adapter = None
+    if main:
+        adapter = save_adapter(accelerator.unwrap_model(unet), cfg, run_dir, global_step, epoch + 1,
+                               tag_frequency(items), time.time() - started)
+    if state == "finished":
+        _sample(accelerator, pipe, unet, cfg, run_dir, global_step, items, device, weight_dtype)
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
+    if runlog:
+        message = f"adapter saved to {adapter}" if state == "finished" else "stopped; resume with train.resume=latest"
+        runlog.update(state=state, step=global_step, message=message, adapter=str(adapter))
+        log.info("%s: %s", state, message)
+    return TrainResult(adapter, state, global_step, world, accelerator.unwrap_model(unet))
+
+
+def _training_scheduler(pipe):
+    from diffusers import DDPMScheduler
+
+    return DDPMScheduler.from_config(pipe.scheduler.config)
+
+
+def _progress(enabled: bool, total: int, initial: int):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, disable=not enabled, desc="training", unit="step", dynamic_ncols=True)
+
+
+def _sample(accelerator, pipe, unet, cfg, run_dir, step, items, device, weight_dtype) -> None:
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        sample_images(pipe, accelerator.unwrap_model(unet), cfg, run_dir, step, items, device, weight_dtype)
+    accelerator.wait_for_everyone()
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: accelerate launch -m lora_studio.train CONFIG [key=value ...]")
+        return 0 if argv else 2
+    try:
+        cfg = load_config(argv[0], argv[1:])
+        train(cfg)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
