@@ -184,6 +184,17 @@ def unload_loras(pipe) -> None:
         pipe.delete_adapters(ours)
 
 
+class _NoTextEncoderPartNote(logging.Filter):
+    """diffusers warns for every LoRA without a text-encoder part; ours never have one, so it is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith("No LoRA keys associated to") and "TextModel" in message)
+
+
+logging.getLogger("diffusers.loaders.lora_base").addFilter(_NoTextEncoderPartNote())
+
+
 def apply_loras(pipe, loras: list[str]) -> None:
     """Replace earlier generate() adapters by `loras` ("path[:scale]"); a scale of 0 is not loaded at all."""
     from safetensors.torch import load_file

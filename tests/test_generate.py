@@ -194,3 +194,12 @@ def test_pipeline_cache_keeps_one_base(tiny_base_path):
     other = get_pipeline(str(tiny_base_path))  # the same weights by folder: a different base
     assert other is not first and get_pipeline(str(tiny_base_path)) is other
     assert get_pipeline("tiny") is not first
+
+
+def test_unusable_lora_file_is_named_and_leaves_the_pipe_clean(pipe, tmp_path):
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"not a tensor file")
+    base = one(generate(config(tmp_path), pipe=pipe))
+    with pytest.raises(UserError, match="broken.safetensors"):
+        generate(config(tmp_path, loras=[str(broken)]), pipe=pipe)
+    assert np.array_equal(one(generate(config(tmp_path), pipe=pipe)), base)
