@@ -25,7 +25,15 @@ from .errors import TrainingStopped, UserError
 from .models import TINY_NOTE, is_tiny, load_pipeline
 from .runlog import RunLog, clear_stop, stop_requested, truncate_metrics
 from .steps import StepPlan, plan_steps, step_generator, step_rng
-from .training_setup import build_optimizer, build_scheduler, make_accelerator, sample_images, save_adapter
+from .training_setup import (
+    build_optimizer,
+    build_scheduler,
+    make_accelerator,
+    place,
+    quiet_libraries,
+    sample_images,
+    save_adapter,
+)
 
 log = logging.getLogger("lora_studio.train")
 
@@ -131,8 +139,8 @@ def train(cfg: TrainConfig) -> TrainResult:
 
     # Cache latents and (when captions are fixed) text embeddings, then move the encoders off the GPU.
     disk = run_dir / "cache" if cfg.dataset.cache == "disk" else None
-    vae.to(device)
-    text_encoder.to(device, weight_dtype)
+    place(vae, device)
+    place(text_encoder, device, weight_dtype)
     latents = LatentCache(items, base=cfg.base, flip=cfg.dataset.flip, disk_dir=disk)
     encoded = latents.build(vae, device, weight_dtype)
     texts = TextEmbeddingCache(pipe.tokenizer, text_encoder, base=cfg.base, disk_dir=disk)
@@ -141,15 +149,15 @@ def train(cfg: TrainConfig) -> TrainResult:
         # Captions are fixed apart from dropout, which only adds the empty caption.
         no_dropout = replace(cfg.dataset, caption_dropout=0.0)
         texts.precompute([build_caption(i.tags, no_dropout, step_rng(0, 0, 0)) for i in items] + [""], weight_dtype)
-        text_encoder.to("cpu")
-    vae.to("cpu")
+        place(text_encoder, "cpu")
+    place(vae, "cpu")
     if main:
         log.info("cached %d latents (%d reused from disk); text embeddings %s", len(items), len(items) - encoded,
                  "cached" if fixed_captions else "encoded each step (tags are shuffled)")
 
     from .lora import add_lora
 
-    unet.to(device, weight_dtype)
+    place(unet, device, weight_dtype)
     torch.manual_seed(cfg.train.seed)  # the adapter's initial weights: same seed, same run
     params = add_lora(unet, cfg.lora)
     if cfg.train.gradient_checkpointing:
@@ -272,7 +280,10 @@ def train(cfg: TrainConfig) -> TrainResult:
     if runlog:
         message = f"adapter saved to {adapter}" if state == "finished" else "stopped; resume with train.resume=latest"
         runlog.update(state=state, step=global_step, message=message, adapter=str(adapter))
-        log.info("%s: %s", state, message)
+        log.info("%s: %s (samples in %s)", state, message, run_dir / "samples")
+        if state == "finished":
+            log.info("try it: lora-studio generate --base %s --lora %s --prompt \"%s\"", cfg.base, adapter,
+                     cfg.dataset.trigger_word or "1girl")
     return TrainResult(adapter, state, global_step, world, accelerator.unwrap_model(unet))
 
 
@@ -297,6 +308,7 @@ def _sample(accelerator, pipe, unet, cfg, run_dir, step, items, device, weight_d
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    quiet_libraries()
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
         print("usage: accelerate launch -m lora_studio.train CONFIG [key=value ...]")

@@ -17,6 +17,26 @@ from .errors import ConfigError
 log = logging.getLogger("lora_studio.train")
 
 
+def place(module: torch.nn.Module, device: torch.device | str, dtype: torch.dtype | None = None) -> None:
+    """Move a frozen component; cast only when the dtype really changes (diffusers warns on every cast)."""
+    current = next(module.parameters()).dtype
+    module.to(device) if dtype is None or dtype == current else module.to(device, dtype)
+
+
+def quiet_libraries() -> None:
+    """Keep the terminal for our own progress: library INFO chatter and import-time notices off."""
+    for name in ("accelerate", "diffusers", "transformers", "peft"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        from diffusers.utils import logging as diffusers_logging
+        from transformers.utils import logging as transformers_logging
+
+        diffusers_logging.set_verbosity_error()
+        transformers_logging.set_verbosity_error()
+    except ImportError:
+        pass
+
+
 def make_accelerator(cfg: TrainConfig, run_dir: Path):
     from accelerate import Accelerator
     from accelerate.utils import ProjectConfiguration
@@ -80,8 +100,8 @@ def sample_images(pipe, unet, cfg: TrainConfig, run_dir: Path, step: int, items:
     s = cfg.sample
     prompts = s.prompts or [default_sample_prompt(cfg, tag_frequency(items))]
     text_device = next(pipe.text_encoder.parameters()).device
-    pipe.vae.to(device, weight_dtype)
-    pipe.text_encoder.to(device, weight_dtype)
+    place(pipe.vae, device, weight_dtype)
+    place(pipe.text_encoder, device, weight_dtype)
     pipe.unet = unet
     was_training = unet.training
     unet.eval()
@@ -97,8 +117,8 @@ def sample_images(pipe, unet, cfg: TrainConfig, run_dir: Path, step: int, items:
                 paths.append(path)
     finally:
         unet.train(was_training)
-        pipe.vae.to("cpu")
-        pipe.text_encoder.to(text_device)
+        place(pipe.vae, "cpu")
+        place(pipe.text_encoder, text_device)
     return paths
 
 
