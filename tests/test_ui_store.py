@@ -109,6 +109,7 @@ def test_tag_editing_and_the_view(tmp_path):
     view = store.describe(folder)
     assert view.trigger == "mychar" and view.tags["solo"] == 3
     assert any("duplicate" in w and "'a.png'" in w and "'c.png'" in w for w in view.warnings)
+    assert list(store.quick_tags(folder).items())[:2] == [("mychar", 3), ("solo", 3)]
     store.delete_picture(folder, "c.png")
     assert not (folder / "c.png").exists() and not (folder / "c.txt").exists()
     with pytest.raises(UserError):

@@ -199,7 +199,7 @@ def quick_tags(folder: Path) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for caption in folder.rglob("*.txt"):
         if caption.stat().st_size <= MAX_CAPTION_BYTES:
-            counts.update(dict.fromkeys(parse_tags(caption.read_text(encoding="utf-8", errors="replace"))))
+            counts.update(set(parse_tags(caption.read_text(encoding="utf-8", errors="replace"))))
     return dict(sorted(counts.items(), key=lambda pair: (-pair[1], pair[0])))
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from ..errors import UserError
 from ..sample_data import TRIGGER_WORD, make_sample_dataset
 from . import dataset_store as store
 from .common import Studio, readable_errors
@@ -82,7 +83,7 @@ def build(studio: Studio) -> DatasetTab:
         """Save pictures (png/jpg/webp/bmp), their .txt tag files, or zips of both into datasets/<dataset>/."""
         folder = paths.dataset(dataset)
         if not uploads:
-            raise gr.Error(tr(lang, "ds_no_files"))
+            raise UserError(tr(lang, "ds_no_files"))
         report = store.import_uploads(folder, uploads)
         if trigger_word.strip() and report.saved:
             store.add_tag_everywhere(folder, trigger_word, first=True)
@@ -101,14 +102,14 @@ def build(studio: Studio) -> DatasetTab:
     @readable_errors
     def save_tags(dataset: str, rel: str, text: str, lang: str):
         if not rel:
-            raise gr.Error(tr(lang, "ds_pick_first"))
+            raise UserError(tr(lang, "ds_pick_first"))
         tags = store.write_tags(paths.dataset(dataset), rel, text)
         return tr(lang, "ds_tags_saved", name=rel, n=len(tags))
 
     @readable_errors
     def delete(dataset: str, rel: str, lang: str):
         if not rel:
-            raise gr.Error(tr(lang, "ds_pick_first"))
+            raise UserError(tr(lang, "ds_pick_first"))
         store.delete_picture(paths.dataset(dataset), rel)
         return tr(lang, "ds_deleted", name=rel), "", ""
 

@@ -118,7 +118,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "tr_advanced_info": ("Every other setting of the run's config.yaml, named by its key; the defaults are sound.",
                          "config.yaml のその他すべての設定（キー名で表示）。既定値のままで問題ありません。"),
     "arith": ("**{images}** images × repeats = {samples} samples ÷ batch {batch} = **{per_epoch} steps per epoch**; "
-              "{epochs} epochs = **{total} steps** in all.",
+              "{epochs} epoch(s) = **{total} steps** in all.",
               "**{images}** 枚 × 繰り返し = {samples} サンプル ÷ バッチ {batch} = **1 エポック {per_epoch} ステップ**、"
               "{epochs} エポックで合計 **{total} ステップ**。"),
     "arith_no_dataset": ("Dataset **{name}** does not exist yet: create it in the Dataset tab.",

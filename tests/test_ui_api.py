@@ -1,0 +1,144 @@
+"""The studio scripted through gradio_client, as the README shows: upload a tagged dataset, train a few steps on
+the tiny base, find the adapter, generate with it; and the refusals a user can meet on the way."""
+
+from __future__ import annotations
+
+import socket
+import time
+import zipfile
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytest.importorskip("gradio_client")
+from gradio_client import Client, handle_file  # noqa: E402
+from gradio_client.exceptions import AppError  # noqa: E402
+
+from lora_studio.ui.app import build_app, launch_kwargs, parse_auth  # noqa: E402
+
+pytestmark = pytest.mark.slow
+FINAL = ("finished", "stopped", "failed")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_studio(root: Path, **launch):
+    demo = build_app(root)
+    demo.queue()
+    demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
+                **launch_kwargs(demo), **launch)
+    return demo
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory, tiny_base_path):
+    root = tmp_path_factory.mktemp("studio")
+    demo = start_studio(root)
+    yield demo.local_url, root
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(studio):
+    return Client(studio[0], verbose=False)
+
+
+@pytest.fixture(scope="module")
+def pictures(tmp_path_factory) -> list[Path]:
+    from lora_studio.sample_data import make_sample_dataset
+
+    folder = make_sample_dataset(tmp_path_factory.mktemp("pictures"), count=4, size=96)
+    return sorted(folder.glob("*.png")) + sorted(folder.glob("mychar_*.txt"))
+
+
+def test_upload_train_and_generate(client, studio, pictures):
+    message, summary = client.predict(uploads=[handle_file(str(p)) for p in pictures], dataset="mychar-set",
+                                      trigger_word="mychar", api_name="/upload_dataset")
+    assert "Saved 8 file(s)" in message and summary["rejected"] == []
+    root = studio[1]
+    assert (root / "datasets" / "mychar-set" / "mychar_01.txt").read_text().startswith("mychar, ")
+
+    settings = {"name": "api-run", "base": "tiny", "dataset": {"path": "mychar-set", "resolution": 64,
+                                                               "bucket_step": 32},
+                "train.max_train_steps": 2, "lora.rank": 2, "sample.steps": 2}
+    started = client.predict(settings=settings, preset="quickstart", api_name="/start_training")
+    assert started["name"] == "api-run" and started["state"] in ("starting", "running")
+    with pytest.raises(AppError, match="already running"):
+        client.predict(settings=dict(settings, name="second"), preset="quickstart", api_name="/start_training")
+
+    deadline = time.monotonic() + 300
+    status = started
+    while status["state"] not in FINAL or status["alive"]:
+        assert time.monotonic() < deadline, status["log_tail"]
+        time.sleep(1.0)
+        status = client.predict(run="api-run", api_name="/training_status")
+    assert status["state"] == "finished", status["log_tail"]
+    assert status["step"] == status["total_steps"] == 2 and status["progress"] == 1.0
+    assert [m["step"] for m in status["metrics"]] == [1, 2]
+    assert status["samples"], "the finished run has a sample image"
+    runs = client.predict(api_name="/list_runs")
+    assert [(r["name"], Path(r["adapter"]).name) for r in runs] == [("api-run", "api-run.safetensors")]
+
+    gallery, files, params, text = client.predict(
+        prompt="mychar, 1girl", negative_prompt="lowres", adapter_1=runs[0]["adapter"], scale_1=0.8, adapter_2=None,
+        scale_2=1, adapter_3=None, scale_3=1, base="tiny", seed=7, steps=2, guidance_scale=5, sampler="euler",
+        width=0, height=0, batch_size=1, api_name="/generate")
+    assert len(gallery) == 1 and Path(gallery[0]["image"]).is_file()
+    assert "Seed: 7" in params and "Lora hashes" in params and "api-run" in params
+    assert "random offline test model" in text
+    assert len(list((root / "outputs" / "generated").glob("*.png"))) == 1
+
+
+def test_refusals_are_readable(client, studio, tmp_path):
+    archive = tmp_path / "bad.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("../escape.png", b"x")
+        zf.writestr("notes.pdf", b"%PDF")
+    message, summary = client.predict(uploads=[handle_file(str(archive))], dataset="refusals", trigger_word="",
+                                      api_name="/upload_dataset")
+    assert "Saved 0 file(s)" in message and "../escape.png" in message and "notes.pdf" in message
+    assert not (studio[1] / "datasets" / "escape.png").exists()
+
+    with pytest.raises(AppError, match="not allowed"):
+        client.predict(uploads=[handle_file(str(archive))], dataset="../up", trigger_word="", api_name="/upload_dataset")
+    with pytest.raises(AppError, match="pictures first"):
+        client.predict(uploads=[], dataset="refusals", trigger_word="", api_name="/upload_dataset")
+    with pytest.raises(AppError, match="no usable images"):
+        client.predict(settings={"name": "empty", "base": "tiny", "dataset.path": "refusals"}, preset="",
+                       api_name="/start_training")
+    with pytest.raises(AppError, match="train.learning_rate"):
+        client.predict(settings={"dataset.path": "refusals", "train.learning_rate": "fast"}, preset="",
+                       api_name="/start_training")
+    with pytest.raises(AppError, match="not a .safetensors file under"):
+        client.predict(prompt="x", negative_prompt="", adapter_1="/etc/passwd", scale_1=1, adapter_2=None, scale_2=1,
+                       adapter_3=None, scale_3=1, base="tiny", seed=1, steps=1, guidance_scale=1, sampler="euler",
+                       width=0, height=0, batch_size=1, api_name="/generate")
+
+
+def test_only_datasets_and_outputs_are_served(studio):
+    url, root = studio
+    (root / "secret.txt").write_text("private")
+    (root / "datasets" / "pub").mkdir(parents=True, exist_ok=True)
+    (root / "datasets" / "pub" / "a.txt").write_text("public")
+    assert httpx.get(f"{url}gradio_api/file={root / 'datasets' / 'pub' / 'a.txt'}").text == "public"
+    for path in (root / "secret.txt", Path("/etc/passwd"), root / "datasets" / ".." / "secret.txt"):
+        response = httpx.get(f"{url}gradio_api/file={path}")
+        assert response.status_code in (403, 404), path
+        assert "private" not in response.text and "root:" not in response.text
+
+
+def test_login_is_required_with_auth(tmp_path):
+    assert parse_auth("ann:secret") == ("ann", "secret")
+    with pytest.raises(Exception, match="user:password"):
+        parse_auth("annsecret")
+    demo = start_studio(tmp_path, auth=("ann", "secret"))
+    try:
+        assert httpx.get(f"{demo.local_url}config").status_code == 401
+        assert httpx.post(f"{demo.local_url}login", data={"username": "ann", "password": "secret"}).status_code == 200
+    finally:
+        demo.close()
