@@ -56,6 +56,21 @@ def pictures(tmp_path_factory) -> list[Path]:
     return sorted(folder.glob("*.png")) + sorted(folder.glob("mychar_*.txt"))
 
 
+def wait_for(client, done, timeout: float = 300) -> dict:
+    deadline = time.monotonic() + timeout
+    while not done(status := client.predict(run="api-run", api_name="/training_status")):
+        assert time.monotonic() < deadline, status["log_tail"]
+        time.sleep(0.5)
+    return status
+
+
+def stop_after(client, min_step: int) -> dict:
+    """Stop the running training once it reached `min_step`; the stopped status once its process is gone."""
+    wait_for(client, lambda s: s["step"] >= min_step or s["state"] in FINAL)
+    assert "stop requested" in client.predict(api_name="/stop_training")["message"]
+    return wait_for(client, lambda s: s["state"] in FINAL and not s["alive"])
+
+
 def test_upload_train_and_generate(client, studio, pictures):
     message, summary = client.predict(uploads=[handle_file(str(p)) for p in pictures], dataset="mychar-set",
                                       trigger_word="mychar", api_name="/upload_dataset")
@@ -63,24 +78,25 @@ def test_upload_train_and_generate(client, studio, pictures):
     root = studio[1]
     assert (root / "datasets" / "mychar-set" / "mychar_01.txt").read_text().startswith("mychar, ")
 
+    # a long run, stopped early, resumed from its checkpoint, stopped again: the adapter exists each time
     settings = {"name": "api-run", "base": "tiny", "dataset": {"path": "mychar-set", "resolution": 64,
                                                                "bucket_step": 32},
-                "train.max_train_steps": 2, "lora.rank": 2, "sample.steps": 2}
+                "train.max_train_steps": 500, "lora.rank": 2, "sample.steps": 2}
     started = client.predict(settings=settings, preset="quickstart", api_name="/start_training")
     assert started["name"] == "api-run" and started["state"] in ("starting", "running")
     with pytest.raises(AppError, match="already running"):
         client.predict(settings=dict(settings, name="second"), preset="quickstart", api_name="/start_training")
+    first = stop_after(client, min_step=2)
+    assert first["state"] == "stopped" and first["adapter"], first["log_tail"]
+    assert list((root / "outputs" / "api-run" / "checkpoints").iterdir())
 
-    deadline = time.monotonic() + 300
-    status = started
-    while status["state"] not in FINAL or status["alive"]:
-        assert time.monotonic() < deadline, status["log_tail"]
-        time.sleep(1.0)
-        status = client.predict(run="api-run", api_name="/training_status")
-    assert status["state"] == "finished", status["log_tail"]
-    assert status["step"] == status["total_steps"] == 2 and status["progress"] == 1.0
-    assert [m["step"] for m in status["metrics"]] == [1, 2]
-    assert status["samples"], "the finished run has a sample image"
+    resumed = client.predict(run="api-run", api_name="/resume_training")
+    assert resumed["state"] in ("starting", "running")
+    second = stop_after(client, min_step=first["step"] + 1)
+    assert second["state"] == "stopped" and second["step"] > first["step"], second["log_tail"]
+    assert [m["step"] for m in second["metrics"]] == list(range(1, second["step"] + 1))
+    assert "resumed from" in second["log_tail"] or "resumed from" in (root / "outputs/api-run/train.log").read_text()
+
     runs = client.predict(api_name="/list_runs")
     assert [(r["name"], Path(r["adapter"]).name) for r in runs] == [("api-run", "api-run.safetensors")]
 

@@ -28,11 +28,12 @@ def build(studio: Studio) -> DatasetTab:
     existing = list_datasets(paths)
 
     gr.Markdown(I18N("ds_intro"))
-    with gr.Row(equal_height=True):
+    with gr.Row():
         name = gr.Dropdown(existing, value=existing[0] if existing else "my-character", allow_custom_value=True,
                            label=I18N("ds_name"), info=I18N("ds_name_info"), scale=3, elem_id="ds-name")
-        open_btn = gr.Button(I18N("ds_open"), scale=1)
-        sample_btn = gr.Button(I18N("ds_make_sample"), scale=1)
+        with gr.Column(scale=1, min_width=180):
+            open_btn = gr.Button(I18N("ds_open"))
+            sample_btn = gr.Button(I18N("ds_make_sample"), size="sm")
     with gr.Row():
         with gr.Column(scale=3):
             files = gr.File(file_count="multiple", label=I18N("ds_upload"), height=160, elem_id="ds-files")
