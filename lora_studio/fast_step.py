@@ -1,0 +1,451 @@
+"""The training step as an object: on a CUDA GPU the whole step (forward, backward, clipping, AdamW) is
+captured once per batch shape as a CUDA graph and then replayed, so Python stops issuing ~2,000 kernels a step.
+
+Why: at batch 1 the eager step of an SD1.5 UNet spends ~130 of its ~160 ms in Python launching kernels while the
+GPU waits (../shared/PERFORMANCE.md); a replayed graph launches them all at once.
+
+What stays exactly as in train.py's eager step:
+- the randomness: noise and timesteps are drawn from the step's generator *outside* the graph, with the calls and
+  order of `diffusion_loss`, then copied into static buffers, so a resumed run draws what it always drew;
+- the math: the first step of each new batch shape runs as a graph replay and eagerly from the same state, and loss
+  and adapter gradients must agree (relative error < 1e-2); the eager result is the one kept. A mismatch or any
+  error while capturing falls back to eager steps with one log line;
+- the learning rate: a device tensor read by the fused AdamW kernel at every replay, refreshed from the
+  optimizer's float lr first (the LR scheduler, logs and checkpoints keep seeing floats);
+- a NaN/inf loss skips the update inside the graph (AdamW's found_inf), and train.py then stops as it does today.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+log = logging.getLogger("lora_studio.train")
+
+FAST_STEP_MODES = ("auto", "eager", "cuda_graph", "compile")
+CHECK_TOLERANCE = 1e-2  # bf16 graph vs eager: loss and gradients agree far better than this unless something broke
+WARMUP_STEPS = 3  # eager runs before capture: lazy optimizer state, cuDNN/cuBLAS choices, torch.compile
+MAX_SHAPES = 16  # batch shapes with their own graph; further shapes run eagerly
+
+
+# ---------------------------------------------------------------- the step's math (shared by every path)
+
+
+def draw_noise(latents: torch.Tensor, gen: torch.Generator, *, noise_offset: float,
+               num_train_timesteps: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The step's noise and timesteps: the same generator calls, in the same order, as train.diffusion_loss."""
+    noise = torch.randn(latents.shape, generator=gen, device=gen.device).to(latents.device, latents.dtype)
+    if noise_offset:
+        offset = torch.randn((latents.shape[0], latents.shape[1], 1, 1), generator=gen, device=gen.device)
+        noise = noise + noise_offset * offset.to(latents.device, latents.dtype)
+    timesteps = torch.randint(0, num_train_timesteps, (latents.shape[0],), generator=gen,
+                              device=gen.device).to(latents.device)
+    return noise, timesteps
+
+
+def denoising_loss(forward: Callable, noise_scheduler, latents: torch.Tensor, embeddings: torch.Tensor,
+                   noise: torch.Tensor, timesteps: torch.Tensor, *, prediction_type: str,
+                   min_snr_gamma: float | None) -> torch.Tensor:
+    """train.diffusion_loss after its random draws: noise the latents, score the prediction (min-SNR weighted)."""
+    noisy = noise_scheduler.add_noise(latents, noise, timesteps)
+    target = noise if prediction_type == "epsilon" else noise_scheduler.get_velocity(latents, noise, timesteps)
+    pred = forward(noisy, timesteps, embeddings).sample
+    loss = F.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=(1, 2, 3))
+    if min_snr_gamma:
+        from diffusers.training_utils import compute_snr
+
+        snr = compute_snr(noise_scheduler, timesteps)
+        weight = torch.clamp(snr, max=min_snr_gamma)
+        weight = weight / snr if prediction_type == "epsilon" else weight / (snr + 1)
+        loss = loss * weight
+    return loss.mean()
+
+
+# ---------------------------------------------------------------- eligibility
+
+
+def ineligible_reason(cfg, *, optimizer, world_size: int = 1) -> str | None:
+    """Why the graph path cannot run this config (None: it can). The device is checked separately."""
+    t = cfg.train
+    if world_size > 1:
+        return f"{world_size} processes (the graph path is single-process)"
+    if t.gradient_accumulation_steps != 1:
+        return "train.gradient_accumulation_steps > 1"
+    if t.mixed_precision == "fp16":
+        return "train.mixed_precision=fp16 (its loss scaler reads the GPU every step; bf16 does not need one)"
+    if cfg.lora.dropout:
+        return "lora.dropout > 0 (its masks would come from the graph's own random stream)"
+    inner = getattr(optimizer, "optimizer", optimizer)
+    if t.optimizer != "adamw" or not isinstance(inner, torch.optim.AdamW):
+        return f"train.optimizer={t.optimizer} (the graph path needs torch's fused AdamW)"
+    if not all(group.get("fused") for group in inner.param_groups):
+        return "the AdamW optimizer is not the fused one"
+    if getattr(inner, "grad_scale", None) is not None or getattr(inner, "found_inf", None) is not None:
+        return "the optimizer already carries a gradient scaler"
+    return None
+
+
+# ---------------------------------------------------------------- graph runners
+
+
+class CudaGraphRunner:
+    """Warm up on a side stream, capture into CUDA graphs that share one memory pool (one shape runs at a time)."""
+
+    def __init__(self) -> None:
+        self.pool = None
+        self.graphs: list = []
+
+    def warmup(self, fn: Callable[[], None], steps: int) -> None:
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            for _ in range(steps):
+                fn()
+        torch.cuda.current_stream().wait_stream(stream)
+        torch.cuda.synchronize()
+        torch.cuda.empty_cache()  # warm-up blocks cached on the side stream cannot serve the graph's own pool
+
+    def capture(self, fn: Callable[[], None]) -> Callable[[], None]:
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph, pool=self.pool, capture_error_mode="thread_local"):
+            fn()
+        torch.cuda.synchronize()
+        if self.pool is None:
+            self.pool = graph.pool()
+        self.graphs.append(graph)
+        return graph.replay
+
+    def synchronize(self) -> None:
+        torch.cuda.synchronize()
+
+
+class EagerReplay:
+    """Stand-in runner for CPU tests: 'capture' records the function without running it, 'replay' runs it.
+    Everything around the capture (static buffers, lr tensor, found_inf, self-check, fallback) runs for real."""
+
+    def warmup(self, fn: Callable[[], None], steps: int) -> None:
+        for _ in range(steps):
+            fn()
+
+    def capture(self, fn: Callable[[], None]) -> Callable[[], None]:
+        return fn
+
+    def synchronize(self) -> None:
+        pass
+
+
+# ---------------------------------------------------------------- the step object
+
+
+@dataclass
+class StepCheck:
+    """Graph replay vs eager step from the same state on the same inputs (first step of one batch shape)."""
+
+    shape: tuple[int, ...]
+    loss_eager: float
+    loss_graph: float
+    loss_rel_err: float
+    grad_rel_err: float
+    update_rel_err: float  # reported, not gated: Adam's first update amplifies bf16 noise in tiny gradients
+
+    @property
+    def ok(self) -> bool:
+        return self.loss_rel_err < CHECK_TOLERANCE and self.grad_rel_err < CHECK_TOLERANCE
+
+    def describe(self) -> str:
+        return (f"loss rel err {self.loss_rel_err:.1e}, grad rel err {self.grad_rel_err:.1e}, "
+                f"update rel err {self.update_rel_err:.1e}")
+
+
+@dataclass
+class _ShapeGraph:
+    latents: torch.Tensor
+    embeddings: torch.Tensor
+    noise: torch.Tensor
+    timesteps: torch.Tensor
+    loss: torch.Tensor
+    found_inf: torch.Tensor
+    replay: Callable[[], None] | None = None
+
+
+@dataclass
+class _Snapshot:
+    params: list[torch.Tensor]
+    state: dict = field(default_factory=dict)
+
+
+def _rel_err(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
+    diff = sum(float((x.float() - y.float()).norm()) ** 2 for x, y in zip(a, b, strict=True)) ** 0.5
+    ref = sum(float(y.float().norm()) ** 2 for y in b) ** 0.5
+    return 0.0 if diff == 0 else diff / max(ref, 1e-30)
+
+
+@contextlib.contextmanager
+def _lora_input_casts_off(layers: list[torch.nn.Module]):
+    """Under autocast peft's cast of each LoRA input to fp32 is undone at once by autocast (bf16 -> fp32 -> bf16 is
+    exact): skipping it drops two kernels and one saved copy of the input per adapted layer, same numbers."""
+    saved = [layer.cast_input_dtype_enabled for layer in layers]
+    for layer in layers:
+        layer.cast_input_dtype_enabled = False
+    try:
+        yield
+    finally:
+        for layer, value in zip(layers, saved, strict=True):
+            layer.cast_input_dtype_enabled = value
+
+
+def _graph_safe_checkpointing(module, *args):
+    # diffusers' default also saves the CUDA RNG state per block, which cannot be read during capture;
+    # nothing random runs inside the UNet here (lora.dropout=0 is required), so there is nothing to restore.
+    return torch.utils.checkpoint.checkpoint(module.__call__, *args, use_reentrant=False, preserve_rng_state=False)
+
+
+class TrainStep:
+    """Call with (latents, embeddings, generator) for one whole step. Returns the loss when this object did the
+    step (graph replay, or its eager check/fallback step), or None when the caller should run its eager step
+    (CPU, an ineligible config, train.fast_step=eager, after a fallback). Decides before drawing any noise."""
+
+    def __init__(self, unet: torch.nn.Module, optimizer, params: list[torch.nn.Parameter], noise_scheduler, cfg, *,
+                 prediction_type: str, device: torch.device | str, weight_dtype: torch.dtype = torch.float32,
+                 world_size: int = 1, mode: str | None = None, runner=None, channels_last: bool = False) -> None:
+        self.unet, self.params, self.noise_scheduler, self.cfg = unet, list(params), noise_scheduler, cfg
+        self.optimizer = getattr(optimizer, "optimizer", optimizer)  # torch's own, inside accelerate's wrapper
+        self.prediction_type = prediction_type
+        self.device = torch.device(device)
+        self.autocast_dtype = weight_dtype if weight_dtype in (torch.float16, torch.bfloat16) else None
+        self.mode = mode or getattr(cfg.train, "fast_step", "auto")
+        self.checks: list[StepCheck] = []
+        self._shapes: dict[tuple, _ShapeGraph] = {}
+        self._grads: list[torch.Tensor] = []
+        self._probe: tuple | None = None
+        self._told_too_many = False
+        self.active, reason = self._decide(optimizer, world_size, runner)
+        if not self.active:
+            log.info("training step: eager (%s)", reason)
+            return
+        self.runner = runner or CudaGraphRunner()
+        self._lrs = [torch.tensor(float(g["lr"]), dtype=torch.float32, device=self.device)
+                     for g in self.optimizer.param_groups]
+        self._lora_layers = [m for m in unet.modules() if hasattr(m, "cast_input_dtype_enabled")]
+        forward = getattr(unet, "_original_forward", None) or unet.forward  # without accelerate's autocast wrapper
+        self._graph_forward = torch.compile(forward, dynamic=False) if self.mode == "compile" else forward
+        if getattr(unet, "is_gradient_checkpointing", False):
+            unet.enable_gradient_checkpointing(gradient_checkpointing_func=_graph_safe_checkpointing)
+        self.channels_last = channels_last
+        if channels_last:
+            for module in unet.modules():
+                if isinstance(module, torch.nn.Conv2d) and not module.weight.requires_grad:
+                    module.weight.data = module.weight.data.contiguous(memory_format=torch.channels_last)
+        what = "torch.compile + CUDA graph" if self.mode == "compile" else "CUDA graph"
+        log.info("training step: %s per batch shape (train.fast_step=%s), checked against eager on first use",
+                 what, self.mode)
+
+    def _decide(self, optimizer, world_size: int, runner) -> tuple[bool, str]:
+        if self.mode not in FAST_STEP_MODES:
+            return False, f"train.fast_step={self.mode!r} is unknown; choose one of {', '.join(FAST_STEP_MODES)}"
+        if self.mode == "eager":
+            return False, "train.fast_step=eager"
+        if runner is None and self.device.type != "cuda":
+            return False, "no CUDA GPU"
+        reason = ineligible_reason(self.cfg, optimizer=optimizer, world_size=world_size)
+        return reason is None, reason or ""
+
+    # ---------------------------------------------------------------- per step
+
+    def __call__(self, latents: torch.Tensor, embeddings: torch.Tensor, gen: torch.Generator) -> torch.Tensor | None:
+        if not self.active:
+            return None
+        key = (tuple(latents.shape), latents.dtype, tuple(embeddings.shape), embeddings.dtype)
+        if key not in self._shapes and len(self._shapes) >= MAX_SHAPES:
+            if not self._told_too_many:
+                log.info("training step: more than %d batch shapes; new shapes run eagerly", MAX_SHAPES)
+                self._told_too_many = True
+            return None
+        t = self.cfg.train
+        noise, timesteps = draw_noise(latents, gen, noise_offset=t.noise_offset,
+                                      num_train_timesteps=self.noise_scheduler.config.num_train_timesteps)
+        if self._shapes and self._probe != self._state_probe():
+            # Someone replaced the optimizer state or the parameters (load_state_dict): the graphs point at the old ones.
+            log.info("training step: optimizer state was replaced; capturing again")
+            self._shapes.clear()
+            self.runner = type(self.runner)()
+        shape = self._shapes.get(key)
+        if shape is None:
+            return self._first_step(key, latents, embeddings, noise, timesteps)
+        shape.latents.copy_(latents)
+        shape.embeddings.copy_(embeddings)
+        shape.noise.copy_(noise)
+        shape.timesteps.copy_(timesteps)
+        self._refresh_lr()
+        shape.replay()
+        return shape.loss.clone()
+
+    def eager_step(self, latents: torch.Tensor, embeddings: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """train.py's eager step (draws, loss, backward, clip, AdamW, zero_grad); the benchmark's eager row."""
+        t = self.cfg.train
+        noise, timesteps = draw_noise(latents, gen, noise_offset=t.noise_offset,
+                                      num_train_timesteps=self.noise_scheduler.config.num_train_timesteps)
+        return self._reference_step(latents, embeddings, noise, timesteps)[0]
+
+    # ---------------------------------------------------------------- capture and check
+
+    def _first_step(self, key, latents, embeddings, noise, timesteps) -> torch.Tensor:
+        snapshot = self._snapshot()
+        try:
+            shape = self._buffers(latents, embeddings, noise, timesteps)
+            self._static_grads()
+            self._refresh_lr()
+            self.runner.warmup(lambda: self._static_step(shape), WARMUP_STEPS)
+            self._restore(snapshot)
+            shape.replay = self.runner.capture(lambda: self._static_step(shape))
+            self._restore(snapshot)  # capture runs nothing on a GPU; EagerReplay and safety say restore anyway
+            shape.replay()
+            self.runner.synchronize()
+            graph_loss = float(shape.loss)
+            graph_grads = [g.clone() for g in self._grads]
+            graph_params = [p.detach().clone() for p in self.params]
+        except Exception as e:  # any capture problem: the eager step is always right
+            self._restore(snapshot)
+            self._fall_back(f"capturing the step failed: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
+            return self._reference_step(latents, embeddings, noise, timesteps)[0]
+        self._restore(snapshot)
+        loss, grads = self._reference_step(shape.latents, shape.embeddings, shape.noise, shape.timesteps)
+        if not torch.isfinite(loss):
+            return loss  # train.py stops with its NaN advice; nothing to compare
+        update = [p.detach() - s for p, s in zip(self.params, snapshot.params, strict=True)]
+        graph_update = [g - s for g, s in zip(graph_params, snapshot.params, strict=True)]
+        check = StepCheck(shape=tuple(latents.shape), loss_eager=float(loss), loss_graph=graph_loss,
+                          loss_rel_err=abs(graph_loss - float(loss)) / max(abs(float(loss)), 1e-12),
+                          grad_rel_err=_rel_err(graph_grads, grads), update_rel_err=_rel_err(graph_update, update))
+        self.checks.append(check)
+        if not check.ok:
+            self._fall_back(f"the graph step does not match the eager step ({check.describe()})")
+            return loss
+        self._shapes[key] = shape
+        self._probe = self._state_probe()
+        for param, grad in zip(self.params, self._grads, strict=True):
+            param.grad = grad  # the graph's gradient buffers; the next replay zeroes them first
+        log.info("training step: captured batch shape %s; replay matches eager (%s)", check.shape, check.describe())
+        return loss
+
+    def _fall_back(self, reason: str) -> None:
+        log.warning("training step: falling back to eager steps: %s", reason)
+        self.active = False
+        self._shapes.clear()
+        self._grads = []
+        for param in self.params:
+            param.grad = None
+        self.runner = None
+
+    def _buffers(self, latents, embeddings, noise, timesteps) -> _ShapeGraph:
+        fmt = torch.channels_last if self.channels_last and latents.dim() == 4 else torch.contiguous_format
+        shape = _ShapeGraph(
+            latents=torch.empty_like(latents, memory_format=fmt), embeddings=torch.empty_like(embeddings),
+            noise=torch.empty_like(noise, memory_format=fmt), timesteps=torch.empty_like(timesteps),
+            loss=torch.zeros((), dtype=torch.float32, device=latents.device),
+            found_inf=torch.zeros((), dtype=torch.float32, device=latents.device))
+        for buffer, value in ((shape.latents, latents), (shape.embeddings, embeddings), (shape.noise, noise),
+                              (shape.timesteps, timesteps)):
+            buffer.copy_(value)
+        return shape
+
+    def _static_grads(self) -> None:
+        if not self._grads:
+            self._grads = [torch.zeros_like(p) for p in self.params]
+        for param, grad in zip(self.params, self._grads, strict=True):
+            param.grad = grad
+
+    def _refresh_lr(self) -> None:
+        for lr, group in zip(self._lrs, self.optimizer.param_groups, strict=True):
+            lr.fill_(float(group["lr"]))
+
+    def _state_probe(self) -> tuple:
+        first = self.params[0]
+        state = self.optimizer.state.get(first, {})
+        return first.data_ptr(), id(state.get("exp_avg")), id(state.get("step"))
+
+    def _autocast(self, cache_enabled: bool):
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
+                              enabled=self.autocast_dtype is not None, cache_enabled=cache_enabled)
+
+    def _static_step(self, s: _ShapeGraph) -> None:
+        """The captured step: only device work, no reads back to the CPU, all tensors static."""
+        torch._foreach_zero_(self._grads)
+        casts_off = _lora_input_casts_off(self._lora_layers) if self.autocast_dtype else contextlib.nullcontext()
+        with self._autocast(cache_enabled=False), casts_off:  # autocast's weight cache must stay out of graphs
+            loss = denoising_loss(self._graph_forward, self.noise_scheduler, s.latents, s.embeddings, s.noise,
+                                  s.timesteps, prediction_type=self.prediction_type,
+                                  min_snr_gamma=self.cfg.train.min_snr_gamma)
+        loss.backward()
+        if self.cfg.train.max_grad_norm > 0:
+            torch.nn.utils.clip_grad_norm_(self.params, self.cfg.train.max_grad_norm)
+        s.found_inf.copy_(torch.logical_not(torch.isfinite(loss.detach())).float())
+        with self._graph_optimizer(s.found_inf):
+            self.optimizer.step()
+        s.loss.copy_(loss.detach())
+
+    @contextlib.contextmanager
+    def _graph_optimizer(self, found_inf: torch.Tensor):
+        """AdamW reads lr from a device tensor (a float would be baked into the graph) and skips the update where
+        found_inf is 1; `capturable` only while capturing, so checkpoints keep today's param_groups."""
+        opt = self.optimizer
+        saved = [(g["lr"], g["capturable"]) for g in opt.param_groups]
+        capturing = self.device.type == "cuda" and torch.cuda.is_current_stream_capturing()
+        for group, lr in zip(opt.param_groups, self._lrs, strict=True):
+            group["lr"], group["capturable"] = lr, capturing
+        opt.found_inf = found_inf
+        try:
+            yield
+        finally:
+            del opt.found_inf
+            for group, (lr, capturable) in zip(opt.param_groups, saved, strict=True):
+                group["lr"], group["capturable"] = lr, capturable
+
+    def _reference_step(self, latents, embeddings, noise, timesteps) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The eager step as train.py runs it: accelerate's forward, backward, clip, optimizer.step, grads to None.
+        Returns the loss and the (clipped) gradients the update used. A non-finite loss changes nothing."""
+        for param in self.params:
+            param.grad = None
+        with self._autocast(cache_enabled=True):
+            loss = denoising_loss(self.unet, self.noise_scheduler, latents, embeddings, noise, timesteps,
+                                  prediction_type=self.prediction_type, min_snr_gamma=self.cfg.train.min_snr_gamma)
+        if not torch.isfinite(loss):
+            return loss, []
+        loss.backward()
+        if self.cfg.train.max_grad_norm > 0:
+            torch.nn.utils.clip_grad_norm_(self.params, self.cfg.train.max_grad_norm)
+        grads = [p.grad.detach().clone() if p.grad is not None else torch.zeros_like(p) for p in self.params]
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return loss.detach(), grads
+
+    # ---------------------------------------------------------------- state snapshots for warm-up and checks
+
+    def _snapshot(self) -> _Snapshot:
+        snap = _Snapshot(params=[p.detach().clone() for p in self.params])
+        for param in self.params:
+            state = self.optimizer.state.get(param)
+            if state:
+                snap.state[param] = {k: v.clone() for k, v in state.items() if torch.is_tensor(v)}
+        return snap
+
+    @torch.no_grad()
+    def _restore(self, snap: _Snapshot) -> None:
+        """Put parameters and AdamW state back; state created by the warm-up is zeroed, which AdamW reads exactly
+        as 'no state yet' (step 0, zero moments)."""
+        for param, value in zip(self.params, snap.params, strict=True):
+            param.copy_(value)
+        for param in self.params:
+            state = self.optimizer.state.get(param)
+            saved = snap.state.get(param, {})
+            for k, v in (state or {}).items():
+                if torch.is_tensor(v) and k in saved:
+                    v.copy_(saved[k])
+                elif torch.is_tensor(v):
+                    v.zero_()
+
