@@ -128,6 +128,9 @@ def test_tag_train_generate_in_the_browser(studio, page, uploads, tmp_path):
     expect(page.locator("#tr-arithmetic")).to_contain_text("2 steps")
     page.locator("#tr-start").click()
     expect(page.locator("#tr-message")).to_contain_text("started")
+    page.reload()  # the run lives on disk, not in the page: a reloaded page finds it again
+    page.get_by_role("tab", name="2. Train").click()
+    expect(page.locator("#tr-progress")).to_contain_text("browser-run", timeout=30_000)
     expect(page.locator("#tr-progress")).to_contain_text("finished", timeout=300_000)
     expect(page.locator("#tr-adapters")).to_contain_text(re.compile(r"browser-run\s*\.safetensors"), timeout=30_000)
     expect(page.locator("#tr-samples img").first).to_be_visible()
