@@ -22,6 +22,7 @@ from .cache import LatentCache, TextEmbeddingCache
 from .config import TrainConfig, load_config, save_config
 from .data import build_caption, caption_is_deterministic, plan_epoch, scan_dataset, tag_frequency
 from .errors import TrainingStopped, UserError
+from .fast_step import TrainStep
 from .models import TINY_NOTE, is_tiny, load_pipeline
 from .runlog import RunLog, clear_stop, stop_requested, truncate_metrics
 from .steps import StepPlan, plan_steps, step_generator, step_rng
@@ -190,6 +191,10 @@ def train(cfg: TrainConfig) -> TrainResult:
         accelerator.wait_for_everyone()
 
     rank, world = accelerator.process_index, accelerator.num_processes
+    # On CUDA the whole step replays as one CUDA graph per batch shape (lora_studio/fast_step.py); on a CPU or an
+    # ineligible config fast_step(...) returns None and the eager step runs.
+    fast_step = TrainStep(unet, optimizer, params, noise_scheduler, cfg, prediction_type=prediction_type,
+                          device=device, weight_dtype=weight_dtype, world_size=world)
     started = time.time()
     progress = _progress(main, plan.total_steps, global_step)
     state = "finished"
@@ -208,18 +213,23 @@ def train(cfg: TrainConfig) -> TrainResult:
                 captions = [build_caption(items[i].tags, cfg.dataset, rng) for i in batch]
                 emb = texts.get(captions, device, weight_dtype)
                 with accelerator.accumulate(unet), accelerator.autocast():
-                    loss = diffusion_loss(unet, noise_scheduler, lat, emb, cfg, gen, prediction_type)
+                    # fast_step did the whole step (forward, backward, clip, AdamW) and gave its loss, or None:
+                    # then the eager step below runs as it always has (CPU, ineligible config, fallback).
+                    fast_loss = fast_step(lat, emb, gen)
+                    loss = diffusion_loss(unet, noise_scheduler, lat, emb, cfg, gen, prediction_type) \
+                        if fast_loss is None else fast_loss
                     # One small collective tells every rank whether anyone saw a bad loss or a stop request.
                     flags = torch.tensor([float(torch.isfinite(loss).item()),
                                           float(stop_signal.requested or stop_requested(run_dir))], device=device)
                     flags = accelerator.gather(flags.reshape(1, 2)).reshape(-1, 2)
                     if flags[:, 0].min() < 1:
                         raise TrainingStopped(NAN_ADVICE.format(step=global_step + 1))
-                    accelerator.backward(loss)
-                    if accelerator.sync_gradients and cfg.train.max_grad_norm > 0:
-                        accelerator.clip_grad_norm_(params, cfg.train.max_grad_norm)
-                    optimizer.step()
-                    optimizer.zero_grad(set_to_none=True)
+                    if fast_loss is None:
+                        accelerator.backward(loss)
+                        if accelerator.sync_gradients and cfg.train.max_grad_norm > 0:
+                            accelerator.clip_grad_norm_(params, cfg.train.max_grad_norm)
+                        optimizer.step()
+                        optimizer.zero_grad(set_to_none=True)
                 images_seen += len(batch) * world
                 if not accelerator.sync_gradients:
                     continue
