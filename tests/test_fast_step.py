@@ -186,3 +186,36 @@ def test_capture_failure_or_mismatch_falls_back_to_the_eager_result(setup, caplo
     warnings = [r.getMessage() for r in caplog.records if r.name == LOGGER and r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and why in warnings[0], warnings
     assert not step.active and step(lat, emb, torch.Generator()) is None
+
+
+def test_trainer_with_the_graph_step_trains_the_same_adapter(sample_dataset, tmp_path, monkeypatch):
+    """train.py wired to the fast step (simulated capture on the CPU) ends where the eager trainer ends."""
+    from lora_studio import train as train_module
+
+    def fused_adamw(cfg, params, device):
+        return torch.optim.AdamW(params, lr=cfg.train.learning_rate, weight_decay=cfg.train.weight_decay, fused=True)
+
+    monkeypatch.setattr(train_module, "build_optimizer", fused_adamw)
+    made: list[TrainStep] = []
+
+    def simulated_graph_step(*args, **kwargs):
+        made.append(TrainStep(*args, runner=EagerReplay(), **kwargs))
+        return made[-1]
+
+    adapters = []
+    for fast in (False, True):
+        if fast:
+            monkeypatch.setattr(train_module, "TrainStep", simulated_graph_step)
+        cfg = load_config(None, [
+            "name=t", "base=tiny", f"dataset.path={sample_dataset}", "dataset.resolution=64", "dataset.bucket_step=32",
+            "lora.rank=4", "lora.alpha=4", "train.learning_rate=1e-3", "train.max_train_steps=3",
+            "train.lr_scheduler=linear", f"output_dir={tmp_path / str(fast)}", "sample.steps=1"])
+        result = train_module.train(cfg)
+        assert result.state == "finished" and result.step == 3
+        adapters.append({n: p.detach().clone() for n, p in result.unet.named_parameters() if "lora_" in n})
+    assert made and made[0].active and made[0].checks and all(c.ok for c in made[0].checks), "no graph path ran"
+    eager, graph = adapters
+    assert eager.keys() == graph.keys()
+    for name in eager:
+        assert torch.allclose(eager[name], graph[name], rtol=1e-4, atol=1e-6), name
+    assert any(eager[n].abs().sum() > 0 for n in eager if "lora_B" in n), "the adapter never moved"
