@@ -1,4 +1,9 @@
-"""Resumable checkpoints (accelerate state + where the loop was), written so a crash never leaves half of one."""
+"""Resumable checkpoints (accelerate state + where the loop was), written so a crash never leaves half of one.
+
+Each process writes into `checkpoints/.step-N.partial/`; the main process fsyncs it, writes
+trainer_state.json last and renames the folder into place. A folder without trainer_state.json (or a
+`.partial` one) is ignored by `resume: latest` and removed when the next run starts.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,14 @@ import re
 import shutil
 from pathlib import Path
 
-from .errors import ConfigError
+from .atomic import clean_stale, write_failure
+from .errors import ConfigError, UserError
 
 CHECKPOINT_DIR = "checkpoints"
 TRAINER_STATE = "trainer_state.json"
 _NAME = re.compile(r"^step-(\d{6,})$")
+# What the trainer writes atomically in its run folder (globs): a killed run may leave their temporaries.
+RUN_FILES = ("*.safetensors", "diffusers", "status.json", "metrics.jsonl", "config.yaml")
 
 
 def checkpoint_name(step: int) -> str:
@@ -51,25 +59,101 @@ def staging_dir(run_dir: Path, step: int) -> Path:
     return Path(run_dir) / CHECKPOINT_DIR / f".{checkpoint_name(step)}.partial"
 
 
+def _fsync(path: Path) -> None:
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    try:  # makes the rename itself durable; not possible on every platform (Windows)
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def publish(run_dir: Path, step: int, trainer_state: dict, keep: int) -> Path:
     """Write trainer_state.json last, then rename the staging folder into place and prune old checkpoints."""
     staging = staging_dir(run_dir, step)
+    for part in staging.iterdir():  # on disk before the rename, so a power cut cannot publish empty files
+        if part.is_file():
+            _fsync(part)
     state_tmp = staging / (TRAINER_STATE + ".tmp")
     state_tmp.write_text(json.dumps(trainer_state, indent=1), encoding="utf-8")
-    with open(state_tmp, "rb") as f:
-        os.fsync(f.fileno())
+    _fsync(state_tmp)
     os.replace(state_tmp, staging / TRAINER_STATE)
     final = Path(run_dir) / CHECKPOINT_DIR / checkpoint_name(step)
     if final.exists():  # the same step saved again (e.g. stop right after a periodic save)
         shutil.rmtree(final)
     os.replace(staging, final)
+    _fsync_dir(final.parent)
     for old in list_checkpoints(run_dir)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return final
 
 
+def save_checkpoint(accelerator, run_dir: Path, step: int, trainer_state: dict, keep: int) -> None:
+    """Every process writes its part into the staging folder, then the main process publishes it.
+
+    A failed write (full disk, lost permissions) removes the staging folder and raises a UserError;
+    the checkpoints already published stay as they were.
+    """
+    staging = staging_dir(run_dir, step)
+    try:
+        accelerator.save_state(str(staging))
+        accelerator.wait_for_everyone()
+        if accelerator.is_main_process:
+            publish(run_dir, step, trainer_state, keep)
+    except OSError as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise UserError(f"{write_failure(e, 'the checkpoint', staging)}. The earlier checkpoints are kept; "
+                        f"resume with train.resume=latest once the problem is fixed") from None
+    accelerator.wait_for_everyone()
+
+
+def save_only_adapter_weights(accelerator) -> None:
+    """Checkpoints hold the trainable (LoRA) weights only: the frozen base is the same file every time and
+    would cost gigabytes per checkpoint. Load such checkpoints with `load_state(..., strict=False)`."""
+
+    def keep_trainable(models, weights, output_dir) -> None:
+        for i, model in enumerate(models):
+            trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+            if trainable:
+                weights[i] = {k: v for k, v in weights[i].items() if k in trainable}
+
+    accelerator.register_save_state_pre_hook(keep_trainable)
+
+
+def load_checkpoint(accelerator, model, checkpoint: Path) -> dict:
+    """Restore a checkpoint into the prepared model/optimizer/scheduler; returns its trainer_state.
+
+    Checkpoints hold only the trainable weights, so the base is loaded non-strictly; every trainable weight
+    must be there, or the run was made with other lora.* settings."""
+    from safetensors import safe_open
+
+    weights = Path(checkpoint) / "model.safetensors"
+    if weights.is_file():
+        with safe_open(str(weights), framework="pt") as f:
+            saved = set(f.keys())
+        missing = [n for n, p in model.named_parameters() if p.requires_grad and n not in saved]
+        if missing:
+            raise ConfigError(f"train.resume: checkpoint '{checkpoint}' was made with other lora settings "
+                              f"({len(missing)} adapter weights missing, e.g. {missing[0]}); resume with the run's "
+                              f"own config.yaml, or start a new run")
+    accelerator.load_state(str(checkpoint), strict=False)
+    return read_trainer_state(checkpoint)
+
+
 def clean_partials(run_dir: Path) -> None:
+    """At the start of a run: drop unfinished checkpoints and the temporaries of writes a crash cut short."""
     root = Path(run_dir) / CHECKPOINT_DIR
     if root.is_dir():
         for p in root.glob(".step-*.partial"):
             shutil.rmtree(p, ignore_errors=True)
+    clean_stale(run_dir, RUN_FILES)
+    clean_stale(Path(run_dir) / "samples", ("*.png",))

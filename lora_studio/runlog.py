@@ -7,12 +7,16 @@ training process and its observers, so a reloaded page or a second browser sees 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from pathlib import Path
 from typing import Any
 
-from .atomic import write_text_atomic
+from .atomic import write_failure, write_text_atomic
+from .errors import UserError
+
+log = logging.getLogger("lora_studio.train")
 
 STATUS_FILE = "status.json"
 METRICS_FILE = "metrics.jsonl"
@@ -36,13 +40,26 @@ class RunLog:
         now = time.time()
         if force or now - self._last_write > 1.0:  # rate-limit the per-step writes
             self.status["updated"] = now
-            write_text_atomic(self.run_dir / STATUS_FILE, json.dumps(self.status, indent=1))
+            try:
+                write_text_atomic(self.run_dir / STATUS_FILE, json.dumps(self.status, indent=1))
+            except OSError as e:
+                raise UserError(f"{write_failure(e, 'the run status', self.run_dir / STATUS_FILE)}; then resume with train.resume=latest") from None
             self._last_write = now
+
+    def fail(self, message: str) -> None:
+        """Record a failure if the disk still lets us; the message reaches the user through the error anyway."""
+        try:
+            self.update(state="failed", message=message)
+        except UserError as e:
+            log.warning("%s", e)
 
     def metrics(self, row: dict[str, Any]) -> None:
         # Appending one line is atomic enough for a reader; a torn last line is skipped by read_metrics.
-        with open(self.run_dir / METRICS_FILE, "a", encoding="utf-8") as f:
-            f.write(json.dumps(row) + "\n")
+        try:
+            with open(self.run_dir / METRICS_FILE, "a", encoding="utf-8") as f:
+                f.write(json.dumps(row) + "\n")
+        except OSError as e:
+            raise UserError(f"{write_failure(e, 'the loss log', self.run_dir / METRICS_FILE)}; then resume with train.resume=latest") from None
 
 
 def read_status(run_dir: Path) -> dict[str, Any] | None:

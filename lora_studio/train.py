@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from . import checkpoints as ckpt
+from .atomic import write_failure
 from .cache import LatentCache, TextEmbeddingCache
 from .config import TrainConfig, load_config, save_config
 from .data import build_caption, caption_is_deterministic, plan_epoch, scan_dataset, tag_frequency
@@ -29,6 +30,7 @@ from .steps import StepPlan, plan_steps, step_generator, step_rng
 from .training_setup import (
     build_optimizer,
     build_scheduler,
+    ensure_finite,
     make_accelerator,
     place,
     quiet_libraries,
@@ -107,10 +109,13 @@ def train(cfg: TrainConfig) -> TrainResult:
     accelerator = make_accelerator(cfg, run_dir)
     main = accelerator.is_main_process
     if main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        save_config(replace(cfg, output_dir=str(run_dir)), run_dir / "config.yaml")
-        clear_stop(run_dir)
-        ckpt.clean_partials(run_dir)
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            save_config(replace(cfg, output_dir=str(run_dir)), run_dir / "config.yaml")
+            clear_stop(run_dir)
+            ckpt.clean_partials(run_dir)
+        except OSError as e:
+            raise UserError(write_failure(e, "the run folder (output_dir)", run_dir)) from None
     accelerator.wait_for_everyone()
     runlog = RunLog(run_dir) if main else None
     log.info("process %d of %d ready on %s", accelerator.process_index, accelerator.num_processes, accelerator.device)
@@ -168,12 +173,12 @@ def train(cfg: TrainConfig) -> TrainResult:
     lr_scheduler = build_scheduler(cfg, optimizer, plan.total_steps)
     unet, optimizer = accelerator.prepare(unet, optimizer)
     accelerator.register_for_checkpointing(lr_scheduler)
+    ckpt.save_only_adapter_weights(accelerator)
 
     global_step, start_epoch, skip_batches = 0, 0, 0
     resume_from = ckpt.resolve_resume(run_dir, cfg.train.resume)
     if resume_from is not None:
-        accelerator.load_state(str(resume_from))
-        state = ckpt.read_trainer_state(resume_from)
+        state = ckpt.load_checkpoint(accelerator, unet, resume_from)
         global_step, start_epoch, skip_batches = state["step"], state["epoch"], state["batch_in_epoch"]
         if main:
             truncate_metrics(run_dir, global_step)
@@ -182,13 +187,10 @@ def train(cfg: TrainConfig) -> TrainResult:
         log.info("no checkpoint to resume from yet; starting at step 0")
 
     def save_checkpoint(epoch: int, batch_in_epoch: int) -> None:
-        staging = ckpt.staging_dir(run_dir, global_step)
-        accelerator.save_state(str(staging))
-        accelerator.wait_for_everyone()
-        if main:
-            ckpt.publish(run_dir, global_step, {"step": global_step, "epoch": epoch, "batch_in_epoch": batch_in_epoch},
-                         cfg.train.checkpoints_total_limit)
-        accelerator.wait_for_everyone()
+        ensure_finite(params, global_step)  # a NaN update never becomes the "last good" checkpoint
+        ckpt.save_checkpoint(accelerator, run_dir, global_step,
+                             {"step": global_step, "epoch": epoch, "batch_in_epoch": batch_in_epoch},
+                             cfg.train.checkpoints_total_limit)
 
     rank, world = accelerator.process_index, accelerator.num_processes
     # On CUDA the whole step replays as one CUDA graph per batch shape (lora_studio/fast_step.py); on a CPU or an
@@ -262,9 +264,9 @@ def train(cfg: TrainConfig) -> TrainResult:
             if state == "stopped":
                 break
             epoch, skip_batches = epoch + 1, 0
-    except TrainingStopped as e:
+    except UserError as e:  # NaN loss, a full disk: the message says what to do
         if runlog:
-            runlog.update(state="failed", message=str(e))
+            runlog.fail(str(e))
         raise
     except torch.OutOfMemoryError:
         optimizer.zero_grad(set_to_none=True)
@@ -274,17 +276,22 @@ def train(cfg: TrainConfig) -> TrainResult:
             save_checkpoint(epoch, batch_index)
         message = OOM_ADVICE.format(step=global_step + 1)
         if runlog:
-            runlog.update(state="failed", message=message)
+            runlog.fail(message)
         raise TrainingStopped(message) from None
     finally:
         progress.close()
 
     adapter = None
-    if main:
-        adapter = save_adapter(accelerator.unwrap_model(unet), cfg, run_dir, global_step, epoch + 1,
-                               tag_frequency(items), time.time() - started)
-    if state == "finished":
-        _sample(accelerator, pipe, unet, cfg, run_dir, global_step, items, device, weight_dtype)
+    try:
+        if main:
+            adapter = save_adapter(accelerator.unwrap_model(unet), cfg, run_dir, global_step, epoch + 1,
+                                   tag_frequency(items), time.time() - started)
+        if state == "finished":
+            _sample(accelerator, pipe, unet, cfg, run_dir, global_step, items, device, weight_dtype)
+    except UserError as e:  # NaN weights or a failed write: the previous adapter file is untouched
+        if runlog:
+            runlog.fail(str(e))
+        raise
     accelerator.wait_for_everyone()
     accelerator.end_training()
     if runlog:

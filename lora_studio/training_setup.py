@@ -9,12 +9,23 @@ from pathlib import Path
 
 import torch
 
-from .atomic import write_bytes_atomic
+from .atomic import write_bytes_atomic, write_failure
 from .config import TrainConfig
 from .data import ImageItem
-from .errors import ConfigError
+from .errors import ConfigError, TrainingStopped, UserError
 
 log = logging.getLogger("lora_studio.train")
+
+NONFINITE_WEIGHTS_ADVICE = (
+    "the adapter's weights became NaN or infinite by step {step}, so they were not saved over the last good "
+    "adapter or checkpoint. Try train.mixed_precision=bf16 instead of fp16, a lower train.learning_rate (e.g. half), "
+    "or train.max_grad_norm=1.0; then resume with train.resume=latest.")
+
+
+def ensure_finite(params, step: int) -> None:
+    """Refuse to save weights a bad update turned into NaN/inf (the loss can still look finite on that step)."""
+    if not all(bool(torch.isfinite(p.detach()).all()) for p in params):
+        raise TrainingStopped(NONFINITE_WEIGHTS_ADVICE.format(step=step))
 
 
 def place(module: torch.nn.Module, device: torch.device | str, dtype: torch.dtype | None = None) -> None:
@@ -113,7 +124,11 @@ def sample_images(pipe, unet, cfg: TrainConfig, run_dir: Path, step: int, items:
                                      width=cfg.dataset.resolution, height=cfg.dataset.resolution, batch_size=1)
             for image, params in generate_images(pipe, gen_cfg):
                 path = Path(run_dir) / "samples" / f"step{step:06d}_{i}.png"
-                write_bytes_atomic(path, _png_bytes(image, params))
+                try:
+                    write_bytes_atomic(path, _png_bytes(image, params))
+                except OSError as e:
+                    raise UserError(f"{write_failure(e, 'a sample image', path)}. Checkpoints already saved are kept; "
+                                    f"resume with train.resume=latest once the problem is fixed") from None
                 paths.append(path)
     finally:
         unet.train(was_training)
@@ -134,8 +149,12 @@ def _png_bytes(image, params: str) -> bytes:
 
 def save_adapter(unet, cfg: TrainConfig, run_dir: Path, step: int, epoch: int, tag_counts: dict[str, int],
                  seconds: float) -> Path:
-    """Write the kohya-format adapter (+ diffusers copy) with the ss_* metadata AUTOMATIC1111 shows."""
+    """Write the kohya-format adapter (+ diffusers copy) with the ss_* metadata AUTOMATIC1111 shows.
+
+    Never writes NaN weights, and a failed write leaves the previous adapter file as it was (UserError)."""
     from .lora import save_lora
+
+    ensure_finite([p for name, p in unet.named_parameters() if "lora_" in name], step)
 
     now = time.time()
     metadata = {
@@ -151,4 +170,8 @@ def save_adapter(unet, cfg: TrainConfig, run_dir: Path, step: int, epoch: int, t
         "modelspec.trigger_phrase": cfg.dataset.trigger_word, "modelspec.title": cfg.name,
         "lora_studio_targets": cfg.lora.targets,
     }
-    return save_lora(unet, run_dir, cfg.name, cfg.lora, metadata)
+    try:
+        return save_lora(unet, run_dir, cfg.name, cfg.lora, metadata)
+    except OSError as e:
+        raise UserError(f"{write_failure(e, 'the adapter', Path(run_dir) / f'{cfg.name}.safetensors')}. The previous adapter file (if any) and the "
+                        f"checkpoints are unchanged; resume with train.resume=latest once the problem is fixed") from None
