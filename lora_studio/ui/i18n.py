@@ -123,6 +123,8 @@ TEXT: dict[str, tuple[str, str]] = {
               "{epochs} エポックで合計 **{total} ステップ**。"),
     "arith_no_dataset": ("Dataset **{name}** does not exist yet: create it in the Dataset tab.",
                          "データセット **{name}** はまだありません。データセットのタブで作ってください。"),
+    "arith_sample": ("Dataset **{name}** is created from the built-in drawings when you start.",
+                     "データセット **{name}** は、開始すると組み込みの絵から作られます。"),
     "tr_start": ("Start training", "学習を開始"),
     "tr_stop": ("Stop (saves a checkpoint)", "停止（チェックポイントを保存）"),
     "tr_resume": ("Resume selected run", "選んだ実行を再開"),

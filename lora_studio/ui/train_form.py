@@ -118,9 +118,15 @@ class TrainForm:
         self.advanced: dict[str, gr.components.Component] = {}
         with gr.Accordion(I18N("tr_advanced"), open=False):
             gr.Markdown(I18N("tr_advanced_info"))
+            sections: dict[str, list[str]] = {}
             for key in self.advanced_keys:
-                tp, meta = self.fields[key]
-                self.advanced[key] = _widget(key, tp, meta, next(init))
+                sections.setdefault(key.split(".")[0] if "." in key else "run", []).append(key)
+            for keys in sections.values():
+                for start in range(0, len(keys), 3):  # three per row: 40 settings stay one screen or two
+                    with gr.Row():
+                        for key in keys[start:start + 3]:
+                            tp, meta = self.fields[key]
+                            self.advanced[key] = _widget(key, tp, meta, next(init))
         self.components = [self.name, self.dataset, self.trigger, self.base_kind, self.base_path, self.length_kind,
                            self.length, *self.main.values(), *self.advanced.values()]
 
@@ -220,7 +226,8 @@ def _items(cfg: TrainConfig) -> list:
 def arithmetic(cfg: TrainConfig, lang: str) -> str:
     """'N images x repeats / batch = steps per epoch; E epochs = T steps', or why it cannot be computed yet."""
     if not Path(cfg.dataset.path).is_dir():
-        return tr(lang, "arith_no_dataset", name=Path(cfg.dataset.path).name)
+        name = Path(cfg.dataset.path).name
+        return tr(lang, "arith_sample" if name == "sample-character" else "arith_no_dataset", name=name)
     try:
         plan = plan_steps(cfg, _items(cfg), world_size=1)
     except (DatasetError, OSError) as e:
