@@ -134,11 +134,13 @@ def build(studio: Studio) -> dict:
             run_base = TINY
         return run_base, gr.update(choices=tags, value=[]), tags
 
+    @readable_errors
     def refresh_adapters():
         choices = adapter_choices(studio)
         first = choices[0][1] if choices else None
         return [gr.update(choices=choices, value=first)] + [gr.update(choices=choices) for _ in range(SLOTS - 1)]
 
+    @readable_errors
     def select_image(event: gr.SelectData, pictures: list):
         if event.index is None or event.index >= len(pictures):
             return gr.skip()

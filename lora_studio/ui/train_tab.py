@@ -17,7 +17,7 @@ from ..errors import UserError
 from ..jobs import RunStatus
 from ..sample_data import make_sample_dataset
 from ..steps import plan_steps
-from .common import Studio, readable_errors
+from .common import Studio, message_of, readable_errors
 from .dataset_store import quick_tags
 from .i18n import I18N, tr
 from .paths import list_datasets
@@ -195,10 +195,13 @@ def build(studio: Studio) -> TrainTab:
         return [r.name for r in jobs.list_runs()]
 
     def poll(run: str, old_signature, lang: str):
+        """Runs every POLL_S seconds: an error here must not become a toast every 2 s, so it is shown inline."""
         try:
             status = jobs.status(run or None)
         except UserError:
             status = None
+        except Exception as e:
+            return (gr.skip(), f"⚠️ {message_of(e, lang)}", *(gr.skip(),) * 7)
         sig = None if status is None else (status.name, status.state, status.step, len(status.metrics),
                                            len(status.samples), status.log_tail[-200:], status.message, lang)
         if sig == old_signature:
