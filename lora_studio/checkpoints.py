@@ -139,12 +139,12 @@ def load_checkpoint(accelerator, model, checkpoint: Path) -> dict:
     weights = Path(checkpoint) / "model.safetensors"
     if weights.is_file():
         with safe_open(str(weights), framework="pt") as f:
-            saved = set(f.keys())
-        missing = [n for n, p in model.named_parameters() if p.requires_grad and n not in saved]
-        if missing:
+            saved = {k: list(f.get_slice(k).get_shape()) for k in f.keys()}
+        differ = [n for n, p in model.named_parameters() if p.requires_grad and saved.get(n) != list(p.shape)]
+        if differ:
             raise ConfigError(f"train.resume: checkpoint '{checkpoint}' was made with other lora settings "
-                              f"({len(missing)} adapter weights missing, e.g. {missing[0]}); resume with the run's "
-                              f"own config.yaml, or start a new run")
+                              f"({len(differ)} adapter weights missing or of another shape, e.g. {differ[0]}); "
+                              f"resume with the run's own config.yaml, or start a new run")
     accelerator.load_state(str(checkpoint), strict=False)
     return read_trainer_state(checkpoint)
 
