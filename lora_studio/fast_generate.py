@@ -110,8 +110,9 @@ class UNetGraphs:
             captured.replay = self.runner.capture(body)
             captured.replay()
             self.runner.synchronize()
-            got = captured.holder["out"]
-            error = float((got.float() - expected.float()).norm() / expected.float().norm().clamp_min(1e-12))
+            got, want = (torch.nan_to_num(t.float(), nan=0.0, posinf=0.0, neginf=0.0)
+                         for t in (captured.holder["out"], expected))  # random-weight models may overflow fp16
+            error = float((got - want).norm() / want.norm().clamp_min(1e-12))
         except Exception as e:  # any capture problem: the eager UNet is always right
             self._turn_off(f"capturing the UNet failed: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
             return expected

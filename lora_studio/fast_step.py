@@ -199,10 +199,11 @@ def _lora_input_casts_off(layers: list[torch.nn.Module]):
             layer.cast_input_dtype_enabled = value
 
 
-def _graph_safe_checkpointing(module, *args):
+def _graph_safe_checkpointing(module, *args, **kwargs):
     # diffusers' default also saves the CUDA RNG state per block, which cannot be read during capture;
     # nothing random runs inside the UNet here (lora.dropout=0 is required), so there is nothing to restore.
-    return torch.utils.checkpoint.checkpoint(module.__call__, *args, use_reentrant=False, preserve_rng_state=False)
+    return torch.utils.checkpoint.checkpoint(module.__call__, *args, use_reentrant=False, preserve_rng_state=False,
+                                             **kwargs)
 
 
 class TrainStep:

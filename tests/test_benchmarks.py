@@ -1,0 +1,56 @@
+"""Both benchmarks run end to end with --tiny on a CPU: the table comes out with its ratio column and the fast
+paths' checks against eager ran and passed. Nothing here asserts on time."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def run(script: str, *args: str) -> str:
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--tiny", *args], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def table_rows(output: str, header_start: str) -> tuple[list[str], list[list[str]]]:
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
+    columns = [c.strip() for c in lines[start].strip("|").split("|")]
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip("|").split("|")])
+    return columns, rows
+
+
+def test_train_step_benchmark_prints_the_table_and_checks_the_graph_step(tmp_path):
+    out = run("train_step.py", "--batches", "1", "--targets", "attn", "--json", str(tmp_path / "rows.json"))
+    columns, rows = table_rows(out, "| targets")
+    assert {"step ms", "images/s", "peak GiB", "TFLOP/s", "x baseline", "check"} <= set(columns)
+    methods = {row[columns.index("method")]: row for row in rows}
+    assert {"baseline", "eager", "cuda_graph (default)"} <= set(methods)
+    assert methods["baseline"][columns.index("x baseline")] == "1.00"
+    assert methods["cuda_graph (default)"][columns.index("check")].startswith("ok loss rel err")
+    assert float(methods["eager"][columns.index("TFLOP/s")]) >= 0  # counted by FlopCounterMode, a number
+    assert "fast-path check (loss and adapter gradients vs eager, rel err < 1e-2): 1/1 ok" in out
+    assert (tmp_path / "rows.json").is_file()
+
+
+def test_generate_benchmark_prints_the_table_and_checks_the_graphed_unet():
+    out = run("generate.py", "--steps", "2", "--calls", "1")
+    columns, rows = table_rows(out, "| method")
+    assert {"UNet it/s", "x diffusers", "check"} <= set(columns)
+    methods = {row[0]: row for row in rows}
+    assert methods["diffusers StableDiffusionPipeline"][columns.index("x diffusers")] == "1.00"
+    graphed = [row for name, row in methods.items() if "graphed UNet" in name]
+    assert graphed and graphed[0][columns.index("check")].startswith("ok (UNet rel err")
+    assert "largest pixel difference 0 of 255" in out  # the simulated graph replays the same math
