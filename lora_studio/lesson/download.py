@@ -1,0 +1,158 @@
+"""Fetch the tutorial's cats_and_dogs_filtered.zip: progress bar, resumable, size- and CRC-checked, unzipped atomically.
+
+A broken connection leaves `<archive>.part`; the next run asks the server for the rest (HTTP Range) instead of
+starting over. The archive's size is checked against the server's Content-Length and the known size, and
+every member's CRC-32 is checked before anything is unpacked.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+import zipfile
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+
+from ..atomic import atomic_dir
+from ..errors import DatasetError
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[int, int | None], None]
+CHUNK = 1 << 16
+
+
+def _offline_help(url: str, folder: Path) -> str:
+    return (f"Check the internet connection and run again (a partial download resumes), or download {url} by hand "
+            f"and unzip it so that '{folder}' holds train/ and validation/; or use your own photos with "
+            f"data.source=folder data.path=FOLDER; or try everything offline with data.source=generated base=tiny.")
+
+
+def _tqdm_progress(desc: str) -> tuple[ProgressFn, Callable[[], None]]:
+    from tqdm.auto import tqdm
+
+    bar = tqdm(desc=desc, unit="B", unit_scale=True, unit_divisor=1024)
+
+    def update(done: int, total: int | None) -> None:
+        if total and bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)
+
+    return update, bar.close
+
+
+def download_file(url: str, dest: Path, expected_size: int | None = None, *, on_progress: ProgressFn | None = None,
+                  timeout: float = 30.0) -> Path:
+    """Download `url` to `dest` through `dest.part`, resuming a partial file; returns `dest`.
+
+    `on_progress(done_bytes, total_bytes)` replaces the default tqdm bar (the studio draws its own).
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    done = part.stat().st_size if part.exists() else 0
+    if expected_size and done > expected_size:
+        part.unlink()
+        done = 0
+    if expected_size and done == expected_size:
+        os.replace(part, dest)  # the previous run got every byte but stopped before renaming
+        return dest
+    request = urllib.request.Request(url, headers={"User-Agent": "lora-studio"})
+    if done:
+        request.add_header("Range", f"bytes={done}-")
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except (urllib.error.URLError, OSError) as e:
+        reason = getattr(e, "reason", None) or e
+        raise DatasetError(f"could not download {url} ({reason}). {_offline_help(url, dest.parent)}") from None
+    close_bar = None
+    if on_progress is None:
+        on_progress, close_bar = _tqdm_progress(dest.name)
+    try:
+        with response:
+            resumed = getattr(response, "status", None) == 206
+            if not resumed:
+                done = 0  # the server ignored the Range header (or this is a file:// URL): start over
+            length = response.headers.get("Content-Length")
+            total = done + int(length) if length else None
+            if expected_size and total and total != expected_size:
+                raise DatasetError(f"{url} is {total:,} bytes but {expected_size:,} were expected; the file on the "
+                                   f"server changed or the address is wrong (set data.expected_size to skip the check)")
+            on_progress(done, total or expected_size)
+            with open(part, "ab" if resumed else "wb") as out:
+                try:
+                    while chunk := response.read(CHUNK):
+                        out.write(chunk)
+                        done += len(chunk)
+                        on_progress(done, total or expected_size)
+                except OSError as e:
+                    raise DatasetError(f"the download of {url} broke off after {done:,} bytes ({e}); run again to "
+                                       f"resume it") from None
+                out.flush()
+                os.fsync(out.fileno())
+    finally:
+        if close_bar:
+            close_bar()
+    size = part.stat().st_size
+    want = expected_size or total
+    if want and size != want:
+        raise DatasetError(f"the download of {url} has {size:,} of {want:,} bytes; run again to resume it")
+    os.replace(part, dest)
+    return dest
+
+
+def _member_target(root: Path, name: str, strip: str) -> Path | None:
+    """Where a zip member goes under `root`, with the archive's top folder stripped; None for folders."""
+    parts = PurePosixPath(name).parts
+    if strip and parts and parts[0] == strip:
+        parts = parts[1:]
+    if not parts or name.endswith("/") or parts[0] == "__MACOSX":
+        return None
+    if any(p in ("..", "") or p.startswith("/") for p in parts):
+        raise DatasetError(f"the archive holds an unsafe path '{name}'; it was not unpacked")
+    return root.joinpath(*parts)
+
+
+def extract_zip(archive: Path, folder: Path) -> Path:
+    """Unpack `archive` into `folder` (its single top folder, if any, stripped), after checking every CRC."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            bad = zf.testzip()
+            if bad is not None:
+                raise DatasetError(f"'{archive}' is damaged (member '{bad}' fails its checksum); delete it and "
+                                   f"run again to download it afresh")
+            tops = {PurePosixPath(n).parts[0] for n in zf.namelist() if PurePosixPath(n).parts}
+            tops.discard("__MACOSX")
+            strip = next(iter(tops)) if len(tops) == 1 else ""
+            with atomic_dir(folder) as tmp:
+                for info in zf.infolist():
+                    target = _member_target(tmp, info.filename, strip)
+                    if target is None:
+                        continue
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    with zf.open(info) as src, open(target, "wb") as dst:
+                        while chunk := src.read(CHUNK):
+                            dst.write(chunk)
+    except zipfile.BadZipFile:
+        raise DatasetError(f"'{archive}' is not a zip archive; delete it and run again to download it afresh") from None
+    return folder
+
+
+def ensure_downloaded_dataset(folder: Path, url: str, expected_size: int | None = None, *,
+                              on_progress: ProgressFn | None = None) -> Path:
+    """Return `folder`, downloading and unpacking `url` into it first when it does not exist yet."""
+    folder = Path(folder)
+    if folder.is_dir() and any(folder.iterdir()):
+        return folder
+    archive = folder.parent / (PurePosixPath(urllib.parse.urlsplit(url).path).name or f"{folder.name}.zip")
+    if not archive.is_file():
+        log.info("downloading %s to %s", url, archive)
+        download_file(url, archive, expected_size, on_progress=on_progress)
+    elif expected_size and archive.stat().st_size != expected_size:
+        raise DatasetError(f"'{archive}' is {archive.stat().st_size:,} bytes, not {expected_size:,}; delete it and "
+                           f"run again to download it afresh")
+    log.info("unpacking %s into %s", archive, folder)
+    return extract_zip(archive, folder)
