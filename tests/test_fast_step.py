@@ -97,6 +97,26 @@ def test_static_step_matches_the_eager_trainer_step_across_shapes_and_lr_changes
     assert all(c.ok for c in step.checks) and step.active
 
 
+def test_gradient_checkpointing_keeps_the_eager_result(setup):
+    """With checkpointing the graph path swaps in a checkpoint that saves no RNG state; same numbers."""
+    unet, params, scheduler = setup
+    cfg = config("train.gradient_checkpointing=true")
+    twin = copy.deepcopy(unet)
+    twin_params = [p for n, p in twin.named_parameters() if "lora_" in n]
+    twin_opt = torch.optim.AdamW(twin_params, lr=cfg.train.learning_rate, weight_decay=cfg.train.weight_decay, fused=True)
+    for model in (unet, twin):
+        model.enable_gradient_checkpointing()
+    step, _ = make_step(unet, params, scheduler, cfg)
+    for i in range(2):
+        lat, emb = inputs(side=16, seed=i)
+        loss = step(lat, emb, torch.Generator().manual_seed(i))
+        expected = eager_trainer_step(twin, twin_params, twin_opt, scheduler, cfg, lat, emb, torch.Generator().manual_seed(i))
+        assert torch.allclose(loss, expected, rtol=1e-5)
+    assert step.active and step.checks[0].ok and unet.is_gradient_checkpointing
+    for p, q in zip(params, twin_params, strict=True):
+        assert torch.allclose(p, q, rtol=1e-4, atol=1e-6)
+
+
 def test_bf16_autocast_path_passes_its_own_check(setup):
     """Under autocast the graph path skips peft's input casts; the first-use check compares it with the eager step."""
     unet, params, scheduler = setup
