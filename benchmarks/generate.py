@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import SD15_UNET, environment, fmt, markdown_table, write_json  # noqa: E402
 
 from lora_studio.fast_generate import graphed_unet, release_graphs  # noqa: E402
-from lora_studio.fast_step import EagerReplay  # noqa: E402
 from lora_studio.generate import GenerateConfig, apply_loras, build_scheduler, generate_images, unload_loras  # noqa: E402
+from lora_studio.graph_runner import EagerReplay  # noqa: E402
 from lora_studio.lora import resolve_targets, to_kohya  # noqa: E402
 
 COLUMNS = ["method", "s / image", "UNet it/s", "x diffusers", "peak GiB", "first call s", "check"]

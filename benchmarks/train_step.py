@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Bench, count_flops, environment, fmt, markdown_table, write_json  # noqa: E402
 
 from lora_studio.config import load_config  # noqa: E402
-from lora_studio.fast_step import EagerReplay, TrainStep  # noqa: E402
+from lora_studio.fast_step import TrainStep  # noqa: E402
+from lora_studio.graph_runner import EagerReplay  # noqa: E402
 from lora_studio.lora import add_lora, resolve_targets  # noqa: E402
 from lora_studio.steps import step_generator  # noqa: E402
 from lora_studio.training_setup import build_optimizer, build_scheduler, make_accelerator  # noqa: E402

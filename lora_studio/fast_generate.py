@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .fast_step import CHECK_TOLERANCE, CudaGraphRunner
+from .fast_step import CHECK_TOLERANCE
+from .graph_runner import CudaGraphRunner
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ def release_graphs(unet: torch.nn.Module) -> None:
 @contextlib.contextmanager
 def graphed_unet(unet: torch.nn.Module, runner_factory=None):
     """Route `unet`'s calls through per-shape CUDA graphs while the block runs (a no-op off CUDA, unless a runner
-    factory such as fast_step.EagerReplay is given for tests)."""
+    factory such as graph_runner.EagerReplay is given for tests)."""
     on_cuda = next(unet.parameters()).device.type == "cuda"
     if runner_factory is None and not on_cuda:
         yield None

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from .graph_runner import CudaGraphRunner
+
 log = logging.getLogger("lora_studio.train")
 
 FAST_STEP_MODES = ("auto", "eager", "cuda_graph", "compile")
@@ -88,55 +90,6 @@ def ineligible_reason(cfg, *, optimizer, world_size: int = 1) -> str | None:
     if getattr(inner, "grad_scale", None) is not None or getattr(inner, "found_inf", None) is not None:
         return "the optimizer already carries a gradient scaler"
     return None
-
-
-# ---------------------------------------------------------------- graph runners
-
-
-class CudaGraphRunner:
-    """Warm up on a side stream, capture into CUDA graphs that share one memory pool (one shape runs at a time)."""
-
-    def __init__(self) -> None:
-        self.pool = None
-        self.graphs: list = []
-
-    def warmup(self, fn: Callable[[], None], steps: int) -> None:
-        stream = torch.cuda.Stream()
-        stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(stream):
-            for _ in range(steps):
-                fn()
-        torch.cuda.current_stream().wait_stream(stream)
-        torch.cuda.synchronize()
-        torch.cuda.empty_cache()  # warm-up blocks cached on the side stream cannot serve the graph's own pool
-
-    def capture(self, fn: Callable[[], None]) -> Callable[[], None]:
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph, pool=self.pool, capture_error_mode="thread_local"):
-            fn()
-        torch.cuda.synchronize()
-        if self.pool is None:
-            self.pool = graph.pool()
-        self.graphs.append(graph)
-        return graph.replay
-
-    def synchronize(self) -> None:
-        torch.cuda.synchronize()
-
-
-class EagerReplay:
-    """Stand-in runner for CPU tests: 'capture' records the function without running it, 'replay' runs it.
-    Everything around the capture (static buffers, lr tensor, found_inf, self-check, fallback) runs for real."""
-
-    def warmup(self, fn: Callable[[], None], steps: int) -> None:
-        for _ in range(steps):
-            fn()
-
-    def capture(self, fn: Callable[[], None]) -> Callable[[], None]:
-        return fn
-
-    def synchronize(self) -> None:
-        pass
 
 
 # ---------------------------------------------------------------- the step object

@@ -1,4 +1,4 @@
-"""The generation fast path on a CPU (capture simulated by fast_step.EagerReplay): same images as the plain
+"""The generation fast path on a CPU (capture simulated by graph_runner.EagerReplay): same images as the plain
 pipeline, recapture when adapters change, eager for anything unusual, one log line when capture fails."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import torch
 
 from lora_studio.config import LoraSettings
 from lora_studio.fast_generate import graphed_unet, release_graphs
-from lora_studio.fast_step import EagerReplay
+from lora_studio.graph_runner import EagerReplay
 
 
 @pytest.fixture

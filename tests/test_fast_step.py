@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from lora_studio.config import load_config
-from lora_studio.fast_step import EagerReplay, TrainStep, denoising_loss, draw_noise
+from lora_studio.fast_step import TrainStep, denoising_loss, draw_noise
+from lora_studio.graph_runner import EagerReplay
 
 LOGGER = "lora_studio.train"
 
