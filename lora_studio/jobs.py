@@ -217,6 +217,9 @@ class Jobs:
     def start(self, config: TrainConfig, command: list[str] | None = None, launcher_args: str = "") -> RunStatus:
         """Write `<run_dir>/config.yaml` and launch the trainer on it; TrainingBusy if one is running."""
         run_dir = (self.outputs / config.name).resolve()
+        if run_dir.parent != self.outputs:  # '../x', '/abs/x', 'a/b': the run would land outside outputs/
+            raise UserError(f"run name '{config.name}' is not allowed: use a plain name like my-lora "
+                            f"(letters, digits, '-', '_', '.'); every run is a folder in {self.outputs}")
         if config.output_dir and Path(config.output_dir).resolve() != run_dir:
             raise UserError(f"output_dir '{config.output_dir}': the studio keeps runs in {self.outputs}/<name>")
         if (run_dir / "status.json").exists() or (run_dir / LOG_FILE).exists():
