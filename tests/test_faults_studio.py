@@ -162,8 +162,6 @@ def test_upload_names_cannot_write_outside_the_dataset_folder(client, studio, tm
     assert not (root / "datasets" / "stolen").exists() or not any((root / "datasets" / "stolen").iterdir())
 
 
-@pytest.mark.xfail(strict=True, reason="studio: jobs.start must refuse a run name outside outputs/ (see the "
-                                       "issue-6 report)")
 def test_run_names_cannot_write_outside_outputs(client, studio, no_training_left):
     root = studio[1]
     before = files_outside(root)
@@ -202,8 +200,6 @@ def test_links_in_a_dataset_are_never_served_or_written_through(studio, linked):
     assert (root / "private" / "secret.png").is_file()
 
 
-@pytest.mark.xfail(strict=True, reason="studio: dataset_store/prepare still follow links inside a dataset folder "
-                                       "(see the issue-6 report)")
 def test_links_in_a_dataset_are_never_read(client, studio, linked, no_training_left):
     from lora_studio.ui import dataset_store as store
 
@@ -255,8 +251,6 @@ def test_a_pickle_base_is_refused(client, studio):
                        sampler="euler", width=0, height=0, batch_size=1, api_name="/generate")
 
 
-@pytest.mark.xfail(strict=True, reason="studio: start_training accepts allow_pickle=true from any browser "
-                                       "(see the issue-6 report)")
 def test_a_browser_cannot_allow_pickle(client, studio, no_training_left):
     pickle_base = studio[1] / "outputs" / "model.ckpt"
     pickle_base.write_bytes(b"\x80\x04 not really a pickle")

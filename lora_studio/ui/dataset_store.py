@@ -10,7 +10,7 @@ import hashlib
 import stat
 import zipfile
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from ..atomic import write_bytes_atomic, write_text_atomic
@@ -25,7 +25,7 @@ from ..data import (
     tag_frequency,
 )
 from ..errors import DatasetError, UserError
-from .paths import inside, safe_relative
+from .paths import inside, links_in, safe_relative
 
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # one picture; a zip's members each and...
 MAX_ZIP_TOTAL = 2 * 1024 * 1024 * 1024  # ...all of them together (zip bombs)
@@ -177,8 +177,28 @@ def _guess_trigger(items: list[ImageItem]) -> str:
     return tag if count == len(items) and len(items) > 1 else ""
 
 
+def _without_links(folder: Path, items: list[ImageItem], notes: list[str]) -> list[ImageItem]:
+    """Pictures reached through a symbolic link are dropped and linked tag files ignored: the studio never reads
+    (or shows) a file outside datasets/ that a link points to."""
+    links = links_in(folder)
+    for name in links:
+        notes.append(f"skipped '{name}': it is a symbolic link; links are never followed (copy the file in instead)")
+    kept = []
+    for item in items:
+        relative = item.path.relative_to(folder).as_posix()
+        if any(relative == link or relative.startswith(link + "/") for link in links):
+            continue
+        if item.caption_path is not None and item.caption_path.is_symlink():
+            item = replace(item, caption_path=None, tags=[])
+        kept.append(item)
+    return kept
+
+
 def describe(folder: Path) -> DatasetView:
     """Scan like the trainer does (every image decoded) and add what a person preparing pictures should know."""
+    if folder.is_symlink():
+        return DatasetView(folder, [], [f"dataset '{folder.name}' is a symbolic link; links are never followed"],
+                           {}, "")
     if not folder.is_dir() or not any(folder.iterdir()):
         return DatasetView(folder, [], [], {}, "")
     try:
@@ -186,6 +206,7 @@ def describe(folder: Path) -> DatasetView:
     except DatasetError as e:
         return DatasetView(folder, [], [str(e)], {}, "")
     notes = list(scan.warnings)
+    scan.items = _without_links(folder, scan.items, notes)
     for item in scan.items:
         if min(item.width, item.height) < SMALL_SIDE:
             notes.append(f"small picture '{item.path.relative_to(folder).as_posix()}' ({item.width}x{item.height}): "
@@ -198,7 +219,7 @@ def quick_tags(folder: Path) -> dict[str, int]:
     """Tag counts from the .txt files alone (no image decoding), for prompt suggestions."""
     counts: Counter[str] = Counter()
     for caption in folder.rglob("*.txt"):
-        if caption.stat().st_size <= MAX_CAPTION_BYTES:
+        if not caption.is_symlink() and caption.stat().st_size <= MAX_CAPTION_BYTES:
             counts.update(set(parse_tags(caption.read_text(encoding="utf-8", errors="replace"))))
     return dict(sorted(counts.items(), key=lambda pair: (-pair[1], pair[0])))
 
@@ -222,6 +243,8 @@ def _caption_of(image: Path) -> Path:
 
 def read_tags(folder: Path, relative: str) -> str:
     caption = _caption_of(_image(folder, relative))
+    if caption.is_symlink():  # never read through a link; saving tags replaces the link with a real file
+        return ""
     return ", ".join(parse_tags(caption.read_text(encoding="utf-8", errors="replace"))) if caption.is_file() else ""
 
 

@@ -6,6 +6,7 @@ so `../`, absolute paths and symlinks can never make the studio write or serve a
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -108,6 +109,17 @@ def inside(folder: Path, relative: PurePosixPath | str) -> Path:
     if not target.resolve().is_relative_to(folder):
         raise UserError(f"'{relative}' points outside '{folder.name}'; it was not saved")
     return target
+
+
+def links_in(folder: Path) -> list[str]:
+    """The symbolic links inside `folder` (relative names), found without following any of them."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):  # os.walk does not descend into linked folders
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            if path.is_symlink():
+                found.append(path.relative_to(folder).as_posix())
+    return sorted(found)
 
 
 def list_datasets(paths: StudioPaths) -> list[str]:

@@ -22,7 +22,8 @@ from .paths import StudioPaths
 # Shown up front, in this order; everything else in TrainConfig goes under "advanced".
 MAIN_NUMBERS = ("lora.rank", "lora.alpha", "train.learning_rate", "dataset.resolution", "train.batch_size",
                 "dataset.repeats")
-NOT_IN_FORM = ("output_dir", "train.resume")  # the studio owns run folders and resuming
+# The studio owns run folders and resuming; pickle bases are for the command line only.
+NOT_IN_FORM = ("output_dir", "train.resume", "allow_pickle")
 OWN_WIDGETS = ("name", "base", "dataset.path", "dataset.trigger_word", "train.max_train_steps", "train.epochs")
 BASE_KINDS = ("tiny", "hub", "folder", "file")
 

@@ -20,7 +20,7 @@ from ..steps import plan_steps
 from .common import Studio, message_of, readable_errors
 from .dataset_store import quick_tags
 from .i18n import I18N, tr
-from .paths import list_datasets
+from .paths import links_in, list_datasets
 from .train_form import TrainForm, arithmetic, load_preset
 
 POLL_S = 2.0
@@ -46,6 +46,13 @@ def prepare(studio: Studio, cfg: TrainConfig) -> TrainConfig:
         raise UserError(f"dataset.path '{cfg.dataset.path}' must be a dataset folder under {studio.paths.datasets}")
     if not folder.is_dir() and folder.name == "sample-character":
         make_sample_dataset(folder)  # the quickstart preset's dataset: create it rather than fail
+    if cfg.allow_pickle:  # a browser must not switch on loading files that can run code on this computer
+        raise UserError("allow_pickle cannot be turned on in the studio (a pickle checkpoint can run code); "
+                        "convert the base to .safetensors, or train it with `lora-studio train` if you trust it")
+    links = links_in(folder) if folder.is_dir() else []
+    if links:
+        raise UserError(f"dataset '{folder.name}' holds symbolic links ({', '.join(links[:3])}); the studio never "
+                        f"follows links: copy those files into the folder instead")
     scan = scan_dataset(replace(cfg.dataset, path=str(folder)))
     plan_steps(cfg, scan.items, world_size=1)  # "too few images for this batch size" before any process starts
     return replace(cfg, dataset=replace(cfg.dataset, path=str(folder)), output_dir=None)
