@@ -78,3 +78,12 @@ def test_save_and_load_round_trip(tmp_path):
     again = load_config(tmp_path / "config.yaml")
     assert again == cfg
     assert "rank: 8" in dump_yaml(cfg)
+
+
+def test_readme_config_reference_is_current():
+    from lora_studio.config import config_reference_markdown
+
+    readme = (CONFIGS[0].parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("<!-- config-reference:start -->\n", 1)[1].split("\n<!-- config-reference:end -->", 1)[0]
+    assert section == config_reference_markdown(), (
+        "README's config reference is stale; regenerate it from lora_studio.config.config_reference_markdown()")
