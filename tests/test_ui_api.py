@@ -158,3 +158,23 @@ def test_login_is_required_with_auth(tmp_path):
         assert httpx.post(f"{demo.local_url}login", data={"username": "ann", "password": "secret"}).status_code == 200
     finally:
         demo.close()
+
+
+def test_quick_lesson_and_classify_my_photo(client, studio, pictures):
+    progress, explanations, summaries, accuracy, loss, figures, result, run_dir = client.predict(
+        preset="lesson-quick", overrides="transfer.epochs=1\nfinetune.epochs=1\ndata.generated_per_class=8",
+        api_name="/run_lesson")
+    assert "Done in" in progress and "Test accuracy" in result
+    assert "### 3. Phase 1: transfer learning" in explanations and "tiny" in explanations
+    assert "Trainable params" in summaries and summaries.count("Phase") == 2
+    assert [row[0] for row in accuracy["data"]] == [1, 1, 2, 2]  # training and validation, both phases
+    assert sorted(Path(f["image"]).name for f in figures) == ["curves.png", "predictions.png"]
+    assert Path(run_dir) == studio[1] / "outputs" / "lessons" / "lesson-quick"
+
+    answer = client.predict(photo_path=handle_file(str(pictures[0])), run=run_dir, api_name="/classify_photo")
+    assert {c["label"] for c in answer["confidences"]} == {"circles", "stripes"}
+    assert abs(sum(c["confidence"] for c in answer["confidences"]) - 1) < 1e-5
+    with pytest.raises(AppError, match="cannot be changed"):
+        client.predict(preset="lesson-quick", overrides="data.url=http://example.com/x.zip", api_name="/run_lesson")
+    with pytest.raises(AppError, match="not a lesson run folder"):
+        client.predict(photo_path=handle_file(str(pictures[0])), run="/etc", api_name="/classify_photo")

@@ -131,6 +131,7 @@ def test_small_and_empty_datasets_are_explained(tmp_path):
 def test_studio_serves_only_datasets_and_outputs(tmp_path):
     paths = StudioPaths.at(tmp_path)
     assert paths.served() == [str(tmp_path.resolve() / "datasets"), str(tmp_path.resolve() / "outputs")]
-    assert "quickstart" in paths.preset_files()
+    assert "quickstart" in paths.preset_files() and "lesson-quick" not in paths.preset_files()
+    assert "lesson-quick" in paths.preset_files(lesson=True) and "quickstart" not in paths.preset_files(lesson=True)
     with pytest.raises(UserError):
         paths.dataset("../outputs")

@@ -1,11 +1,212 @@
-"""Lesson tab (wired to lora_studio.lesson once it lands)."""
+"""Lesson tab: the MobileNetV2 transfer-learning lesson step by step, with its explanations (lesson.texts, the
+same source as the CLI), parameter summaries, live learning curves, the prediction grid and "classify my photo"."""
 
 from __future__ import annotations
 
-import gradio as gr
+import queue
+import threading
+import time
+from pathlib import Path
+from typing import Any
 
-from .common import Studio
+import gradio as gr
+import pandas as pd
+
+from ..config import apply_overrides, load_dataclass, read_yaml
+from ..errors import UserError
+from ..lesson import LessonConfig, explain, explain_stage, load_lesson_model, predict, run_lesson
+from ..lesson.model import TINY
+from .common import Studio, readable_errors
+from .i18n import I18N, tr
+from .paths import StudioPaths
+
+DEFAULT_PRESET = "lesson-quick"
+LOCKED_KEYS = ("output_dir", "data.url")  # a browser must not choose where files go or what gets downloaded
+_running: dict[str, threading.Event] = {}  # the one lesson running in this studio: its stop switch
+
+
+def lesson_config(paths: StudioPaths, preset: str, overrides: str, lang: str) -> LessonConfig:
+    """The preset with `key=value` lines on top; results always go to outputs/lessons/<name>."""
+    presets = paths.preset_files(lesson=True)
+    if preset not in presets:
+        raise UserError(f"lesson preset '{preset}' not found; choose one of: {', '.join(presets)}")
+    lines = [line.strip() for line in (overrides or "").splitlines() if line.strip() and not line.startswith("#")]
+    for line in lines:
+        if line.split("=", 1)[0].strip() in LOCKED_KEYS:
+            raise UserError(f"'{line}': {line.split('=', 1)[0].strip()} cannot be changed in the studio")
+    data = apply_overrides(read_yaml(presets[preset]), lines)
+    config = load_dataclass(LessonConfig, data)
+    config.language = lang if lang in ("en", "ja") else "en"
+    config.output_dir = str(paths.lessons / paths.run(config.name).name)
+    if config.data.path:
+        folder = Path(config.data.path).expanduser()
+        folder = (folder if folder.is_absolute() else paths.root / folder).resolve()
+        if not folder.is_relative_to(paths.datasets):
+            raise UserError(f"data.path '{config.data.path}' must be a folder under {paths.datasets}")
+        config.data.path = str(folder)
+    config.validate()
+    return config
+
+
+class LessonView:
+    """Folds run_lesson's events into what the tab shows."""
+
+    def __init__(self, config: LessonConfig, lang: str) -> None:
+        self.config, self.lang = config, lang
+        self.sections: list[str] = []
+        self.summaries: list[str] = []
+        self.history: list[dict] = []
+        self.progress = ""
+        self.result = ""
+        self.images: list[str] = []
+
+    def apply(self, event: dict[str, Any]) -> None:
+        kind, lang = event["type"], self.lang
+        if kind == "stage":
+            stage = event["stage"]
+            texts = explain_stage(stage, lang)
+            if stage == "model" and self.config.base == TINY:
+                texts.append(f"ℹ️ {explain('tiny', lang)}")
+            self.sections.append(f"### {tr(lang, 'ls_stage_' + stage)}\n\n" + "\n\n".join(texts))
+            self.progress = tr(lang, "ls_stage_" + stage)
+        elif kind in ("download", "load"):
+            what = tr(lang, "ls_download") if kind == "download" else tr(lang, "ls_reading", split=event["split"])
+            total = event.get("total") or 0
+            self.progress = f"{what}: {event['done']}/{total or '?'}"
+        elif kind == "data":
+            self.sections.append(tr(lang, "ls_data", classes=", ".join(event["classes"]), train=event["train"],
+                                    validation=event["validation"], test=event["test"]))
+        elif kind == "summary":
+            self.summaries.append(f"```\n{event['text']}\n```")
+        elif kind == "initial":
+            self.sections.append(tr(lang, "ls_initial", accuracy=f"{event['val_accuracy']:.1%}"))
+        elif kind == "batch":
+            self.progress = tr(lang, "ls_batch", phase=event["phase"], epoch=event["epoch"], step=event["step"],
+                               steps=event["steps"], loss=f"{event['loss']:.4f}", accuracy=f"{event['accuracy']:.1%}")
+        elif kind == "epoch":
+            self.history.append(event)
+        elif kind == "test":
+            self.result = tr(lang, "ls_test", accuracy=f"{event['test_accuracy']:.1%}")
+        elif kind == "done":
+            run_dir = event["result"].run_dir
+            self.images = [str(run_dir / "curves.png"), str(run_dir / "predictions.png")]
+            self.progress = tr(lang, "ls_done", seconds=f"{event['result'].seconds:.0f}")
+
+    def curves(self, metric: str) -> pd.DataFrame | None:
+        rows = [(r["epoch"], r[f"{prefix}_{metric}"], tr(self.lang, f"ls_{prefix}"))
+                for r in self.history for prefix in ("train", "val")]
+        return pd.DataFrame(rows, columns=["epoch", metric, "series"]) if rows else None
+
+    def outputs(self) -> tuple:
+        return (self.progress, "\n\n".join(self.sections), "\n\n".join(self.summaries), self.curves("accuracy"),
+                self.curves("loss"), self.images or None, self.result, str(self.config.run_dir))
+
+
+_model_cache: dict[str, Any] = {}
+
+
+def _model_for(run_dir: Path):
+    key = f"{run_dir}:{(run_dir / 'model.safetensors').stat().st_mtime_ns}"
+    if key not in _model_cache:
+        _model_cache.clear()
+        _model_cache[key] = load_lesson_model(run_dir)
+    return _model_cache[key]
 
 
 def build(studio: Studio) -> None:
-    gr.Markdown("The lesson is being written.")
+    paths, lang = studio.paths, studio.lang
+    presets = list(paths.preset_files(lesson=True))
+    gr.Markdown(I18N("ls_intro"))
+    with gr.Row():
+        preset = gr.Dropdown(presets, value=DEFAULT_PRESET if DEFAULT_PRESET in presets else None,
+                             label=I18N("ls_preset"), info=I18N("ls_preset_info"), elem_id="ls-preset")
+        overrides = gr.Textbox(label=I18N("ls_overrides"), info=I18N("ls_overrides_info"), lines=2,
+                               placeholder="transfer.epochs=1\nfinetune.epochs=2", elem_id="ls-overrides")
+    with gr.Row():
+        run_btn = gr.Button(I18N("ls_run"), variant="primary", elem_id="ls-run")
+        stop_btn = gr.Button(I18N("ls_stop"), variant="stop")
+    progress = gr.Markdown(elem_id="ls-progress")
+    with gr.Row():
+        with gr.Column(scale=3):
+            explanations = gr.Markdown(elem_id="ls-explanations")
+        with gr.Column(scale=2):
+            summaries = gr.Markdown(elem_id="ls-summaries")
+            accuracy_plot = gr.LinePlot(x="epoch", y="accuracy", color="series", label=I18N("ls_accuracy"),
+                                        height=220)
+            loss_plot = gr.LinePlot(x="epoch", y="loss", color="series", label=I18N("ls_loss"), height=220)
+    result = gr.Markdown(elem_id="ls-result")
+    figures = gr.Gallery(label=I18N("ls_figures"), columns=2, height=620, object_fit="contain",
+                         elem_id="ls-figures")
+    run_dir = gr.Textbox(visible=False)
+    gr.Markdown(I18N("ls_classify_intro"))
+    with gr.Row():
+        photo = gr.Image(type="filepath", label=I18N("ls_photo"), sources=["upload", "clipboard"], height=260,
+                         elem_id="ls-photo")
+        with gr.Column():
+            classify_btn = gr.Button(I18N("ls_classify"), variant="primary", elem_id="ls-classify")
+            answer = gr.Label(label=I18N("ls_answer"), elem_id="ls-answer")
+
+    @readable_errors
+    def run(preset: str, overrides: str, lang: str = "en"):
+        """Run the lesson (a preset such as lesson-quick plus `key=value` lines) and stream what it shows."""
+        config = lesson_config(paths, preset, overrides, lang)
+        if _running:
+            raise UserError(tr(lang, "ls_busy"))
+        events: queue.Queue = queue.Queue()
+        stop = _running.setdefault("stop", threading.Event())
+        failure: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                run_lesson(config, on_event=events.put, stop=stop)
+            except BaseException as e:  # handed to the page below
+                failure.append(e)
+            finally:
+                events.put(None)
+
+        view = LessonView(config, lang)
+        threading.Thread(target=work, daemon=True, name="lesson").start()
+        try:
+            last = 0.0
+            while (event := events.get()) is not None:
+                view.apply(event)
+                if event["type"] not in ("batch", "load", "download") or time.monotonic() - last > 0.5:
+                    last = time.monotonic()
+                    yield view.outputs()
+        finally:
+            _running.clear()
+        if failure:
+            raise failure[0]
+        yield view.outputs()
+
+    @readable_errors
+    def stop(lang: str):
+        if not _running:
+            raise UserError(tr(lang, "ls_not_running"))
+        _running["stop"].set()
+        return tr(lang, "ls_stopping")
+
+    @readable_errors
+    def classify(photo_path: str | None, run: str, lang: str = "en") -> dict:
+        """Classify one photo with the lesson model trained last (or the newest one in outputs/lessons)."""
+        if not photo_path:
+            raise UserError(tr(lang, "ls_no_photo"))
+        folder = Path(run).resolve() if run else None
+        if folder is not None and not folder.is_relative_to(paths.lessons):
+            raise UserError(f"'{run}' is not a lesson run folder under {paths.lessons}")
+        if folder is None or not (folder / "model.safetensors").is_file():
+            trained = sorted(paths.lessons.glob("*/model.safetensors"), key=lambda p: p.stat().st_mtime)
+            if not trained:
+                raise UserError(tr(lang, "ls_no_model"))
+            folder = trained[-1].parent
+        model = _model_for(folder.resolve())
+        ((label, probability),) = predict(model, [photo_path])
+        if len(model.classes) == 2:
+            other = next(c for c in model.classes if c != label)
+            return {label: probability, other: 1.0 - probability}
+        return {label: probability}
+
+    outputs = [progress, explanations, summaries, accuracy_plot, loss_plot, figures, result, run_dir]
+    run_btn.click(run, [preset, overrides, lang], outputs, api_name="run_lesson", concurrency_limit=1)
+    stop_btn.click(stop, [lang], [progress], api_visibility="private")
+    classify_btn.click(classify, [photo, run_dir, lang], [answer], api_name="classify_photo")

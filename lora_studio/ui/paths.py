@@ -55,13 +55,17 @@ class StudioPaths:
         """The only folders the web server may hand files out of (gradio `allowed_paths`)."""
         return [str(self.datasets), str(self.outputs)]
 
-    def preset_files(self) -> dict[str, Path]:
-        """Preset name -> YAML file: the project's `configs/`, then `<root>/configs/` (same name wins later)."""
+    def preset_files(self, lesson: bool = False) -> dict[str, Path]:
+        """Preset name -> YAML file: the project's `configs/`, then `<root>/configs/` (same name wins later).
+
+        Training presets and lesson presets (`lesson-*.yaml`) are told apart by name.
+        """
         found: dict[str, Path] = {}
         for folder in (REPO_CONFIGS, self.root / "configs"):
             if folder.is_dir():
                 for path in sorted(folder.glob("*.yaml")):
-                    found[path.stem] = path
+                    if path.stem.startswith("lesson") == lesson:
+                        found[path.stem] = path
         return found
 
 
