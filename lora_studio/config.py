@@ -83,6 +83,8 @@ class TrainSettings:
     checkpoint_every_n_steps: int = setting(0, help="Save a resumable checkpoint every N steps (0: only at the end).", minimum=0)
     checkpoints_total_limit: int = setting(2, help="Keep this many checkpoints.", minimum=1)
     resume: str | None = setting(None, help="'latest' or a checkpoint folder to continue from.")
+    fast_step: str = setting("auto", help="How steps run on a CUDA GPU: 'auto' captures the whole step as a CUDA graph per batch shape, checked against eager on first use, else eager; 'compile' adds torch.compile (minutes of compiling first).",
+                             choices=("auto", "eager", "cuda_graph", "compile"))
     log_every_n_steps: int = setting(1, help="Write metrics.jsonl every N steps.", minimum=1)
     tensorboard: bool = setting(False, help="Also log to TensorBoard (needs tensorboard installed).")
 

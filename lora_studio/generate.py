@@ -22,6 +22,7 @@ import torch
 from .atomic import atomic_path
 from .config import SAMPLERS
 from .errors import ConfigError, UserError
+from .fast_generate import graphed_unet
 from .models import TINY_NOTE, is_tiny, load_pipeline
 
 log = logging.getLogger(__name__)
@@ -176,6 +177,7 @@ def unload_loras(pipe) -> None:
     """Remove the adapters generate() loaded earlier; adapters it did not load (training) stay."""
     adapters = {name for names in pipe.get_list_adapters().values() for name in names}
     ours = sorted(n for n in adapters if n.startswith(ADAPTER_PREFIX))
+    pipe._lora_studio_applied = None
     if not ours:
         return
     if len(ours) == len(adapters):
@@ -199,6 +201,10 @@ def apply_loras(pipe, loras: list[str]) -> None:
     """Replace earlier generate() adapters by `loras` ("path[:scale]"); a scale of 0 is not loaded at all."""
     from safetensors.torch import load_file
 
+    # The same adapters at the same scales are kept in place: reloading costs time and a CUDA graph recapture.
+    key = [(str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns, scale) for p, scale in map(parse_lora_spec, loras)]
+    if key and getattr(pipe, "_lora_studio_applied", None) == key:
+        return
     unload_loras(pipe)
     names, weights = [], []
     for index, spec in enumerate(loras):
@@ -216,6 +222,7 @@ def apply_loras(pipe, loras: list[str]) -> None:
         weights.append(scale)
     if names:
         pipe.set_adapters(names, adapter_weights=weights)
+    pipe._lora_studio_applied = key
 
 
 # ---------------------------------------------------------------- parameters text
@@ -276,7 +283,7 @@ def _render(pipe, cfg: GenerateConfig, hashes: str | None) -> list[tuple[object,
     pipe.scheduler = build_scheduler(cfg.sampler, _base_scheduler_config(pipe))
     # One CPU generator per image (seed, seed+1, ... like A1111): the same seed gives the same image on any device.
     generators = [torch.Generator("cpu").manual_seed(seed + i) for i in range(cfg.batch_size)]
-    with torch.no_grad():
+    with torch.no_grad(), graphed_unet(pipe.unet):
         images = pipe(
             prompt=cfg.prompt, negative_prompt=cfg.negative_prompt or None, num_inference_steps=cfg.steps,
             guidance_scale=cfg.guidance_scale, width=width, height=height, num_images_per_prompt=cfg.batch_size,

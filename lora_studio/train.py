@@ -181,10 +181,11 @@ def train(cfg: TrainConfig) -> TrainResult:
         state = ckpt.load_checkpoint(accelerator, unet, resume_from)
         global_step, start_epoch, skip_batches = state["step"], state["epoch"], state["batch_in_epoch"]
         if main:
-            truncate_metrics(run_dir, global_step)
             log.info("resumed from %s at step %d", resume_from, global_step)
     elif cfg.train.resume and main:
         log.info("no checkpoint to resume from yet; starting at step 0")
+    if main:  # rows past the starting step belong to a run that did not survive: the curve shows each step once
+        truncate_metrics(run_dir, global_step)
 
     def save_checkpoint(epoch: int, batch_in_epoch: int) -> None:
         ensure_finite(params, global_step)  # a NaN update never becomes the "last good" checkpoint

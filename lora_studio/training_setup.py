@@ -131,6 +131,9 @@ def sample_images(pipe, unet, cfg: TrainConfig, run_dir: Path, step: int, items:
                                     f"resume with train.resume=latest once the problem is fixed") from None
                 paths.append(path)
     finally:
+        from .fast_generate import release_graphs
+
+        release_graphs(unet)  # a sampling graph's memory is not held through training
         unet.train(was_training)
         place(pipe.vae, "cpu")
         place(pipe.text_encoder, text_device)
