@@ -91,6 +91,7 @@ def test_tag_train_generate_in_the_browser(studio, page, uploads, tmp_path):
     expect = sync_api.expect
     page.goto(url)
     expect(page.get_by_role("tab", name="1. Dataset")).to_be_visible()
+    expect(page.locator("#ds-warnings")).to_contain_text("my-character")  # the page finished loading
 
     # 1. an empty dataset says so; bad uploads are refused by name
     _set_dropdown(page, "ds-name", "browser-set")

@@ -70,6 +70,7 @@ def build_app(root: str | Path = ".") -> gr.Blocks:
         switch.input(lambda choice: choice, [switch], [lang], js=SWITCH_LANGUAGE_JS, api_visibility="private")
         demo.load(lambda code: (code, code), [switch], [switch, lang], js=BROWSER_LANGUAGE_JS,
                   api_visibility="private").then(
+            dataset.first, [dataset.name], [dataset.name], api_visibility="private").then(
             dataset.refresh, [dataset.name, lang], dataset.refresh_outputs, api_visibility="private").then(
             train.on_show, train.on_show_inputs, train.on_show_outputs, api_visibility="private").then(
             generate["refresh"], None, generate["refresh_outputs"], api_visibility="private")

@@ -14,6 +14,8 @@ from .common import Studio, readable_errors
 from .i18n import I18N, tr
 from .paths import list_datasets, suggest_name
 
+DEFAULT_NAME = "my-character"
+
 
 @dataclass
 class DatasetTab:
@@ -21,15 +23,17 @@ class DatasetTab:
     trigger: gr.Textbox
     refresh_outputs: list
     refresh: object  # (name, lang) -> values for refresh_outputs
+    first: object  # (current name) -> the dataset dropdown with its choices and the first existing dataset picked
 
 
 def build(studio: Studio) -> DatasetTab:
     paths = studio.paths
-    existing = list_datasets(paths)
 
     gr.Markdown(I18N("ds_intro"))
     with gr.Row():
-        name = gr.Dropdown(existing, value=existing[0] if existing else "my-character", allow_custom_value=True,
+        # Choices are filled on page load, never built into the page: with --auth, gradio shows the page's
+        # description on the login page, and dataset names are the user's data.
+        name = gr.Dropdown([], value=DEFAULT_NAME, allow_custom_value=True,
                            label=I18N("ds_name"), info=I18N("ds_name_info"), scale=3, elem_id="ds-name")
         with gr.Column(scale=1, min_width=180):
             open_btn = gr.Button(I18N("ds_open"))
@@ -135,7 +139,7 @@ def build(studio: Studio) -> DatasetTab:
     @readable_errors
     def name_from_zip(uploads: list[str] | None, dataset: str):
         # A single dropped zip names a new dataset after itself, unless one was picked already.
-        if uploads and len(uploads) == 1 and uploads[0].lower().endswith(".zip") and dataset == "my-character":
+        if uploads and len(uploads) == 1 and uploads[0].lower().endswith(".zip") and dataset == DEFAULT_NAME:
             return suggest_name(Path(uploads[0]).stem)
         return gr.skip()
 
@@ -156,4 +160,10 @@ def build(studio: Studio) -> DatasetTab:
     for button, kind in ((add_all, "add"), (remove_all, "remove"), (trigger_all, "trigger")):
         button.click(bulk_action(kind), [name, bulk, trigger, lang], [message], api_visibility="private").then(
             refresh, [name, lang], refresh_outputs, api_visibility="private")
-    return DatasetTab(name=name, trigger=trigger, refresh_outputs=refresh_outputs, refresh=refresh)
+    @readable_errors
+    def first(current: str):
+        existing = list_datasets(paths)
+        untouched = current in ("", DEFAULT_NAME)  # a name typed before the page finished loading stays
+        return gr.update(choices=existing, value=existing[0] if existing and untouched else current)
+
+    return DatasetTab(name=name, trigger=trigger, refresh_outputs=refresh_outputs, refresh=refresh, first=first)

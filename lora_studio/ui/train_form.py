@@ -86,7 +86,7 @@ def _widget(key: str, tp: Any, meta: dict, value: Any) -> gr.components.Componen
 class TrainForm:
     """The form's components (in `self.components` order) and its values <-> TrainConfig."""
 
-    def __init__(self, paths: StudioPaths, datasets: list[str], initial: TrainConfig) -> None:
+    def __init__(self, paths: StudioPaths, initial: TrainConfig) -> None:
         self.paths = paths
         self.fields = {key: (tp, meta) for key, tp, meta in all_fields()}
         skip = set(MAIN_NUMBERS) | set(NOT_IN_FORM) | set(OWN_WIDGETS)
@@ -94,7 +94,7 @@ class TrainForm:
         init = iter(self.values(initial))
         with gr.Row():
             self.name = gr.Textbox(next(init), label=I18N("tr_name"), info=I18N(help_key("name")), elem_id="tr-name")
-            self.dataset = gr.Dropdown(datasets, value=next(init), allow_custom_value=True, label=I18N("tr_dataset"),
+            self.dataset = gr.Dropdown([], value=next(init), allow_custom_value=True, label=I18N("tr_dataset"),
                                        info=I18N(help_key("dataset.path")), elem_id="tr-dataset")
             self.trigger = gr.Textbox(next(init), label=I18N("tr_trigger"),
                                       info=I18N(help_key("dataset.trigger_word")))

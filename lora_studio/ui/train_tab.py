@@ -132,7 +132,7 @@ def build(studio: Studio) -> TrainTab:
     gr.Markdown(I18N("tr_intro"))
     preset = gr.Dropdown(presets, value=first, label=I18N("tr_preset"), info=I18N("tr_preset_info"),
                          elem_id="tr-preset")
-    form = TrainForm(paths, list_datasets(paths), load_preset(paths, first) if first else TrainConfig())
+    form = TrainForm(paths, load_preset(paths, first) if first else TrainConfig())  # datasets: filled on load
     with gr.Row():
         start_btn = gr.Button(I18N("tr_start"), variant="primary", elem_id="tr-start")
         stop_btn = gr.Button(I18N("tr_stop"), variant="stop", elem_id="tr-stop")
