@@ -45,6 +45,8 @@ HELP_JA = {
     "train.checkpoints_total_limit": "残すチェックポイントの数。",
     "train.resume": "'latest' またはチェックポイントのフォルダーから続けます。",
     "train.log_every_n_steps": "N ステップごとに metrics.jsonl に記録します。",
+    "train.fast_step": "CUDA GPU でのステップの実行方法。'auto' はバッチの形ごとにステップ全体を CUDA グラフとして記録し"
+                       "（初回に通常実行と照合）、できなければ通常実行。'compile' は torch.compile も使います（最初に数分コンパイル）。",
     "train.tensorboard": "TensorBoard にも記録します（tensorboard のインストールが必要）。",
     "sample.every_n_steps": "N ステップごとにサンプル画像を作ります（0 なら最後だけ）。",
     "sample.prompts": "サンプル画像のプロンプト（1 行に 1 つ）。空欄ならトリガーワードを使います。",
