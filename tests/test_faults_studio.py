@@ -323,8 +323,6 @@ def test_with_auth_every_endpoint_needs_the_login(auth_studio):
     assert httpx.get(url + picture, cookies=cookies).status_code == 200
 
 
-@pytest.mark.xfail(strict=True, reason="gradio embeds the API description (with the dataset dropdown's choices) in "
-                                       "the login page; studio fix: fill the choices on page load (issue-6 report)")
 def test_with_auth_the_login_page_shows_no_data(auth_studio):
     url, root = auth_studio
     for path in ("", "gradio_api/runs", "openapi.json", "manifest.json", "gradio_api/token", "gradio_api/user"):
