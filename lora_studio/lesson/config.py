@@ -36,7 +36,7 @@ class LessonData:
     image_size: int = setting(224, minimum=32, maximum=1024, help="Images are resized to this square size.")
     batch_size: int = setting(32, minimum=1, help="Images per training step.")
     generated_per_class: int = setting(150, minimum=4,
-                                       help="'generated' only: training images per class (validation gets half).")
+                                       help="'generated' only: images per class in train/ and in validation/.")
 
 
 @dataclass

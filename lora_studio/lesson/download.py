@@ -7,9 +7,9 @@ every member's CRC-32 is checked before anything is unpacked.
 
 from __future__ import annotations
 
+import http.client
 import logging
 import os
-import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
@@ -65,7 +65,7 @@ def download_file(url: str, dest: Path, expected_size: int | None = None, *, on_
         request.add_header("Range", f"bytes={done}-")
     try:
         response = urllib.request.urlopen(request, timeout=timeout)
-    except (urllib.error.URLError, OSError) as e:
+    except (OSError, http.client.HTTPException) as e:  # URLError is an OSError
         reason = getattr(e, "reason", None) or e
         raise DatasetError(f"could not download {url} ({reason}). {_offline_help(url, dest.parent)}") from None
     close_bar = None
@@ -88,7 +88,7 @@ def download_file(url: str, dest: Path, expected_size: int | None = None, *, on_
                         out.write(chunk)
                         done += len(chunk)
                         on_progress(done, total or expected_size)
-                except OSError as e:
+                except (OSError, http.client.HTTPException) as e:
                     raise DatasetError(f"the download of {url} broke off after {done:,} bytes ({e}); run again to "
                                        f"resume it") from None
                 out.flush()

@@ -59,15 +59,15 @@ def draw_stripes(rng: random.Random, size: int) -> Image.Image:
 
 
 def make_shapes_dataset(folder: str | Path, per_class: int = 150, size: int = 64, seed: int = 0) -> Path:
-    """Write train/ (`per_class` images per class) and validation/ (half as many) PNGs into `folder`, atomically."""
+    """Write train/ and validation/, `per_class` PNGs per class each, into `folder`, atomically."""
     folder = Path(folder)
     rng = random.Random(seed)
     drawers = {"circles": draw_circles, "stripes": draw_stripes}
     with atomic_dir(folder) as tmp:
-        for split, count in (("train", per_class), ("validation", max(per_class // 2, 2))):
+        for split in ("train", "validation"):
             for name in CLASSES:
                 out = tmp / split / name
                 out.mkdir(parents=True)
-                for i in range(count):
+                for i in range(per_class):
                     drawers[name](rng, size).save(out / f"{name}.{i:04d}.png")
     return folder

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from ..config import save_config
-from ..errors import TrainingStopped
+from ..errors import ConfigError, TrainingStopped
 from .config import LessonConfig
 from .data import ImageSet, LessonSplits, load_splits
 from .download import ensure_downloaded_dataset
@@ -83,8 +83,6 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        from ..errors import ConfigError
-
         raise ConfigError("device: cuda was asked for but PyTorch sees no CUDA GPU; use device=auto or device=cpu")
     return torch.device(name)
 

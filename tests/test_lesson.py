@@ -1,0 +1,201 @@
+"""The lesson's model and training: frozen parts really stay frozen, the quick config learns, save/load/predict agree."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from lora_studio.cli import main
+from lora_studio.config import load_config
+from lora_studio.lesson.config import LessonConfig
+from lora_studio.lesson.data import load_splits
+from lora_studio.lesson.model import (
+    LessonClassifier,
+    augment,
+    base_layers,
+    build_tiny_base,
+    freeze_base,
+    parameter_summary,
+    unfreeze_last_layers,
+)
+from lora_studio.lesson.predict import load_lesson_model, predict
+from lora_studio.lesson.shapes import make_shapes_dataset
+from lora_studio.lesson.train import run_phase
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    """The tiny model is overhead-bound: one thread is faster than two on a shared 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def small_splits(tmp_path_factory):
+    folder = make_shapes_dataset(tmp_path_factory.mktemp("shapes") / "data", per_class=8, size=32, seed=1)
+    return load_splits(folder, image_size=32, seed=1)
+
+
+def _config(**phase_epochs) -> LessonConfig:
+    return load_config(None, ["base=tiny", "data.source=generated", "data.batch_size=8", "transfer.learning_rate=1e-2",
+                              "finetune.learning_rate=1e-2", *[f"{k}={v}" for k, v in phase_epochs.items()]],
+                       cls=LessonConfig)
+
+
+def _snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def _batchnorm_buffers(state: dict) -> dict:
+    return {k: v for k, v in state.items() if k.endswith(("running_mean", "running_var", "num_batches_tracked"))}
+
+
+def test_phase1_trains_only_the_head(small_splits):
+    model = LessonClassifier(build_tiny_base(), small_splits.classes, 32)
+    base_before, head_before = _snapshot(model.base), _snapshot(model.head)
+    assert _batchnorm_buffers(base_before)
+    records = run_phase(model, small_splits, 1, _config(**{"transfer.epochs": 1}), device=CPU)
+    assert [r["epoch"] for r in records] == [1]
+    base_after = model.base.state_dict()
+    for name, value in base_before.items():  # parameters and BatchNorm statistics alike
+        assert torch.equal(value, base_after[name]), name
+    assert not torch.equal(head_before["weight"], model.head.weight)
+    model.train()
+    assert model.head.training and not any(m.training for m in model.base.modules())
+
+
+def test_phase2_unfreezes_exactly_the_last_quarter_of_layers(small_splits):
+    model = LessonClassifier(build_tiny_base(), small_splits.classes, 32)
+    before = _snapshot(model.base)
+    run_phase(model, small_splits, 2, _config(**{"finetune.epochs": 1}), device=CPU, first_epoch=11)
+    layers = base_layers(model.base)
+    trainable = [name for name, m in layers if any(p.requires_grad for p in m.parameters(recurse=False))]
+    assert len(layers) == 104 and len(trainable) == 26
+    assert trainable == [name for name, _ in layers[-26:]]
+    assert trainable[0] == "layer.12.expand_1x1.convolution" and trainable[-1] == "conv_1x1.normalization"
+    after = model.base.state_dict()
+    frozen = {f"{name}.{p}" for name, m in layers[:-26] for p, _ in m.named_parameters(recurse=False)}
+    assert frozen and all(torch.equal(before[k], after[k]) for k in frozen)
+    for name, value in _batchnorm_buffers(before).items():
+        assert torch.equal(value, after[name]), name
+    changed = [f"{name}.{p}" for name, m in layers[-26:] for p, _ in m.named_parameters(recurse=False)
+               if not torch.equal(before[f"{name}.{p}"], after[f"{name}.{p}"])]
+    assert "conv_1x1.convolution.weight" in changed
+
+
+def test_real_mobilenet_v2_parameter_arithmetic_matches_the_tutorial():
+    """Without weights: the default config is mobilenet_v2_1.0_224, the base the tutorial uses.
+
+    Keras counts BatchNorm moving mean/variance as (non-trainable) params; PyTorch keeps them as buffers.
+    Parameters 2,223,872 + statistics 34,112 = 2,257,984, exactly the tutorial's base total.
+    After unfreezing the last 25 % (26 of 104 conv/BN layers: blocks 13-16 and the final 1x1 conv) we train
+    1,681,344 base parameters; the tutorial trained 1,626,048. The difference, 55,296 = 96 x 576, is block 13's
+    expand convolution: the tutorial's cut (layer 117 of Keras' 154) falls between that convolution and its
+    BatchNorm, while ours keeps each conv/BN pair together.
+    """
+    from transformers import MobileNetV2Config, MobileNetV2Model
+
+    model = LessonClassifier(MobileNetV2Model(MobileNetV2Config()), ["cats", "dogs"], 224)
+    freeze_base(model)
+    s = parameter_summary(model)
+    assert (s["base"], s["batchnorm_statistics"], s["head"]) == (2_223_872, 34_112, 2_562)
+    assert s["base"] + s["batchnorm_statistics"] == 2_257_984
+    assert s["trainable"] == 2_562 and s["layers"] == 104 and s["trainable_layers"] == 0
+    unfreeze_last_layers(model, 0.25)
+    s = parameter_summary(model)
+    assert s["trainable_layers"] == 26
+    assert s["trainable"] - s["head"] == 1_681_344 == 1_626_048 + 96 * 576
+
+
+def test_augmentation_flips_and_rotates_only_while_training():
+    torch.manual_seed(0)
+    images = torch.rand(16, 3, 24, 24) * 255
+    assert torch.equal(augment(images, flip=False, rotation=0.0), images)
+    flipped = augment(images, flip=True, rotation=0.0)
+    assert all(torch.equal(f, i) or torch.equal(f, i.flip(-1)) for f, i in zip(flipped, images, strict=True))
+    assert not torch.equal(flipped, images)
+    rotated = augment(images, flip=False, rotation=0.2)
+    assert rotated.shape == images.shape and not torch.allclose(rotated, images)
+    model = LessonClassifier(build_tiny_base(), ["a", "b"], 24).eval()
+    with torch.no_grad():
+        assert torch.equal(model(images), model(images))  # no randomness outside training
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("lesson-quick")
+    assert main(["lesson", str(CONFIGS / "lesson-quick.yaml"), f"output_dir={out}"]) == 0
+    return out
+
+
+def test_quick_config_learns_and_writes_its_report(quick_run):
+    result = json.loads((quick_run / "result.json").read_text())
+    assert result["test_accuracy"] >= 0.9
+    assert result["initial_val_accuracy"] <= 0.75  # it really had to learn
+    metrics = [json.loads(line) for line in (quick_run / "metrics.jsonl").read_text().splitlines()]
+    assert [m["phase"] for m in metrics] == [1, 1] + [2] * 8
+    assert [m["epoch"] for m in metrics] == list(range(1, 11))
+    assert result["summaries"]["phase1"]["trainable"] == 2_562
+    for name, size in (("curves.png", (800, 800)), ("predictions.png", (800, 860))):
+        with Image.open(quick_run / name) as img:
+            img.verify()
+        with Image.open(quick_run / name) as img:
+            assert img.format == "PNG" and img.size == size
+
+
+def test_saved_model_predicts_like_before_saving(quick_run):
+    samples = json.loads((quick_run / "result.json").read_text())["samples"]
+    assert len(samples) == 9
+    model = load_lesson_model(quick_run)
+    again = predict(model, [s["file"] for s in samples])
+    assert [label for label, _ in again] == [s["predicted"] for s in samples]
+    assert [p for _, p in again] == pytest.approx([s["probability"] for s in samples], abs=1e-5)
+
+
+def test_lesson_predict_cli_names_a_bad_file(quick_run, tmp_path, capsys):
+    photo = json.loads((quick_run / "result.json").read_text())["samples"][0]
+    bad = tmp_path / "holiday.jpg"
+    bad.write_text("not really a photo")
+    assert main(["lesson-predict", str(quick_run), photo["file"], str(bad)]) == 2
+    out, err = capsys.readouterr()
+    assert f"{photo['file']}: {photo['predicted']} (" in out
+    assert "holiday.jpg" in err and "not a readable image" in err
+
+
+def test_lesson_predict_without_a_model_says_so(tmp_path, capsys):
+    assert main(["lesson-predict", str(tmp_path), "x.jpg"]) == 2
+    assert "no trained lesson model" in capsys.readouterr().err
+
+
+def test_cli_bad_key_is_named(tmp_path, capsys):
+    assert main(["lesson", str(CONFIGS / "lesson-quick.yaml"), "transfer.epoch=3", f"output_dir={tmp_path}"]) == 2
+    assert "transfer.epoch" in capsys.readouterr().err
+    assert main(["lesson", str(CONFIGS / "lesson-quick.yaml"), "finetune.unfreeze_fraction=2"]) == 2
+    assert "finetune.unfreeze_fraction" in capsys.readouterr().err
+
+
+def test_offline_real_base_gives_a_clear_message(tmp_path, capsys):
+    code = main(["lesson", str(CONFIGS / "lesson-quick.yaml"), "base=google/mobilenet_v2_1.0_224",
+                 f"output_dir={tmp_path}"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "google/mobilenet_v2_1.0_224" in err and "base: tiny" in err and "local folder" in err
+    assert "Traceback" not in err
+
+
+def test_shipped_lesson_configs_load():
+    real = load_config(CONFIGS / "lesson-cats-dogs.yaml", cls=LessonConfig)
+    assert (real.base, real.data.image_size, real.data.batch_size) == ("google/mobilenet_v2_1.0_224", 224, 32)
+    assert (real.transfer.epochs, real.transfer.learning_rate) == (10, 1e-4)
+    assert (real.finetune.epochs, real.finetune.learning_rate, real.finetune.unfreeze_fraction) == (10, 1e-5, 0.25)
+    quick = load_config(CONFIGS / "lesson-quick.yaml", cls=LessonConfig)
+    assert quick.base == "tiny" and quick.data.source == "generated"
