@@ -199,3 +199,47 @@ def test_shipped_lesson_configs_load():
     assert (real.finetune.epochs, real.finetune.learning_rate, real.finetune.unfreeze_fraction) == (10, 1e-5, 0.25)
     quick = load_config(CONFIGS / "lesson-quick.yaml", cls=LessonConfig)
     assert quick.base == "tiny" and quick.data.source == "generated"
+
+
+def test_run_lesson_reports_events_a_ui_can_draw_and_can_be_stopped(tmp_path):
+    import threading
+
+    from lora_studio.errors import TrainingStopped
+    from lora_studio.lesson import run_lesson
+
+    config = load_config(None, ["base=tiny", "data.source=generated", "data.generated_per_class=6", "data.image_size=32",
+                                "data.batch_size=6", "transfer.epochs=1", "finetune.epochs=1", "cpu_threads=1",
+                                f"output_dir={tmp_path / 'run'}"], cls=LessonConfig)
+    events = []
+    result = run_lesson(config, on_event=events.append)
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "stage" and kinds[-1] == "done" and events[-1]["result"] is result
+    assert [e["stage"] for e in events if e["type"] == "stage"] == ["model", "data", "phase1", "phase2", "test", "save"]
+    summaries = [e for e in events if e["type"] == "summary"]
+    assert [s["phase"] for s in summaries] == [1, 2] and "Trainable params" in summaries[0]["text"]
+    epochs = [e for e in events if e["type"] == "epoch"]
+    assert [(e["phase"], e["epoch"]) for e in epochs] == [(1, 1), (2, 2)]
+    assert {"train_loss", "train_accuracy", "val_loss", "val_accuracy"} <= set(epochs[0])
+    assert [e["step"] for e in events if e["type"] == "batch" and e["epoch"] == 1] == [1, 2]
+    assert result.history == [{k: v for k, v in e.items() if k != "type"} for e in epochs]
+    assert (tmp_path / "run" / "shapes" / "train" / "circles").is_dir()
+
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(TrainingStopped, match="stopped"):
+        run_lesson(config, stop=stop)
+
+
+def test_base_may_be_a_local_folder(tmp_path):
+    from lora_studio.errors import BaseModelError
+    from lora_studio.lesson.model import load_base
+
+    tiny = build_tiny_base()
+    tiny.save_pretrained(tmp_path / "base")
+    loaded = load_base(str(tmp_path / "base"))
+    assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in tiny.state_dict().items())
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BaseModelError, match="config.json"):
+        load_base(str(tmp_path / "empty"))
+    with pytest.raises(BaseModelError, match="neither"):
+        load_base("./missing-folder")

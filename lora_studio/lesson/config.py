@@ -15,6 +15,7 @@ from ..errors import ConfigError
 CATS_DOGS_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip"
 CATS_DOGS_SIZE = 68_606_236  # bytes of the archive, checked after the download
 PRETRAINED_BASE = "google/mobilenet_v2_1.0_224"
+CATS_DOGS_FOLDER = "datasets/cats_and_dogs_filtered"
 SOURCES = ("cats_and_dogs", "folder", "generated")
 
 
@@ -23,9 +24,9 @@ class LessonData:
     source: str = setting("cats_and_dogs", choices=SOURCES,
                           help="'cats_and_dogs': download the tutorial's photos if missing; 'folder': your own "
                                "split/class/*.jpg folder; 'generated': draw a two-class shapes dataset (offline).")
-    path: str | None = setting("datasets/cats_and_dogs_filtered",
-                               help="Dataset folder with train/<class>/ and validation/<class>/ (empty for "
-                                    "'generated': <run folder>/shapes).")
+    path: str | None = setting(None,
+                               help="Dataset folder with train/<class>/ and validation/<class>/ (empty: "
+                                    "datasets/cats_and_dogs_filtered, or <run folder>/shapes for 'generated').")
     url: str = setting(CATS_DOGS_URL, help="Where 'cats_and_dogs' is downloaded from.")
     expected_size: int | None = setting(CATS_DOGS_SIZE, minimum=1,
                                         help="Size of the downloaded archive in bytes (empty: do not check).")
@@ -93,14 +94,15 @@ class LessonConfig:
     def data_dir(self) -> Path:
         if self.data.path:
             return Path(self.data.path).expanduser()
-        return self.run_dir / "shapes"
+        return self.run_dir / "shapes" if self.data.source == "generated" else Path(CATS_DOGS_FOLDER)
 
     def validate(self) -> None:
         if not self.name.strip():
             raise ConfigError("name: must not be empty")
         if not self.base.strip():
             raise ConfigError(f"base: must not be empty; use {PRETRAINED_BASE}, a local folder, or tiny")
-        if self.data.source != "generated" and not self.data.path:
-            raise ConfigError(f"data.path: needed for data.source={self.data.source}; give the dataset folder")
+        if self.data.source == "folder" and not self.data.path:
+            raise ConfigError("data.path: needed for data.source=folder; give a folder with train/<class>/ and "
+                              "validation/<class>/ subfolders of images")
         if self.transfer.epochs + self.finetune.epochs == 0:
             raise ConfigError("transfer.epochs and finetune.epochs are both 0; train for at least one epoch")
