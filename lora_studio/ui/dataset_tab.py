@@ -49,7 +49,7 @@ def build(studio: Studio) -> DatasetTab:
     rel_paths = gr.State([])
     with gr.Row():
         with gr.Column(scale=3):
-            gallery = gr.Gallery(label=I18N("ds_gallery"), columns=5, height=430, object_fit="contain",
+            gallery = gr.Gallery(label=I18N("ds_gallery"), columns=5, height=430, object_fit="contain", fit_columns=False,
                                  elem_id="ds-gallery")
         with gr.Column(scale=2):
             selected = gr.Textbox(label=I18N("ds_selected"), interactive=False, elem_id="ds-selected")

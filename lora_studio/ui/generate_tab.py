@@ -85,7 +85,8 @@ def build(studio: Studio) -> dict:
             batch = gr.Slider(1, 8, value=1, step=1, label=I18N("gen_batch"))
     run_btn = gr.Button(I18N("gen_run"), variant="primary", elem_id="gen-run")
     message = gr.Markdown(elem_id="gen-message")
-    gallery = gr.Gallery(label=I18N("gen_gallery"), columns=4, height=360, object_fit="contain", elem_id="gen-gallery")
+    gallery = gr.Gallery(label=I18N("gen_gallery"), columns=4, height=360, object_fit="contain", fit_columns=False,
+                         elem_id="gen-gallery")
     params = gr.Textbox(label=I18N("gen_params"), lines=4, interactive=False, elem_id="gen-params")
     files = gr.File(label=I18N("gen_files"), file_count="multiple", interactive=False)
     shown = gr.State([])

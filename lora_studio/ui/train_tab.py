@@ -145,7 +145,7 @@ def build(studio: Studio) -> TrainTab:
         state_md = gr.Markdown(elem_id="tr-state")
     with gr.Row():
         loss_plot = gr.LinePlot(x="step", y="loss", label=I18N("tr_loss"), height=260)
-        samples = gr.Gallery(label=I18N("tr_samples"), columns=4, height=260, object_fit="contain",
+        samples = gr.Gallery(label=I18N("tr_samples"), columns=4, height=260, object_fit="contain", fit_columns=False,
                              elem_id="tr-samples")
     log_box = gr.Textbox(label=I18N("tr_log"), lines=10, max_lines=10, autoscroll=True, interactive=False)
     with gr.Accordion(I18N("tr_runs"), open=True):
