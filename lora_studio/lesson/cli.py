@@ -25,8 +25,8 @@ class ConsoleReport:
 
     def paragraphs(self, texts: list[str]) -> None:
         for text in texts:
-            width = 100 if self.lang == "en" else 50  # Japanese characters are twice as wide
-            self.say(textwrap.fill(text, width=width))
+            # Japanese has no spaces to break at: leave its wrapping to the terminal.
+            self.say(textwrap.fill(text, width=100, break_on_hyphens=False) if self.lang == "en" else text)
             self.say()
 
     def _bar(self, total: int | None, desc: str, unit: str = "it", scale: bool = False) -> None:
