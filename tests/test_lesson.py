@@ -238,6 +238,14 @@ def test_base_may_be_a_local_folder(tmp_path):
     tiny.save_pretrained(tmp_path / "base")
     loaded = load_base(str(tmp_path / "base"))
     assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in tiny.state_dict().items())
+    # A checkpoint shaped like google/mobilenet_v2_1.0_224 (with its ImageNet classifier): the classifier is dropped.
+    from transformers import MobileNetV2Config, MobileNetV2ForImageClassification
+
+    classifier = MobileNetV2ForImageClassification(MobileNetV2Config(depth_multiplier=0.35, num_labels=1001))
+    classifier.save_pretrained(tmp_path / "imagenet")
+    loaded = load_base(str(tmp_path / "imagenet"))
+    assert not hasattr(loaded, "classifier")
+    assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in classifier.mobilenet_v2.state_dict().items())
     (tmp_path / "empty").mkdir()
     with pytest.raises(BaseModelError, match="config.json"):
         load_base(str(tmp_path / "empty"))
