@@ -1,0 +1,61 @@
+"""Loading a base: the offline tiny model, and the messages for bases that cannot be loaded."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lora_studio.errors import BaseModelError
+from lora_studio.models import TINY_NOTE, build_tiny_pipeline, load_pipeline, tiny_path
+
+
+def test_tiny_base_is_built_once_and_is_sd_shaped(tiny_base_path):
+    assert tiny_path() == tiny_base_path
+    assert (tiny_base_path / "model_index.json").is_file()
+    assert TINY_NOTE in (tiny_base_path / "LORA_STUDIO_TINY.txt").read_text()
+    pipe = load_pipeline("tiny")
+    assert pipe.unet.config.cross_attention_dim == 32
+    assert pipe.text_encoder.config.hidden_size == 32
+    ids = pipe.tokenizer("mychar, 1girl, green hair").input_ids
+    assert ids[0] == pipe.tokenizer.bos_token_id and ids[-1] == pipe.tokenizer.eos_token_id
+    assert len(set(ids)) > 5, "the local tokenizer should split tags into real tokens"
+
+
+def test_tiny_base_is_the_same_on_every_machine(tmp_path, tiny_base_path):
+    """Built from configs with a fixed seed: a rebuilt copy has bit-identical weights."""
+    build_tiny_pipeline(tmp_path / "again")
+    from safetensors.torch import load_file
+
+    for part in ("unet", "vae", "text_encoder"):
+        first = load_file(next((tiny_base_path / part).glob("*.safetensors")))
+        second = load_file(next((tmp_path / "again" / part).glob("*.safetensors")))
+        assert first.keys() == second.keys()
+        assert all(torch.equal(first[k], second[k]) for k in first), part
+
+
+def test_offline_hub_id_names_the_base_and_suggests_a_way_out():
+    with pytest.raises(BaseModelError) as err:
+        load_pipeline("someone/not-in-the-cache-model")
+    message = str(err.value)
+    assert "someone/not-in-the-cache-model" in message and "tiny" in message and "local" in message
+
+
+def test_pickle_checkpoints_are_refused_unless_allowed(tmp_path):
+    ckpt = tmp_path / "model.ckpt"
+    ckpt.write_bytes(b"not really a pickle")
+    with pytest.raises(BaseModelError, match="allow_pickle"):
+        load_pipeline(str(ckpt))
+
+
+@pytest.mark.parametrize("kind", ["folder without model_index", "missing file", "nonsense"])
+def test_unusable_bases_are_named(tmp_path, kind):
+    if kind == "folder without model_index":
+        base = tmp_path / "empty"
+        base.mkdir()
+    elif kind == "missing file":
+        base = tmp_path / "missing.safetensors"
+    else:
+        base = "not a model at all"
+    with pytest.raises(BaseModelError) as err:
+        load_pipeline(str(base))
+    assert str(base) in str(err.value)
