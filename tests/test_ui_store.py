@@ -135,3 +135,15 @@ def test_studio_serves_only_datasets_and_outputs(tmp_path):
     assert "lesson-quick" in paths.preset_files(lesson=True) and "quickstart" not in paths.preset_files(lesson=True)
     with pytest.raises(UserError):
         paths.dataset("../outputs")
+
+
+def test_prompt_suggestions_ignore_text_files_without_a_picture():
+    from pathlib import Path
+
+    from lora_studio.ui.dataset_store import quick_tags
+
+    sample = Path(__file__).resolve().parent.parent / "datasets" / "sample-character"
+    tags = quick_tags(sample)
+    assert "mychar" in tags
+    readme_words = set((sample / "README.txt").read_text(encoding="utf-8").replace("\n", ",").split(","))
+    assert not {w.strip() for w in readme_words if w.strip()} & set(tags)

@@ -216,10 +216,11 @@ def describe(folder: Path) -> DatasetView:
 
 
 def quick_tags(folder: Path) -> dict[str, int]:
-    """Tag counts from the .txt files alone (no image decoding), for prompt suggestions."""
+    """Tag counts from the caption files beside pictures (no image decoding), for prompt suggestions."""
     counts: Counter[str] = Counter()
     for caption in folder.rglob("*.txt"):
-        if not caption.is_symlink() and caption.stat().st_size <= MAX_CAPTION_BYTES:
+        has_picture = any(caption.with_suffix(ext).is_file() for ext in IMAGE_EXTENSIONS)  # not a README.txt
+        if has_picture and not caption.is_symlink() and caption.stat().st_size <= MAX_CAPTION_BYTES:
             counts.update(set(parse_tags(caption.read_text(encoding="utf-8", errors="replace"))))
     return dict(sorted(counts.items(), key=lambda pair: (-pair[1], pair[0])))
 
