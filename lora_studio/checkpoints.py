@@ -17,6 +17,7 @@ from .atomic import clean_stale, write_failure
 from .errors import ConfigError, UserError
 
 CHECKPOINT_DIR = "checkpoints"
+EARLIER_RUN_DIR = "earlier-run"  # a fresh start moves the checkpoints of the run before it here
 TRAINER_STATE = "trainer_state.json"
 _NAME = re.compile(r"^step-(\d{6,})$")
 # What the trainer writes atomically in its run folder (globs): a killed run may leave their temporaries.
@@ -127,6 +128,36 @@ def save_only_adapter_weights(accelerator) -> None:
                 weights[i] = {k: v for k, v in weights[i].items() if k in trainable}
 
     accelerator.register_save_state_pre_hook(keep_trainable)
+
+
+def set_aside_earlier_run(run_dir: Path) -> tuple[Path, list[str]] | None:
+    """A fresh start in a folder that holds another run's checkpoints: move them to checkpoints/earlier-run/.
+
+    Left in place, `resume: latest` would pick the other run's newer step, and pruning would delete this run's
+    own checkpoints first. Moved, nothing is lost (a checkpoint is a few MB); only the run before is kept there."""
+    found = list_checkpoints(run_dir)
+    if not found:
+        return None
+    aside = Path(run_dir) / CHECKPOINT_DIR / EARLIER_RUN_DIR
+    shutil.rmtree(aside, ignore_errors=True)
+    aside.mkdir()
+    for checkpoint in found:
+        os.replace(checkpoint, aside / checkpoint.name)
+    _fsync_dir(aside.parent)
+    return aside, [p.name for p in found]
+
+
+def check_same_lora(checkpoint: Path, lora: dict) -> None:
+    """Refuse to continue a checkpoint with other lora.* settings: its weights would be read with another scale."""
+    saved = read_trainer_state(checkpoint).get("lora")
+    if saved is None:  # a checkpoint written before the settings were recorded; the shapes are still checked
+        return
+    differ = [key for key in sorted(set(saved) | set(lora)) if saved.get(key) != lora.get(key)]
+    if differ:
+        key = differ[0]
+        raise ConfigError(f"train.resume: checkpoint '{checkpoint}' was made with other lora settings "
+                          f"(lora.{key}={saved.get(key)!r}; this config says lora.{key}={lora.get(key)!r}); resume "
+                          f"with the run's own config.yaml, or start a new run (another name or output_dir)")
 
 
 def load_checkpoint(accelerator, model, checkpoint: Path) -> dict:

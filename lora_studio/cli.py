@@ -112,13 +112,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _cuda_oom() -> type[BaseException]:
+    torch = sys.modules.get("torch")  # only a command that imported torch can have run out of GPU memory
+    return getattr(torch, "OutOfMemoryError", MemoryError) if torch else MemoryError
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    if not args.verbose:
+        from .training_setup import quiet_libraries
+
+        quiet_libraries()
     try:
         return int(args.func(args) or 0)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except (MemoryError, _cuda_oom()) as e:  # the training loop has its own advice; the other commands get this
+        print(f"error: out of memory ({str(e).splitlines()[0][:200] if str(e) else 'no details'}). Use a smaller "
+              f"size or batch (--width/--height/--batch-size; lesson: data.batch_size), or close other programs "
+              f"using the GPU", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -80,7 +82,7 @@ class TrainSettings:
     min_snr_gamma: float | None = setting(5.0, help="Min-SNR loss weighting (5 is the paper's value; empty turns it off).", minimum=0.0)
     noise_offset: float = setting(0.0, help="Offset noise for darker/brighter images (0.05-0.1).", minimum=0.0)
     seed: int = setting(42, help="Same seed, same run.")
-    checkpoint_every_n_steps: int = setting(0, help="Save a resumable checkpoint every N steps (0: only at the end).", minimum=0)
+    checkpoint_every_n_steps: int = setting(0, help="Save a resumable checkpoint every N steps (0: never; Stop always saves one).", minimum=0)
     checkpoints_total_limit: int = setting(2, help="Keep this many checkpoints.", minimum=1)
     resume: str | None = setting(None, help="'latest' or a checkpoint folder to continue from.")
     fast_step: str = setting("auto", help="How steps run on a CUDA GPU: 'auto' captures the whole step as a CUDA graph per batch shape, checked against eager on first use, else eager; 'compile' adds torch.compile (minutes of compiling first).",
@@ -115,6 +117,23 @@ class TrainConfig:
     @property
     def run_dir(self) -> Path:
         return Path(self.output_dir) if self.output_dir else Path("outputs") / self.name
+
+    def validate(self) -> None:
+        """Rules that involve more than one field's type and bounds, checked before any work starts."""
+        if not RUN_NAME.match(self.name) or self.name in (".", ".."):
+            raise ConfigError(f"name: {self.name!r} is not a plain run name; use letters, digits, '-', '_' and '.' "
+                              f"(e.g. my-lora): it names the run folder and the adapter file")
+        d = self.dataset
+        if d.bucket_step % 8:
+            raise ConfigError(f"dataset.bucket_step: {d.bucket_step} must be a multiple of 8 (the VAE works in 8-pixel "
+                              f"blocks); 64 is usual")
+        if d.resolution % 8:
+            raise ConfigError(f"dataset.resolution: {d.resolution} must be a multiple of 8 (the VAE works in 8-pixel "
+                              f"blocks); for example {max(64, d.resolution // 64 * 64)}")
+
+
+# A run name is one folder name: it cannot climb out of outputs/ or hide.
+RUN_NAME = re.compile(r"^[A-Za-z0-9_\-][A-Za-z0-9_.\-]*$")
 
 
 # ---------------------------------------------------------------- generic loading
@@ -158,13 +177,18 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
             return int(value)
         raise ConfigError(f"{key}: expected a whole number, got {value!r}")
     if tp is float:
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
+            number = float(value)
+        elif isinstance(value, str):
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 pass
+        if number is not None and not math.isfinite(number):  # YAML reads .nan/.inf, and float() takes "nan"
+            raise ConfigError(f"{key}: {value!r} is not a finite number; give an ordinary number such as 1e-4")
+        if number is not None:
+            return number
         raise ConfigError(f"{key}: expected a number, got {value!r}")
     if tp is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):

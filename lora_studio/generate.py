@@ -11,6 +11,7 @@ import gc
 import hashlib
 import json
 import logging
+import math
 import random
 import re
 import threading
@@ -78,9 +79,13 @@ def parse_lora_spec(spec: str) -> tuple[Path, float]:
         try:
             scale = float(tail)
         except ValueError:
+            if Path(path).expanduser().is_file() and not Path(spec).expanduser().is_file():
+                raise UserError(f"LoRA '{spec}': the strength after ':' must be a number, e.g. {path}:0.8") from None
             path = spec
     else:
         path = spec
+    if not math.isfinite(scale):
+        raise UserError(f"LoRA '{spec}': the strength must be an ordinary number, e.g. 0.8")
     path = Path(path).expanduser()
     if not path.is_file():
         raise UserError(f"LoRA file '{path}' does not exist; pass a .safetensors adapter, e.g. "
@@ -243,14 +248,28 @@ def model_name(base: str) -> str:
     return path.name if path.is_dir() else base
 
 
+def _lora_alias(path: Path) -> str:
+    return path.stem.replace(":", "").replace(",", "")
+
+
+def prompt_with_lora_tags(prompt: str, loras: list[str]) -> str:
+    """The prompt as an AUTOMATIC1111 user writes it: `<lora:name:strength>` for each applied adapter, so
+    "PNG Info -> Send to txt2img" there brings the adapters and their strengths along."""
+    tags = []
+    for spec in loras:
+        path, scale = parse_lora_spec(spec)
+        if scale != 0:
+            tags.append(f"<lora:{_lora_alias(path)}:{scale:g}>")
+    return ", ".join([prompt, *tags]) if prompt and tags else prompt or " ".join(tags)
+
+
 def lora_hashes(loras: list[str]) -> str | None:
     """'name: hash, name: hash' of the applied adapters (names without ':' and ',', as A1111 writes them)."""
     parts = []
     for spec in loras:
         path, scale = parse_lora_spec(spec)
         if scale != 0:
-            alias = path.stem.replace(":", "").replace(",", "")
-            parts.append(f"{alias}: {lora_short_hash(path)}")
+            parts.append(f"{_lora_alias(path)}: {lora_short_hash(path)}")
     return ", ".join(parts) or None
 
 
@@ -262,7 +281,7 @@ def parameters_text(cfg: GenerateConfig, seed: int, width: int, height: int, has
     }
     negative = f"\nNegative prompt: {cfg.negative_prompt}" if cfg.negative_prompt else ""
     line = ", ".join(f"{k}: {_quote(v)}" for k, v in params.items() if v is not None)
-    return f"{cfg.prompt}{negative}\n{line}"
+    return f"{prompt_with_lora_tags(cfg.prompt, cfg.loras)}{negative}\n{line}"
 
 
 # ---------------------------------------------------------------- generating

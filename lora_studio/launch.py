@@ -31,10 +31,19 @@ def accelerate_command(config_path: str | Path, overrides: list[str], launcher_a
 
 
 def run_training(config_path: str | Path, overrides: list[str], launcher_args: str = "") -> int:
-    """Validate the config and dataset here (clean errors before any process starts), then run accelerate."""
+    """Validate the config, base and dataset here (clean errors before any process starts), then run accelerate.
+
+    A run that stops with a message (NaN loss, out of memory, a full disk) exits 2 like a bad config; accelerate
+    itself only says 1, so the run's status.json tells."""
     from .data import scan_dataset
+    from .runlog import read_status
+    from .training_setup import preflight
 
     cfg = load_config(config_path, overrides)
+    preflight(cfg)
     scan_dataset(cfg.dataset)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.call(accelerate_command(config_path, overrides, launcher_args), env=env)
+    code = subprocess.call(accelerate_command(config_path, overrides, launcher_args), env=env)
+    if code != 0 and (read_status(cfg.run_dir) or {}).get("state") == "failed":
+        return 2
+    return code

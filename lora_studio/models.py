@@ -121,44 +121,62 @@ def _offline_message(base: str, error: Exception) -> str:
             f"diffusers folder or a single .safetensors checkpoint, or use base=tiny to try the flow offline.")
 
 
-def load_pipeline(base: str, *, allow_pickle: bool = False, dtype: torch.dtype = torch.float32):
-    """Return a `StableDiffusionPipeline` for `base` (see module docstring for what `base` may be)."""
-    from diffusers import StableDiffusionPipeline
+def check_base(base: str, *, allow_pickle: bool = False) -> str:
+    """What kind of base this is ("tiny", "folder", "file" or "hub"), or a BaseModelError saying what is wrong.
 
+    Cheap (no weights are read), so the CLI and the studio call it before starting a training process."""
     if not base:
         raise BaseModelError("'base' is empty; give a hub id, a local folder, a .safetensors file, or tiny")
-    common = dict(dtype=dtype, safety_checker=None, requires_safety_checker=False)
     if base == TINY:
-        pipe = StableDiffusionPipeline.from_pretrained(tiny_path(), dtype=dtype)
-        pipe.set_progress_bar_config(disable=True)
-        return pipe
+        return "tiny"
     path = Path(base).expanduser()
     if path.is_dir():
         if not (path / "model_index.json").is_file():
             raise BaseModelError(f"base folder '{path}' has no model_index.json; it must be a diffusers pipeline folder "
                                  f"(or pass a single .safetensors checkpoint file)")
-        return StableDiffusionPipeline.from_pretrained(path, **common)
+        return "folder"
     if path.suffix.lower() in SINGLE_FILE_SUFFIXES:
         if not path.is_file():
             raise BaseModelError(f"base checkpoint '{path}' does not exist; check the path")
         if path.suffix.lower() in PICKLE_SUFFIXES and not allow_pickle:
             raise BaseModelError(f"base '{path}' is a pickle checkpoint, which can run code when loaded. Convert it "
                                  f"to .safetensors, or set allow_pickle: true if you trust the file.")
+        return "file"
+    if base.count("/") != 1 or base.startswith((".", "/")):
+        raise BaseModelError(f"base '{base}' is neither an existing folder, a checkpoint file, a hub id "
+                             f"(owner/name), nor 'tiny'")
+    return "hub"
+
+
+def load_pipeline(base: str, *, allow_pickle: bool = False, dtype: torch.dtype = torch.float32):
+    """Return a `StableDiffusionPipeline` for `base` (see module docstring for what `base` may be)."""
+    from diffusers import StableDiffusionPipeline
+
+    kind = check_base(base, allow_pickle=allow_pickle)
+    common = dict(dtype=dtype, safety_checker=None, requires_safety_checker=False)
+    path = Path(base).expanduser()
+    if kind == "tiny":
+        pipe = StableDiffusionPipeline.from_pretrained(tiny_path(), dtype=dtype)
+    elif kind == "folder":
+        pipe = StableDiffusionPipeline.from_pretrained(path, **common)
+    elif kind == "file":
         try:
             # Single files carry only weights; diffusers fetches the matching configs (small json files) from the
             # hub the first time, then reads them from the local cache (HF_HUB_OFFLINE=1 works after that).
-            return StableDiffusionPipeline.from_single_file(str(path), **common)
+            pipe = StableDiffusionPipeline.from_single_file(str(path), **common)
         except (OSError, ValueError) as e:
             raise BaseModelError(f"could not load single-file checkpoint '{path}': {e}. Offline, diffusers needs the "
                                  f"configs of stable-diffusion-v1-5 in the Hugging Face cache once; or convert the "
                                  f"checkpoint to a diffusers folder on a machine with internet.") from None
-    if base.count("/") != 1 or base.startswith((".", "/")):
-        raise BaseModelError(f"base '{base}' is neither an existing folder, a checkpoint file, a hub id "
-                             f"(owner/name), nor 'tiny'")
-    try:
-        return StableDiffusionPipeline.from_pretrained(base, **common)
-    except OSError as e:
-        raise BaseModelError(_offline_message(base, e)) from None
+    else:
+        try:
+            pipe = StableDiffusionPipeline.from_pretrained(base, **common)
+        except OSError as e:
+            raise BaseModelError(_offline_message(base, e)) from None
+    # Sampling runs inside our own progress (the training bar, the studio's); diffusers' per-step bar would
+    # print over it.
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
 
 
 def is_tiny(base: str) -> bool:

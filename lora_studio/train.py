@@ -11,7 +11,7 @@ import logging
 import signal
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -33,6 +33,7 @@ from .training_setup import (
     ensure_finite,
     make_accelerator,
     place,
+    preflight,
     quiet_libraries,
     sample_images,
     save_adapter,
@@ -43,6 +44,9 @@ log = logging.getLogger("lora_studio.train")
 NAN_ADVICE = ("the loss became NaN or infinite at step {step}. The adapter was not saved over the last good one. "
               "Try train.mixed_precision=bf16 instead of fp16, a lower train.learning_rate (e.g. half), or "
               "train.max_grad_norm=1.0; then resume with train.resume=latest.")
+OOM_OUTSIDE_STEP_ADVICE = ("the GPU ran out of memory outside a training step (while caching latents or making sample "
+                           "images). Lower dataset.resolution (samples use it too) or train.batch_size, close other "
+                           "programs using the GPU, or set train.gradient_checkpointing=true; then resume with train.resume=latest.")
 OOM_ADVICE = ("the GPU ran out of memory at step {step}. A checkpoint was saved. Lower train.batch_size, "
               "lower dataset.resolution (e.g. 512), or set train.gradient_checkpointing=true "
               "(and train.optimizer=adamw8bit if bitsandbytes is installed); then resume with train.resume=latest.")
@@ -114,12 +118,41 @@ def train(cfg: TrainConfig) -> TrainResult:
             save_config(replace(cfg, output_dir=str(run_dir)), run_dir / "config.yaml")
             clear_stop(run_dir)
             ckpt.clean_partials(run_dir)
+            earlier = None if cfg.train.resume else ckpt.set_aside_earlier_run(run_dir)
         except OSError as e:
             raise UserError(write_failure(e, "the run folder (output_dir)", run_dir)) from None
+        if earlier:
+            log.info("train.resume is not set, so this is a new run: the checkpoints of the run before it (%s) were "
+                     "moved to %s. To continue that run instead, stop this one and pass train.resume=%s",
+                     ", ".join(earlier[1]), earlier[0], earlier[0] / earlier[1][-1])
     accelerator.wait_for_everyone()
     runlog = RunLog(run_dir) if main else None
     log.info("process %d of %d ready on %s", accelerator.process_index, accelerator.num_processes, accelerator.device)
+    # Whatever stops the run, status.json says so with the same message the terminal shows (the studio reads it).
+    try:
+        return _train(cfg, accelerator, run_dir, runlog, stop_signal)
+    except UserError as e:
+        if runlog:
+            runlog.fail(str(e))
+        raise
+    except torch.OutOfMemoryError:  # outside the step (caching, samples); the step's own handler saved a checkpoint
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        message = OOM_OUTSIDE_STEP_ADVICE
+        if runlog:
+            runlog.fail(message)
+        raise TrainingStopped(message) from None
+    except OSError as e:  # the disk cache or a log file: full disk, lost permissions
+        message = (f"{write_failure(e, 'a file of the run', run_dir)}. Checkpoints already saved are kept; "
+                   f"resume with train.resume=latest once the problem is fixed")
+        if runlog:
+            runlog.fail(message)
+        raise UserError(message) from None
 
+
+def _train(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, stop_signal: _StopSignal) -> TrainResult:
+    main = accelerator.is_main_process
+    preflight(cfg)  # `accelerate launch -m lora_studio.train` directly: the same early checks as `lora-studio train`
     scan = scan_dataset(cfg.dataset)
     if main:
         for warning in scan.warnings:
@@ -178,6 +211,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     global_step, start_epoch, skip_batches = 0, 0, 0
     resume_from = ckpt.resolve_resume(run_dir, cfg.train.resume)
     if resume_from is not None:
+        ckpt.check_same_lora(resume_from, asdict(cfg.lora))
         state = ckpt.load_checkpoint(accelerator, unet, resume_from)
         global_step, start_epoch, skip_batches = state["step"], state["epoch"], state["batch_in_epoch"]
         if main:
@@ -190,7 +224,8 @@ def train(cfg: TrainConfig) -> TrainResult:
     def save_checkpoint(epoch: int, batch_in_epoch: int) -> None:
         ensure_finite(params, global_step)  # a NaN update never becomes the "last good" checkpoint
         ckpt.save_checkpoint(accelerator, run_dir, global_step,
-                             {"step": global_step, "epoch": epoch, "batch_in_epoch": batch_in_epoch},
+                             {"step": global_step, "epoch": epoch, "batch_in_epoch": batch_in_epoch,
+                              "lora": asdict(cfg.lora)},
                              cfg.train.checkpoints_total_limit)
 
     rank, world = accelerator.process_index, accelerator.num_processes
@@ -203,6 +238,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     state = "finished"
     step_time, images_seen = time.time(), 0
     epoch, batch_index = start_epoch, skip_batches
+    epochs_reached = start_epoch + (1 if skip_batches else 0)
     try:
         while global_step < plan.total_steps:
             batches = _step_batches(plan, epoch, items, cfg, rank)
@@ -238,6 +274,7 @@ def train(cfg: TrainConfig) -> TrainResult:
                     continue
                 lr_scheduler.step()
                 global_step += 1
+                epochs_reached = epoch + 1  # 1-based, as kohya's ss_epoch counts
                 if main and global_step % cfg.train.log_every_n_steps == 0:
                     now = time.time()
                     row = {"step": global_step, "epoch": epoch + 1, "loss": round(loss.item(), 6),
@@ -265,34 +302,22 @@ def train(cfg: TrainConfig) -> TrainResult:
             if state == "stopped":
                 break
             epoch, skip_batches = epoch + 1, 0
-    except UserError as e:  # NaN loss, a full disk: the message says what to do
-        if runlog:
-            runlog.fail(str(e))
-        raise
     except torch.OutOfMemoryError:
         optimizer.zero_grad(set_to_none=True)
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
         if world == 1:  # with several processes the others are stuck in a collective: no safe save
             save_checkpoint(epoch, batch_index)
-        message = OOM_ADVICE.format(step=global_step + 1)
-        if runlog:
-            runlog.fail(message)
-        raise TrainingStopped(message) from None
+        raise TrainingStopped(OOM_ADVICE.format(step=global_step + 1)) from None
     finally:
         progress.close()
 
     adapter = None
-    try:
-        if main:
-            adapter = save_adapter(accelerator.unwrap_model(unet), cfg, run_dir, global_step, epoch + 1,
-                                   tag_frequency(items), time.time() - started)
-        if state == "finished":
-            _sample(accelerator, pipe, unet, cfg, run_dir, global_step, items, device, weight_dtype)
-    except UserError as e:  # NaN weights or a failed write: the previous adapter file is untouched
-        if runlog:
-            runlog.fail(str(e))
-        raise
+    if main:  # NaN weights or a failed write raise a UserError; the previous adapter file is untouched
+        adapter = save_adapter(accelerator.unwrap_model(unet), cfg, run_dir, global_step, epochs_reached,
+                               tag_frequency(items), time.time() - started)
+    if state == "finished":
+        _sample(accelerator, pipe, unet, cfg, run_dir, global_step, items, device, weight_dtype)
     accelerator.wait_for_everyone()
     accelerator.end_training()
     if runlog:

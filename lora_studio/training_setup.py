@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -28,6 +29,35 @@ def ensure_finite(params, step: int) -> None:
         raise TrainingStopped(NONFINITE_WEIGHTS_ADVICE.format(step=step))
 
 
+def _require_optional_packages(cfg: TrainConfig) -> None:
+    """The settings that need a package lora-studio does not install by default."""
+    import importlib.util
+
+    needs = []
+    if cfg.train.tensorboard:
+        needs.append(("tensorboard", "train.tensorboard: true needs the tensorboard package; pip install tensorboard, "
+                                     "or set train.tensorboard=false"))
+    if cfg.train.optimizer == "adamw8bit":
+        needs.append(("bitsandbytes", "train.optimizer=adamw8bit needs bitsandbytes (pip install bitsandbytes, CUDA "
+                                      "only); or use train.optimizer=adamw"))
+    for package, message in needs:
+        if importlib.util.find_spec(package) is None:
+            raise ConfigError(message)
+
+
+def preflight(cfg: TrainConfig) -> None:
+    """The checks that need no model, run before a training process starts so that mistakes come back at once:
+    the base, the checkpoint to resume and its lora settings, optional packages. (The dataset is scanned too.)"""
+    from . import checkpoints as ckpt
+    from .models import check_base
+
+    check_base(cfg.base, allow_pickle=cfg.allow_pickle)
+    resume_from = ckpt.resolve_resume(cfg.run_dir.resolve(), cfg.train.resume)
+    if resume_from is not None:
+        ckpt.check_same_lora(resume_from, asdict(cfg.lora))
+    _require_optional_packages(cfg)
+
+
 def place(module: torch.nn.Module, device: torch.device | str, dtype: torch.dtype | None = None) -> None:
     """Move a frozen component; cast only when the dtype really changes (diffusers warns on every cast)."""
     current = next(module.parameters()).dtype
@@ -44,6 +74,9 @@ def quiet_libraries() -> None:
 
         diffusers_logging.set_verbosity_error()
         transformers_logging.set_verbosity_error()
+        # "Loading pipeline components" / "Loading weights" bars on every start; downloads keep their own bars.
+        diffusers_logging.disable_progress_bar()
+        transformers_logging.disable_progress_bar()
     except ImportError:
         pass
 
@@ -58,11 +91,7 @@ def make_accelerator(cfg: TrainConfig, run_dir: Path):
         precision = "no"
     log_with = None
     if cfg.train.tensorboard:
-        try:
-            import tensorboard  # noqa: F401
-        except ImportError:
-            raise ConfigError("train.tensorboard: true needs the tensorboard package; "
-                              "pip install tensorboard, or set train.tensorboard=false") from None
+        _require_optional_packages(cfg)
         log_with = "tensorboard"
     accelerator = Accelerator(
         mixed_precision=precision, gradient_accumulation_steps=cfg.train.gradient_accumulation_steps, log_with=log_with,
@@ -76,11 +105,9 @@ def make_accelerator(cfg: TrainConfig, run_dir: Path):
 def build_optimizer(cfg: TrainConfig, params: list[torch.nn.Parameter], device: torch.device):
     t = cfg.train
     if t.optimizer == "adamw8bit":
-        try:
-            import bitsandbytes as bnb
-        except ImportError:
-            raise ConfigError("train.optimizer=adamw8bit needs bitsandbytes (pip install bitsandbytes, CUDA only); "
-                              "or use train.optimizer=adamw") from None
+        _require_optional_packages(cfg)
+        import bitsandbytes as bnb
+
         return bnb.optim.AdamW8bit(params, lr=t.learning_rate, weight_decay=t.weight_decay)
     # The fused kernel updates all adapter tensors in a few launches instead of a dozen per tensor.
     fused = device.type == "cuda"

@@ -50,6 +50,13 @@ def test_overrides_are_dotted_and_typed(tmp_path):
         ("lora.targets=everything", "lora.targets"),
         ("train.mixed_precision=fp8", "train.mixed_precision"),
         ("train=3", "train"),
+        ("train.learning_rate=nan", "train.learning_rate"),  # YAML and float() both accept nan/inf
+        ("lora.alpha=.inf", "lora.alpha"),
+        ("dataset.caption_dropout=NaN", "dataset.caption_dropout"),
+        ("name=../../elsewhere", "name"),  # the adapter file would land outside the run folder
+        ("name=a/b", "name"),
+        ("dataset.resolution=100", "dataset.resolution"),  # not a multiple of 8: the VAE would refuse it at sampling
+        ("dataset.bucket_step=50", "dataset.bucket_step"),
     ],
 )
 def test_bad_values_name_the_key(override, named):

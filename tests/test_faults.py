@@ -512,7 +512,7 @@ def test_cli_out_of_memory_names_the_settings_keeps_a_checkpoint_and_shows_no_tr
     out = subprocess.run([sys.executable, "-m", "lora_studio.cli", "train", str(config_path)], capture_output=True,
                          text=True, env=env, timeout=600)
     log = out.stdout + out.stderr
-    assert out.returncode != 0
+    assert out.returncode == 2, log[-3000:]  # as for a bad config, although accelerate's launcher says 1
     assert "error: the GPU ran out of memory at step 2" in log, log[-3000:]
     for setting in ("train.batch_size", "dataset.resolution", "train.gradient_checkpointing", "train.resume=latest"):
         assert setting in log

@@ -139,7 +139,7 @@ def test_png_carries_a1111_parameters_and_files_are_never_overwritten(trained, p
     header = int.from_bytes(data[:8], "little")
     short_hash = hashlib.sha256(data[8 + header:]).hexdigest()[:12]  # A1111's "addnet" hash of the tensors
     assert Image.open(paths[0]).text["parameters"] == (
-        "mychar, 1girl, green hair\nNegative prompt: lowres\n"
+        f"mychar, 1girl, green hair, <lora:{kohya.stem}:0.8>\nNegative prompt: lowres\n"
         "Steps: 2, Sampler: Euler a, CFG scale: 7.0, Seed: 1, Size: 64x64, Model: tiny, "
         f'Lora hashes: "mychar: {short_hash}"'
     )

@@ -122,6 +122,61 @@ def test_resume_matches_an_uninterrupted_run(sample_dataset, tmp_path, monkeypat
     assert steps == list(range(1, 10)), "metrics should hold each step once after a resume"
 
 
+def test_a_new_run_in_an_old_run_folder_sets_the_old_checkpoints_aside(sample_dataset, tmp_path):
+    from lora_studio.checkpoints import list_checkpoints
+    from lora_studio.lora import read_lora_metadata
+    from lora_studio.train import train
+
+    run = tmp_path / "run"
+    first = train(tiny_config(sample_dataset, run, "train.max_train_steps=6", "train.checkpoint_every_n_steps=4"))
+    assert read_lora_metadata(first.adapter)["ss_epoch"] == "1"  # 6 of the 8 steps of epoch 1
+    # The same folder again without train.resume: a new run, which must not inherit the first run's step 4.
+    second = train(tiny_config(sample_dataset, run, "train.max_train_steps=3", "train.learning_rate=0.05"))
+    assert list_checkpoints(run) == []
+    assert [p.name for p in (run / "checkpoints" / "earlier-run").iterdir()] == ["step-000004"]
+    second_adapter = load_file(second.adapter)
+    # resume=latest now finds nothing of the second run to continue: it starts fresh and ends as the second run did.
+    again = train(tiny_config(sample_dataset, run, "train.max_train_steps=3", "train.learning_rate=0.05",
+                              "train.resume=latest"))
+    assert again.step == 3 and read_lora_metadata(again.adapter)["ss_steps"] == "3"
+    for key, value in load_file(again.adapter).items():
+        torch.testing.assert_close(value, second_adapter[key], msg=key)
+    # The first run can still be continued from where it was set aside.
+    resumed = train(tiny_config(sample_dataset, run, "train.max_train_steps=10", "train.checkpoint_every_n_steps=4",
+                                f"train.resume={run / 'checkpoints' / 'earlier-run' / 'step-000004'}"))
+    assert resumed.step == 10 and read_lora_metadata(resumed.adapter)["ss_epoch"] == "2"
+
+
+def test_resume_with_other_lora_settings_is_refused_before_any_work(sample_dataset, tmp_path):
+    from lora_studio.errors import ConfigError
+    from lora_studio.train import train
+
+    run = tmp_path / "run"
+    train(tiny_config(sample_dataset, run, "train.max_train_steps=4", "train.checkpoint_every_n_steps=2"))
+    with pytest.raises(ConfigError, match=r"lora\.alpha=2\.0; this config says lora\.alpha=64\.0"):
+        train(tiny_config(sample_dataset, run, "train.max_train_steps=6", "lora.alpha=64", "train.resume=latest"))
+    assert read_status(run)["state"] == "failed" and "lora.alpha" in read_status(run)["message"]
+
+
+@pytest.mark.parametrize(("error", "words"), [
+    (torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 1.00 GiB"), "outside a training step"),
+    (OSError(28, "No space left on device"), "disk is full"),
+])
+def test_a_failure_before_the_first_step_is_a_message_and_the_status_says_failed(sample_dataset, tmp_path,
+                                                                                  monkeypatch, error, words):
+    import lora_studio.train as train_module
+    from lora_studio.errors import UserError
+
+    def failing_build(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(train_module.LatentCache, "build", failing_build)
+    with pytest.raises(UserError, match=words):
+        train_module.train(tiny_config(sample_dataset, tmp_path / "run", "train.max_train_steps=2"))
+    status = read_status(tmp_path / "run")
+    assert status["state"] == "failed" and words in status["message"]
+
+
 def test_nan_loss_stops_with_advice_and_keeps_last_adapter(sample_dataset, tmp_path, monkeypatch):
     import lora_studio.train as train_module
     from lora_studio.errors import TrainingStopped

@@ -41,7 +41,7 @@ HELP_JA = {
     "train.min_snr_gamma": "Min-SNR による損失の重み付け（論文の値は 5、空欄で無効）。",
     "train.noise_offset": "暗い／明るい画像のためのオフセットノイズ（0.05〜0.1）。",
     "train.seed": "同じシードなら同じ学習になります。",
-    "train.checkpoint_every_n_steps": "N ステップごとに再開用チェックポイントを保存（0 なら最後だけ）。",
+    "train.checkpoint_every_n_steps": "N ステップごとに再開用チェックポイントを保存（0 なら保存しない。停止ボタンでは必ず保存）。",
     "train.checkpoints_total_limit": "残すチェックポイントの数。",
     "train.resume": "'latest' またはチェックポイントのフォルダーから続けます。",
     "train.log_every_n_steps": "N ステップごとに metrics.jsonl に記録します。",

@@ -17,6 +17,7 @@ from ..errors import UserError
 from ..jobs import RunStatus
 from ..sample_data import make_sample_dataset
 from ..steps import plan_steps
+from ..training_setup import preflight
 from .common import Studio, message_of, readable_errors
 from .dataset_store import quick_tags
 from .i18n import I18N, tr
@@ -53,6 +54,7 @@ def prepare(studio: Studio, cfg: TrainConfig) -> TrainConfig:
     if links:
         raise UserError(f"dataset '{folder.name}' holds symbolic links ({', '.join(links[:3])}); the studio never "
                         f"follows links: copy those files into the folder instead")
+    preflight(replace(cfg, train=replace(cfg.train, resume=None)))  # the base exists, is not pickle; packages
     scan = scan_dataset(replace(cfg.dataset, path=str(folder)))
     plan_steps(cfg, scan.items, world_size=1)  # "too few images for this batch size" before any process starts
     return replace(cfg, dataset=replace(cfg.dataset, path=str(folder)), output_dir=None)
