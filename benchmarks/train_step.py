@@ -232,7 +232,7 @@ def summary(results: list[dict], bench: Bench) -> list[str]:
                          f"{r['peak_gib']:.2f} GiB")
     checks = [r["check"] for r in results if r["method"] not in ("baseline", "eager")]
     passed = sum(c.startswith("ok") for c in checks)
-    lines.append(f"fast-path check (loss and adapter gradients vs eager, rel err < 1e-2): {passed}/{len(checks)} ok")
+    lines.append(f"fast-path check (loss, adapter gradients and optimizer update vs eager, rel err < 1e-2): {passed}/{len(checks)} ok")
     return lines
 
 

@@ -25,7 +25,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         base=args.base, loras=args.lora or [], prompt=args.prompt, negative_prompt=args.negative_prompt,
         steps=args.steps, guidance_scale=args.guidance_scale, sampler=args.sampler, seed=args.seed,
         width=args.width, height=args.height, batch_size=args.batch_size, out_dir=args.out,
-        allow_pickle=args.allow_pickle,
+        allow_pickle=args.allow_pickle, cuda_graphs=not args.eager,
     )
     for path in generate(cfg):
         print(path)
@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=1)
     p.add_argument("--out", default="outputs/generated", help="folder for the PNGs")
     p.add_argument("--allow-pickle", action="store_true", help="allow a pickle .ckpt base you trust")
+    p.add_argument("--eager", action="store_true", help="on a GPU, run the UNet without CUDA graphs (slower; for comparison)")
     p.set_defaults(func=_cmd_generate)
 
     p = sub.add_parser("lesson", help="the MobileNetV2 cats-vs-dogs lesson: lora-studio lesson CONFIG [key=value ...]")

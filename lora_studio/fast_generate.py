@@ -151,6 +151,10 @@ def release_graphs(unet: torch.nn.Module) -> None:
 def graphed_unet(unet: torch.nn.Module, runner_factory=None):
     """Route `unet`'s calls through per-shape CUDA graphs while the block runs (a no-op off CUDA, unless a runner
     factory such as graph_runner.EagerReplay is given for tests)."""
+    routed = getattr(unet.__dict__.get("forward"), "graphs", None)
+    if routed is not None:  # already inside graphed_unet(unet): one layer of graphs, never a graph of a graph
+        yield routed
+        return
     on_cuda = next(unet.parameters()).device.type == "cuda"
     if runner_factory is None and not on_cuda:
         yield None
@@ -164,6 +168,7 @@ def graphed_unet(unet: torch.nn.Module, runner_factory=None):
     def forward(sample, timestep, encoder_hidden_states=None, *args, **kwargs):
         return graphs.call(eager, sample, timestep, encoder_hidden_states, *args, **kwargs)
 
+    forward.graphs = graphs
     unet.forward = forward
     try:
         yield graphs

@@ -6,7 +6,7 @@ GPU waits (../shared/PERFORMANCE.md); a replayed graph launches them all at once
 
 What stays exactly as in train.py's eager step:
 - the randomness: noise and timesteps are drawn from the step's generator *outside* the graph, with the calls and
-  order of `diffusion_loss`, then copied into static buffers, so a resumed run draws what it always drew;
+  order of `loss.diffusion_loss`, then copied into static buffers, so a resumed run draws what it always drew;
 - the math: the first step of each new batch shape runs as a graph replay and eagerly from the same state, and loss
   and adapter gradients must agree (relative error < 1e-2); the eager result is the one kept. A mismatch or any
   error while capturing falls back to eager steps with one log line;
@@ -23,9 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 
 from .graph_runner import CudaGraphRunner
+from .loss import denoising_loss, draw_noise
 
 log = logging.getLogger("lora_studio.train")
 
@@ -33,39 +33,6 @@ FAST_STEP_MODES = ("auto", "eager", "cuda_graph", "compile")
 CHECK_TOLERANCE = 1e-2  # bf16 graph vs eager: loss and gradients agree far better than this unless something broke
 WARMUP_STEPS = 3  # eager runs before capture: lazy optimizer state, cuDNN/cuBLAS choices, torch.compile
 MAX_SHAPES = 16  # batch shapes with their own graph; further shapes run eagerly
-
-
-# ---------------------------------------------------------------- the step's math (shared by every path)
-
-
-def draw_noise(latents: torch.Tensor, gen: torch.Generator, *, noise_offset: float,
-               num_train_timesteps: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The step's noise and timesteps: the same generator calls, in the same order, as train.diffusion_loss."""
-    noise = torch.randn(latents.shape, generator=gen, device=gen.device).to(latents.device, latents.dtype)
-    if noise_offset:
-        offset = torch.randn((latents.shape[0], latents.shape[1], 1, 1), generator=gen, device=gen.device)
-        noise = noise + noise_offset * offset.to(latents.device, latents.dtype)
-    timesteps = torch.randint(0, num_train_timesteps, (latents.shape[0],), generator=gen,
-                              device=gen.device).to(latents.device)
-    return noise, timesteps
-
-
-def denoising_loss(forward: Callable, noise_scheduler, latents: torch.Tensor, embeddings: torch.Tensor,
-                   noise: torch.Tensor, timesteps: torch.Tensor, *, prediction_type: str,
-                   min_snr_gamma: float | None) -> torch.Tensor:
-    """train.diffusion_loss after its random draws: noise the latents, score the prediction (min-SNR weighted)."""
-    noisy = noise_scheduler.add_noise(latents, noise, timesteps)
-    target = noise if prediction_type == "epsilon" else noise_scheduler.get_velocity(latents, noise, timesteps)
-    pred = forward(noisy, timesteps, embeddings).sample
-    loss = F.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=(1, 2, 3))
-    if min_snr_gamma:
-        from diffusers.training_utils import compute_snr
-
-        snr = compute_snr(noise_scheduler, timesteps)
-        weight = torch.clamp(snr, max=min_snr_gamma)
-        weight = weight / snr if prediction_type == "epsilon" else weight / (snr + 1)
-        loss = loss * weight
-    return loss.mean()
 
 
 # ---------------------------------------------------------------- eligibility
@@ -105,14 +72,17 @@ class StepCheck:
     loss_rel_err: float
     grad_rel_err: float
     update_rel_err: float  # reported, not gated: Adam's first update amplifies bf16 noise in tiny gradients
+    # The graph's AdamW update vs eager AdamW applied to the graph's own gradients, at a learning rate the capture
+    # never saw: catches a skipped update, stale optimizer-state pointers or a learning rate baked into the graph.
+    optimizer_rel_err: float = 0.0
 
     @property
     def ok(self) -> bool:
-        return self.loss_rel_err < CHECK_TOLERANCE and self.grad_rel_err < CHECK_TOLERANCE
+        return max(self.loss_rel_err, self.grad_rel_err, self.optimizer_rel_err) < CHECK_TOLERANCE
 
     def describe(self) -> str:
         return (f"loss rel err {self.loss_rel_err:.1e}, grad rel err {self.grad_rel_err:.1e}, "
-                f"update rel err {self.update_rel_err:.1e}")
+                f"optimizer rel err {self.optimizer_rel_err:.1e}, update rel err {self.update_rel_err:.1e}")
 
 
 @dataclass
@@ -263,6 +233,8 @@ class TrainStep:
             graph_loss = float(shape.loss)
             graph_grads = [g.clone() for g in self._grads]
             graph_params = [p.detach().clone() for p in self.params]
+            self._restore(snapshot)
+            probe_update, probe_expected = self._optimizer_probe(shape, snapshot)
         except Exception as e:  # any capture problem: the eager step is always right
             self._restore(snapshot)
             self._fall_back(f"capturing the step failed: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
@@ -275,7 +247,8 @@ class TrainStep:
         graph_update = [g - s for g, s in zip(graph_params, snapshot.params, strict=True)]
         check = StepCheck(shape=tuple(latents.shape), loss_eager=float(loss), loss_graph=graph_loss,
                           loss_rel_err=abs(graph_loss - float(loss)) / max(abs(float(loss)), 1e-12),
-                          grad_rel_err=_rel_err(graph_grads, grads), update_rel_err=_rel_err(graph_update, update))
+                          grad_rel_err=_rel_err(graph_grads, grads), update_rel_err=_rel_err(graph_update, update),
+                          optimizer_rel_err=_rel_err(probe_update, probe_expected))
         self.checks.append(check)
         if not check.ok:
             self._fall_back(f"the graph step does not match the eager step ({check.describe()})")
@@ -286,6 +259,33 @@ class TrainStep:
             param.grad = grad  # the graph's gradient buffers; the next replay zeroes them first
         log.info("training step: captured batch shape %s; replay matches eager (%s)", check.shape, check.describe())
         return loss
+
+    def _optimizer_probe(self, shape: _ShapeGraph, snapshot: _Snapshot) -> tuple[list, list]:
+        """One replay at half the learning rate, then eager AdamW from the same state on the gradients that replay
+        made: (graph update, eager update). Leaves parameters and optimizer state as `snapshot` had them."""
+        groups = self.optimizer.param_groups
+        lrs = [group["lr"] for group in groups]
+        for lr_tensor, lr in zip(self._lrs, lrs, strict=True):
+            lr_tensor.fill_(0.5 * float(lr))
+        shape.replay()
+        self.runner.synchronize()
+        graph_update = [p.detach() - s for p, s in zip(self.params, snapshot.params, strict=True)]
+        grads = [g.clone() for g in self._grads]
+        self._restore(snapshot)
+        for param, grad in zip(self.params, grads, strict=True):
+            param.grad = grad
+        for group, lr in zip(groups, lrs, strict=True):
+            group["lr"] = 0.5 * float(lr)
+        try:
+            self.optimizer.step()
+        finally:
+            for group, lr in zip(groups, lrs, strict=True):
+                group["lr"] = lr
+            self._refresh_lr()
+        expected = [p.detach() - s for p, s in zip(self.params, snapshot.params, strict=True)]
+        self._restore(snapshot)
+        self._static_grads()
+        return graph_update, expected
 
     def _fall_back(self, reason: str) -> None:
         log.warning("training step: falling back to eager steps: %s", reason)

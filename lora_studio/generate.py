@@ -6,6 +6,7 @@ Adapters are loaded with diffusers' own `load_lora_weights` (it reads kohya file
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import hashlib
@@ -51,6 +52,7 @@ class GenerateConfig:
     batch_size: int = 1
     out_dir: str = "outputs/generated"
     allow_pickle: bool = False
+    cuda_graphs: bool = True  # on a GPU, replay the UNet from CUDA graphs (fast_generate); False: plain eager calls
 
     def validate(self) -> None:
         if self.sampler not in SAMPLERS:
@@ -302,7 +304,7 @@ def _render(pipe, cfg: GenerateConfig, hashes: str | None) -> list[tuple[object,
     pipe.scheduler = build_scheduler(cfg.sampler, _base_scheduler_config(pipe))
     # One CPU generator per image (seed, seed+1, ... like A1111): the same seed gives the same image on any device.
     generators = [torch.Generator("cpu").manual_seed(seed + i) for i in range(cfg.batch_size)]
-    with torch.no_grad(), graphed_unet(pipe.unet):
+    with torch.no_grad(), graphed_unet(pipe.unet) if cfg.cuda_graphs else contextlib.nullcontext():
         images = pipe(
             prompt=cfg.prompt, negative_prompt=cfg.negative_prompt or None, num_inference_steps=cfg.steps,
             guidance_scale=cfg.guidance_scale, width=width, height=height, num_images_per_prompt=cfg.batch_size,

@@ -15,7 +15,6 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from . import checkpoints as ckpt
 from .atomic import write_failure
@@ -24,6 +23,7 @@ from .config import TrainConfig, load_config, save_config
 from .data import build_caption, caption_is_deterministic, plan_epoch, scan_dataset, tag_frequency
 from .errors import TrainingStopped, UserError
 from .fast_step import TrainStep
+from .loss import diffusion_loss
 from .models import TINY_NOTE, is_tiny, load_pipeline
 from .runlog import RunLog, clear_stop, stop_requested, truncate_metrics
 from .steps import StepPlan, plan_steps, step_generator, step_rng
@@ -74,30 +74,6 @@ class _StopSignal:
 
     def _handle(self, signum, frame) -> None:
         self.requested = True
-
-
-def diffusion_loss(unet, noise_scheduler, latents, embeddings, cfg: TrainConfig, gen: torch.Generator,
-                   prediction_type: str) -> torch.Tensor:
-    """Noise the latents at random timesteps and score the UNet's prediction (min-SNR weighted)."""
-    t = cfg.train
-    noise = torch.randn(latents.shape, generator=gen, device=gen.device).to(latents.device, latents.dtype)
-    if t.noise_offset:
-        offset = torch.randn((latents.shape[0], latents.shape[1], 1, 1), generator=gen, device=gen.device)
-        noise = noise + t.noise_offset * offset.to(latents.device, latents.dtype)
-    timesteps = torch.randint(0, noise_scheduler.config.num_train_timesteps, (latents.shape[0],), generator=gen,
-                              device=gen.device).to(latents.device)
-    noisy = noise_scheduler.add_noise(latents, noise, timesteps)
-    target = noise if prediction_type == "epsilon" else noise_scheduler.get_velocity(latents, noise, timesteps)
-    pred = unet(noisy, timesteps, embeddings).sample
-    loss = F.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=(1, 2, 3))
-    if t.min_snr_gamma:
-        from diffusers.training_utils import compute_snr
-
-        snr = compute_snr(noise_scheduler, timesteps)
-        weight = torch.clamp(snr, max=t.min_snr_gamma)
-        weight = weight / snr if prediction_type == "epsilon" else weight / (snr + 1)
-        loss = loss * weight
-    return loss.mean()
 
 
 def _step_batches(plan: StepPlan, epoch: int, items, cfg: TrainConfig, rank: int) -> list[list[int]]:

@@ -41,7 +41,7 @@ def test_train_step_benchmark_prints_the_table_and_checks_the_graph_step(tmp_pat
     assert methods["baseline"][columns.index("x baseline")] == "1.00"
     assert methods["cuda_graph (default)"][columns.index("check")].startswith("ok loss rel err")
     assert float(methods["eager"][columns.index("TFLOP/s")]) >= 0  # counted by FlopCounterMode, a number
-    assert "fast-path check (loss and adapter gradients vs eager, rel err < 1e-2): 1/1 ok" in out
+    assert "fast-path check (loss, adapter gradients and optimizer update vs eager, rel err < 1e-2): 1/1 ok" in out
     assert (tmp_path / "rows.json").is_file()
 
 
@@ -51,6 +51,7 @@ def test_generate_benchmark_prints_the_table_and_checks_the_graphed_unet():
     assert {"UNet it/s", "x diffusers", "check"} <= set(columns)
     methods = {row[0]: row for row in rows}
     assert methods["diffusers StableDiffusionPipeline"][columns.index("x diffusers")] == "1.00"
+    assert methods["lora-studio generate, eager UNet"][columns.index("check")] == "-"  # a truly eager row
     graphed = [row for name, row in methods.items() if "graphed UNet" in name]
     assert graphed and graphed[0][columns.index("check")].startswith("ok (UNet rel err")
     assert "largest pixel difference 0 of 255" in out  # the simulated graph replays the same math

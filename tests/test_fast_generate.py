@@ -85,3 +85,29 @@ def test_capture_failure_turns_graphs_off_with_one_log_line(pipe, caplog):
 def test_off_cuda_without_a_runner_nothing_changes(pipe):
     with graphed_unet(pipe.unet) as graphs:
         assert graphs is None and "forward" not in pipe.unet.__dict__
+
+
+def test_nested_graphed_unet_is_one_layer_of_graphs(pipe):
+    """generate_images enters graphed_unet itself; a caller (the benchmark, a server) may already be inside one."""
+    expected = render(pipe)
+    with graphed_unet(pipe.unet, runner_factory=EagerReplay) as outer:
+        with graphed_unet(pipe.unet, runner_factory=EagerReplay) as inner:
+            assert inner is outer
+            got = render(pipe)
+        assert pipe.unet.__dict__["forward"].graphs is outer, "leaving the inner block must keep the outer routing"
+    assert len(outer.errors) == 1 and outer.graphs
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert "forward" not in pipe.unet.__dict__
+
+
+def test_generate_with_cuda_graphs_off_never_routes_the_unet(pipe, monkeypatch):
+    import lora_studio.generate as generate_module
+    from lora_studio.generate import GenerateConfig, generate_images
+
+    entered = []
+    monkeypatch.setattr(generate_module, "graphed_unet", lambda unet: entered.append(unet) or graphed_unet(unet))
+    cfg = GenerateConfig(base="tiny", prompt="mychar", steps=2, seed=1, width=64, height=64)
+    on = generate_images(pipe, cfg)
+    off = generate_images(pipe, GenerateConfig(**{**cfg.__dict__, "cuda_graphs": False}))
+    assert len(entered) == 1
+    assert np.array_equal(np.asarray(on[0][0]), np.asarray(off[0][0]))

@@ -185,8 +185,40 @@ class _WrongReplay(EagerReplay):
         return replay
 
 
+class _UpdateSkipped(EagerReplay):
+    """A graph whose AdamW update never lands (found_inf stuck at 1, or stale optimizer-state pointers): loss and
+    gradients are right, so only the optimizer check can see it."""
+
+    def capture(self, fn):
+        def replay():
+            before = [p.detach().clone() for p in self.params]
+            fn()
+            with torch.no_grad():
+                for p, b in zip(self.params, before, strict=True):
+                    p.copy_(b)
+        return replay
+
+
+class _LrBakedIn(EagerReplay):
+    """A graph that kept the learning rate it saw at capture instead of reading the lr tensor at each replay."""
+
+    def capture(self, fn):
+        baked = [float(lr) for lr in self.step._lrs]
+
+        def replay():
+            current = [float(lr) for lr in self.step._lrs]
+            for lr, value in zip(self.step._lrs, baked, strict=True):
+                lr.fill_(value)
+            fn()
+            for lr, value in zip(self.step._lrs, current, strict=True):
+                lr.fill_(value)
+        return replay
+
+
 @pytest.mark.parametrize(("runner_cls", "why"), [(_FailingCapture, "capturing the step failed"),
-                                                 (_WrongReplay, "does not match the eager step")])
+                                                 (_WrongReplay, "does not match the eager step"),
+                                                 (_UpdateSkipped, "optimizer rel err 1.0e+00"),
+                                                 (_LrBakedIn, "does not match the eager step")])
 def test_capture_failure_or_mismatch_falls_back_to_the_eager_result(setup, caplog, runner_cls, why):
     unet, params, scheduler = setup
     cfg = config()
@@ -196,6 +228,7 @@ def test_capture_failure_or_mismatch_falls_back_to_the_eager_result(setup, caplo
     runner = runner_cls()
     runner.params = params
     step, _ = make_step(unet, params, scheduler, cfg, runner=runner)
+    runner.step = step
     lat, emb = inputs()
     with caplog.at_level(logging.INFO, logger=LOGGER):
         loss = step(lat, emb, torch.Generator().manual_seed(0))
