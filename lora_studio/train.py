@@ -151,6 +151,8 @@ def _train(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, 
         module.requires_grad_(False)
     noise_scheduler = _training_scheduler(pipe)
     prediction_type = cfg.train.prediction_type or noise_scheduler.config.prediction_type
+    if prediction_type != pipe.scheduler.config.get("prediction_type"):  # samples must denoise the way we train
+        pipe.scheduler.register_to_config(prediction_type=prediction_type)
 
     # Cache latents and (when captions are fixed) text embeddings, then move the encoders off the GPU.
     disk = run_dir / "cache" if cfg.dataset.cache == "disk" else None
@@ -299,7 +301,8 @@ def _train(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, 
     if runlog:
         message = f"adapter saved to {adapter}" if state == "finished" else "stopped; resume with train.resume=latest"
         runlog.update(state=state, step=global_step, message=message, adapter=str(adapter))
-        log.info("%s: %s (samples in %s)", state, message, run_dir / "samples")
+        samples = sorted((run_dir / "samples").glob("*.png"))
+        log.info("%s: %s%s", state, message, f" (samples in {run_dir / 'samples'})" if samples else "")
         if state == "finished":
             log.info("try it: lora-studio generate --base %s --lora %s --prompt \"%s\"", cfg.base, adapter,
                      cfg.dataset.trigger_word or "1girl")

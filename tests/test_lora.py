@@ -72,6 +72,19 @@ def test_attn_preset_is_q_k_v_out_only(unet):
     assert names == expected and len(names) == 48
 
 
+def test_sd15_shaped_unet_gets_kohyas_192_and_the_examples_128_modules():
+    """The counts the README and the issue give for SD 1.5 (16 transformer blocks), on its real layer layout."""
+    from diffusers import UNet2DConditionModel
+
+    with torch.device("meta"):  # the layout only: no memory, no weights
+        sd15 = UNet2DConditionModel(
+            sample_size=64, in_channels=4, out_channels=4, layers_per_block=2, block_out_channels=(320, 640, 1280, 1280),
+            cross_attention_dim=768, attention_head_dim=8, down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+            up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3)
+    assert len(resolve_targets(sd15, "default")) == 192
+    assert len(resolve_targets(sd15, "attn")) == 128
+
+
 def test_unknown_preset_names_the_choices(unet):
     with pytest.raises(UserError, match="default, attn"):
         resolve_targets(unet, "everything")

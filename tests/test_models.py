@@ -33,6 +33,14 @@ def test_tiny_base_is_the_same_on_every_machine(tmp_path, tiny_base_path):
         assert all(torch.equal(first[k], second[k]) for k in first), part
 
 
+def test_a_local_diffusers_folder_loads_as_the_same_model(tiny_base_path):
+    copy = load_pipeline(str(tiny_base_path))  # what a user's downloaded or converted folder goes through
+    reference = load_pipeline("tiny")
+    for name in ("unet", "vae", "text_encoder"):
+        ours, theirs = getattr(copy, name).state_dict(), getattr(reference, name).state_dict()
+        assert ours.keys() == theirs.keys() and all(torch.equal(ours[k], theirs[k]) for k in ours), name
+
+
 def test_offline_hub_id_names_the_base_and_suggests_a_way_out():
     with pytest.raises(BaseModelError) as err:
         load_pipeline("someone/not-in-the-cache-model")

@@ -278,3 +278,19 @@ def test_two_processes_train_one_adapter(sample_dataset, tmp_path, tiny_base_pat
     assert read_status(run)["world_size"] == 2
     assert sorted(p.name for p in run.glob("*.safetensors")) == ["quickstart.safetensors"]
     assert json.loads((run / "checkpoints" / "step-000001" / "trainer_state.json").read_text())["step"] == 1
+
+
+def test_samples_denoise_with_the_prediction_type_the_run_trains(sample_dataset, tmp_path, monkeypatch):
+    import lora_studio.generate as generate_module
+    from lora_studio.train import train
+
+    seen = []
+    real_build = generate_module.build_scheduler
+
+    def recording_build(sampler, config):
+        seen.append(config["prediction_type"])
+        return real_build(sampler, config)
+
+    monkeypatch.setattr(generate_module, "build_scheduler", recording_build)
+    train(tiny_config(sample_dataset, tmp_path / "run", "train.max_train_steps=1", "train.prediction_type=v_prediction"))
+    assert seen == ["v_prediction"]  # the tiny base itself is an epsilon model
