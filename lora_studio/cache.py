@@ -1,7 +1,7 @@
 """VAE latents and text embeddings, computed once so the VAE and text encoder can leave the GPU.
 
 Latents are cached for both orientations when flip augmentation is on. On disk (`dataset.cache: disk`) an
-entry is keyed by the image's fingerprint (image bytes, caption, bucket) and the base model, so a re-run
+entry is keyed by the image's fingerprint (image bytes, caption, bucket), the base model and the dtype, so a re-run
 reuses it and a changed image or caption gets a fresh one.
 """
 
@@ -38,7 +38,7 @@ class LatentCache:
         encoded = 0
         vae_dtype = next(vae.parameters()).dtype
         for item in self.items:
-            entry = self._path(item)
+            entry = self._path(item, dtype)
             if entry is not None and entry.exists():
                 saved = load_file(entry)
                 if self.flip and "flipped" not in saved:  # cached earlier without flip: encode again
@@ -65,10 +65,11 @@ class LatentCache:
                     save_file(tensors, str(tmp))
         return encoded
 
-    def _path(self, item: ImageItem) -> Path | None:
+    def _path(self, item: ImageItem, dtype: torch.dtype) -> Path | None:
         if self.disk_dir is None:
             return None
-        return self.disk_dir / "latents" / f"{_key(self.base, dataset_fingerprint(item))}.safetensors"
+        # The dtype is part of the key: a float32 run must not reuse latents a bf16 run rounded.
+        return self.disk_dir / "latents" / f"{_key(self.base, str(dtype), dataset_fingerprint(item))}.safetensors"
 
     def get(self, index: int, flipped: bool) -> torch.Tensor:
         if flipped and self.flipped[index] is not None:
@@ -95,7 +96,7 @@ class TextEmbeddingCache:
         for caption in dict.fromkeys(captions):
             if caption in self.memo:
                 continue
-            entry = self.disk_dir / "text" / f"{_key(self.base, caption)}.safetensors" if self.disk_dir else None
+            entry = self.disk_dir / "text" / f"{_key(self.base, str(dtype), caption)}.safetensors" if self.disk_dir else None
             if entry is not None and entry.exists():
                 self.memo[caption] = load_file(entry)["embedding"]
                 continue

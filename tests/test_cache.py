@@ -31,6 +31,10 @@ def test_disk_cache_is_reused_and_a_changed_picture_is_encoded_again(sample_data
     caption.write_text(caption.read_text() + ", new tag")
     changed = LatentCache(_items(sample_dataset), base="tiny", flip=True, disk_dir=cache_dir)
     assert changed.build(tiny_pipe.vae, torch.device("cpu"), torch.float32) == 2
+    # Latents a bf16 run rounded are not what a float32 run would compute: their own entries.
+    rounded = LatentCache(_items(sample_dataset), base="tiny", flip=True, disk_dir=cache_dir)
+    assert rounded.build(tiny_pipe.vae, torch.device("cpu"), torch.bfloat16) == len(rounded.items)
+    assert rounded.get(0, False).dtype == torch.bfloat16
 
 
 def test_latents_match_a_direct_vae_encode(sample_dataset, tiny_pipe):
