@@ -16,6 +16,7 @@ import math
 import random
 import re
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -220,7 +221,9 @@ def apply_loras(pipe, loras: list[str]) -> None:
             continue
         name = _adapter_name(index, path)
         try:
-            pipe.load_lora_weights(load_file(str(path)), adapter_name=name)
+            with warnings.catch_warnings():  # several adapters at once are what the user asked for
+                warnings.filterwarnings("ignore", message="Already found a `peft_config` attribute")
+                pipe.load_lora_weights(load_file(str(path)), adapter_name=name)
         except Exception as e:  # diffusers raises ValueError/KeyError/RuntimeError for files it cannot map
             unload_loras(pipe)
             raise UserError(f"could not load LoRA '{path}' into base: {e}. Is it a LoRA for this base "
