@@ -22,21 +22,38 @@ log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
 
+IMAGE_ERRORS = (UnidentifiedImageError, OSError, ValueError, SyntaxError)
+# Why a file was skipped, as recorded in LessonSplits.skipped ("PATH: REASON"); the CLI translates the reason.
+SKIP_REASONS = {"not_image": "not an image file", "damaged": "damaged or incomplete image"}
+
+
+def _decode(source: str | Path | Image.Image, size: int) -> torch.Tensor:
+    if isinstance(source, Image.Image):
+        img = source
+    else:
+        img = Image.open(source)
+        img.draft("RGB", (size, size))  # JPEG: decode at a smaller scale when that is still >= size
+    img = ImageOps.exif_transpose(img).convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
+    return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
+
+
 def load_image(source: str | Path | Image.Image, size: int) -> torch.Tensor:
     """One picture as a uint8 [3, size, size] tensor: upright (EXIF), RGB, squashed to a square like Keras does.
 
     Training and `predict` both go through here, so a photo is seen exactly the same way in both.
     """
     try:
-        if isinstance(source, Image.Image):
-            img = source
-        else:
-            img = Image.open(source)
-            img.draft("RGB", (size, size))  # JPEG: decode at a smaller scale when that is still >= size
-        img = ImageOps.exif_transpose(img).convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+        return _decode(source, size)
+    except IMAGE_ERRORS as e:
         raise UserError(f"'{source}' is not a readable image ({type(e).__name__}: {e})") from None
-    return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
+
+
+def split_skipped(entry: str) -> tuple[str, str]:
+    """('PATH', reason key) of one LessonSplits.skipped entry; the key is 'other' for an entry made elsewhere."""
+    for key, reason in SKIP_REASONS.items():
+        if entry.endswith(f": {reason}"):
+            return entry[: -len(reason) - 2], key
+    return entry, "other"
 
 
 @dataclass
@@ -72,7 +89,7 @@ class LessonSplits:
     validation: ImageSet
     test: ImageSet
     classes: list[str]
-    skipped: list[str] = field(default_factory=list)  # "file: reason" for every file that was not an image
+    skipped: list[str] = field(default_factory=list)  # "PATH: REASON" (SKIP_REASONS) per file that was left out
 
 
 def find_classes(split_dir: Path) -> list[str]:
@@ -100,15 +117,16 @@ def list_files(split_dir: Path, classes: list[str]) -> list[tuple[Path, int]]:
 
 def load_split(split_dir: Path, classes: list[str], size: int, skipped: list[str],
                on_progress: Callable[[int, int], None] | None = None) -> ImageSet:
-    """Decode every image of one split; unreadable files are logged, added to `skipped` and left out."""
+    """Decode every image of one split; unreadable files are logged once, added to `skipped` and left out."""
     files = list_files(split_dir, classes)
     images, labels, kept = [], [], []
     for i, (path, label) in enumerate(files):
         try:
-            images.append(load_image(path, size))
-        except UserError as e:
-            skipped.append(f"{path}: {e}")
-            log.warning("skipped %s: not a readable image", path)
+            images.append(_decode(path, size))
+        except IMAGE_ERRORS as e:
+            reason = SKIP_REASONS["not_image" if isinstance(e, UnidentifiedImageError) else "damaged"]
+            skipped.append(f"{path}: {reason}")
+            log.warning("skipped %s: %s", path, reason)
             continue
         finally:
             if on_progress:
@@ -136,15 +154,27 @@ def split_validation(validation: ImageSet, test_fraction: float, seed: int) -> t
     return validation.subset(sorted(val_idx)), validation.subset(sorted(test_idx))
 
 
-def load_splits(folder: Path, *, image_size: int, train_split: str = "train", validation_split: str = "validation",
-                test_fraction: float = 0.2, seed: int = 42,
-                on_progress: Callable[[str, int, int], None] | None = None) -> LessonSplits:
-    """Read `folder/train/<class>/*` and `folder/validation/<class>/*`; split validation into validation + test."""
+def check_layout(folder: Path, train_split: str = "train", validation_split: str = "validation") -> list[str]:
+    """The class names, or a DatasetError naming what is missing; lists folders only, so it takes a moment."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DatasetError(f"dataset folder '{folder}' does not exist; give a folder with {train_split}/<class>/ "
                            f"and {validation_split}/<class>/ subfolders of images")
     classes = find_classes(folder / train_split)
+    if not (folder / validation_split).is_dir():
+        raise DatasetError(f"'{folder / validation_split}' does not exist; the dataset folder needs "
+                           f"{validation_split}/<class>/ subfolders too ({', '.join(classes)})")
+    for split in (train_split, validation_split):
+        list_files(folder / split, classes)
+    return classes
+
+
+def load_splits(folder: Path, *, image_size: int, train_split: str = "train", validation_split: str = "validation",
+                test_fraction: float = 0.2, seed: int = 42,
+                on_progress: Callable[[str, int, int], None] | None = None) -> LessonSplits:
+    """Read `folder/train/<class>/*` and `folder/validation/<class>/*`; split validation into validation + test."""
+    folder = Path(folder)
+    classes = check_layout(folder, train_split, validation_split)
     skipped: list[str] = []
 
     def progress(split: str) -> Callable[[int, int], None] | None:

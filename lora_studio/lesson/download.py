@@ -25,10 +25,11 @@ ProgressFn = Callable[[int, int | None], None]
 CHUNK = 1 << 16
 
 
-def _offline_help(url: str, folder: Path) -> str:
+def _offline_help(url: str, archive: Path, folder: Path) -> str:
     return (f"Check the internet connection and run again (a partial download resumes), or download {url} by hand "
-            f"and unzip it so that '{folder}' holds train/ and validation/; or use your own photos with "
-            f"data.source=folder data.path=FOLDER; or try everything offline with data.source=generated base=tiny.")
+            f"and save it as '{archive}' (the next run unpacks it), or unzip it so that '{folder}' itself holds "
+            f"train/ and validation/; or use your own photos with data.source=folder data.path=FOLDER; or try "
+            f"everything offline with data.source=generated base=tiny.")
 
 
 def _tqdm_progress(desc: str) -> tuple[ProgressFn, Callable[[], None]]:
@@ -45,10 +46,12 @@ def _tqdm_progress(desc: str) -> tuple[ProgressFn, Callable[[], None]]:
 
 
 def download_file(url: str, dest: Path, expected_size: int | None = None, *, on_progress: ProgressFn | None = None,
-                  timeout: float = 30.0) -> Path:
+                  timeout: float = 30.0, unpack_into: Path | None = None) -> Path:
     """Download `url` to `dest` through `dest.part`, resuming a partial file; returns `dest`.
 
     `on_progress(done_bytes, total_bytes)` replaces the default tqdm bar (the studio draws its own).
+    `unpack_into` is the dataset folder the archive is for, named in the message when the download fails
+    (default: `dest` without its suffix, where unzipping the archive beside it would put it).
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -67,7 +70,7 @@ def download_file(url: str, dest: Path, expected_size: int | None = None, *, on_
         response = urllib.request.urlopen(request, timeout=timeout)
     except (OSError, http.client.HTTPException) as e:  # URLError is an OSError
         reason = getattr(e, "reason", None) or e
-        raise DatasetError(f"could not download {url} ({reason}). {_offline_help(url, dest.parent)}") from None
+        raise DatasetError(f"could not download {url} ({reason}). {_offline_help(url, dest, unpack_into or dest.with_suffix(''))}") from None
     close_bar = None
     if on_progress is None:
         on_progress, close_bar = _tqdm_progress(dest.name)
@@ -141,18 +144,29 @@ def extract_zip(archive: Path, folder: Path) -> Path:
     return folder
 
 
-def ensure_downloaded_dataset(folder: Path, url: str, expected_size: int | None = None, *,
-                              on_progress: ProgressFn | None = None) -> Path:
-    """Return `folder`, downloading and unpacking `url` into it first when it does not exist yet."""
+def is_unpacked(folder: Path) -> bool:
     folder = Path(folder)
-    if folder.is_dir() and any(folder.iterdir()):
+    return folder.is_dir() and any(folder.iterdir())
+
+
+def ensure_downloaded_dataset(folder: Path, url: str, expected_size: int | None = None, *,
+                              on_progress: ProgressFn | None = None,
+                              on_unpack: Callable[[Path], None] | None = None) -> Path:
+    """Return `folder`, downloading and unpacking `url` into it first when it does not exist yet.
+
+    `on_unpack(folder)` is called before unpacking starts (a few seconds with no progress to show).
+    """
+    folder = Path(folder)
+    if is_unpacked(folder):
         return folder
     archive = folder.parent / (PurePosixPath(urllib.parse.urlsplit(url).path).name or f"{folder.name}.zip")
     if not archive.is_file():
         log.info("downloading %s to %s", url, archive)
-        download_file(url, archive, expected_size, on_progress=on_progress)
+        download_file(url, archive, expected_size, on_progress=on_progress, unpack_into=folder)
     elif expected_size and archive.stat().st_size != expected_size:
         raise DatasetError(f"'{archive}' is {archive.stat().st_size:,} bytes, not {expected_size:,}; delete it and "
                            f"run again to download it afresh")
     log.info("unpacking %s into %s", archive, folder)
+    if on_unpack:
+        on_unpack(folder)
     return extract_zip(archive, folder)
