@@ -2,8 +2,10 @@
 
 What a "layer" is here: a leaf module of the base that owns parameters, in forward order -- every Conv2d and
 every BatchNorm2d, 104 of them in MobileNetV2 (stem 6, sixteen inverted-residual blocks x 6, final 1x1 conv 2).
-Keras also counts parameter-free layers (inputs, ReLUs, paddings, adds: 154 in all); counting those would only
-move where a fraction lands. The last 25 % (26 layers) are blocks 13-16 and the final 1x1 convolution.
+Keras also counts parameter-free layers (inputs, ReLUs, paddings, adds: 154 in all). The tutorial's "last 25 %"
+unfreezes Keras' layers from block_13_expand_BN on: 37 of 154, or 25 of our 104 -- 24 % in both counts, which is
+why the default fraction is 0.24 (it reproduces the tutorial's 1,626,048 trainable base parameters exactly;
+0.25 gives 26 layers, adding block 13's expand convolution).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import BaseModelError
+from .lines import line, pad
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +168,34 @@ def base_layers(base: nn.Module) -> list[tuple[str, nn.Module]]:
 
 
 def layers_to_unfreeze(num_layers: int, fraction: float) -> int:
-    return min(num_layers, int(fraction * num_layers + 0.5))  # half rounds up: 0.25 of 104 -> 26
+    return min(num_layers, int(fraction * num_layers + 0.5))  # half rounds up: 0.24 of 104 -> 25
+
+
+def keras_name(name: str) -> str:
+    """Keras' name for one of our layers (layer.12.expand_1x1.normalization -> block_13_expand_BN), to compare
+    with the tutorial; the name itself when it is not a MobileNetV2 layer."""
+    parts = name.split(".")
+    bn = parts[-1] == "normalization"
+    ops = {"expand_1x1": "expand", "conv_3x3": "depthwise", "reduce_1x1": "project"}
+    if parts[0] == "conv_1x1":
+        return "Conv_1_bn" if bn else "Conv_1"
+    if parts[:2] == ["conv_stem", "first_conv"]:
+        return "bn_Conv1" if bn else "Conv1"
+    if parts[0] == "conv_stem" and len(parts) == 3 and parts[1] in ops:
+        return f"expanded_conv_{ops[parts[1]]}" + ("_BN" if bn else "")
+    if parts[0] == "layer" and len(parts) == 4 and parts[1].isdigit() and parts[2] in ops:
+        return f"block_{int(parts[1]) + 1}_{ops[parts[2]]}" + ("_BN" if bn else "")
+    return name
+
+
+def block_number(name: str) -> int | None:
+    """Keras' block number of a layer: 0 for the stem, 1-16 for layer.0-15, None for the final 1x1 convolution."""
+    parts = name.split(".")
+    if parts[0] == "conv_stem":
+        return 0
+    if parts[0] == "layer" and len(parts) > 1 and parts[1].isdigit():
+        return int(parts[1]) + 1
+    return None
 
 
 def freeze_base(model: LessonClassifier) -> None:
@@ -191,30 +221,36 @@ def parameter_summary(model: LessonClassifier) -> dict:
     total = sum(p.numel() for p in params)
     bn_stats = sum(b.numel() for name, b in model.base.named_buffers() if name.endswith(("running_mean", "running_var")))
     layers = base_layers(model.base)
+    base = sum(p.numel() for p in model.base.parameters())
     return {
         "total": total,
         "trainable": trainable,
         "non_trainable": total - trainable,
-        "base": sum(p.numel() for p in model.base.parameters()),
+        "base": base,
+        "base_trainable": sum(p.numel() for p in model.base.parameters() if p.requires_grad),
         "head": sum(p.numel() for p in model.head.parameters()),
         "batchnorm_statistics": bn_stats,
+        # Keras keeps BatchNorm's moving mean/variance as (non-trainable) weights; PyTorch as buffers.
+        "keras_base": base + bn_stats,
+        "keras_total": total + bn_stats,
+        "keras_non_trainable": total - trainable + bn_stats,
         "layers": len(layers),
         "trainable_layers": sum(1 for _, m in layers if any(p.requires_grad for p in m.parameters(recurse=False))),
     }
 
 
-def format_summary(summary: dict, title: str) -> str:
+def format_summary(summary: dict, title: str, lang: str = "en") -> str:
+    """The summary as a small table in `lang`, ending with the counts as Keras (and so the tutorial) reports them."""
     s = summary
     rows = [
-        ("MobileNetV2 base", f"{s['trainable_layers']} of {s['layers']} layers trainable", s["base"]),
-        ("new head (Linear)", "trainable", s["head"]),
+        (line("row_base", lang), line("row_base_note", lang, n=s["trainable_layers"], layers=s["layers"]), s["base"]),
+        (line("row_head", lang), line("row_head_note", lang), s["head"]),
     ]
-    lines = [title, "-" * 64]
-    lines += [f"{name:<20}{note:<30}{count:>14,}" for name, note, count in rows]
-    lines += ["-" * 64,
-              f"Total params:         {s['total']:>14,}",
-              f"Trainable params:     {s['trainable']:>14,}",
-              f"Non-trainable params: {s['non_trainable']:>14,}",
-              f"(plus {s['batchnorm_statistics']:,} BatchNorm running statistics, which never train; Keras counts "
-              f"them as non-trainable params: {s['total'] + s['batchnorm_statistics']:,} in all)"]
+    lines = [title, "-" * 70]
+    lines += [pad(name, 24) + pad(note, 30) + f"{count:>16,}" for name, note, count in rows]
+    lines += ["-" * 70]
+    lines += [pad(line(key, lang), 24) + f"{s[key]:>14,}" for key in ("total", "trainable", "non_trainable")]
+    lines.append(line("keras", lang, stats=f"{s['batchnorm_statistics']:,}", base=f"{s['keras_base']:,}",
+                      base_trainable=f"{s['base_trainable']:,}", total=f"{s['keras_total']:,}",
+                      trainable=f"{s['trainable']:,}", non_trainable=f"{s['keras_non_trainable']:,}"))
     return "\n".join(lines)
