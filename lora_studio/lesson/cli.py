@@ -2,26 +2,42 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import sys
 import textwrap
+from collections.abc import Iterator
+from pathlib import Path
 
 from ..config import load_config
-from ..errors import UserError
+from ..errors import ConfigError, UserError
 from .config import LessonConfig
+from .data import split_skipped
+from .lines import line
 from .model import TINY
 from .texts import explain, explain_stage
 
+RESULT_FILES = "metrics.jsonl, curves.png, predictions.png, result.json, model.safetensors"
+LESSON_CONFIGS = ("configs/lesson-quick.yaml (offline, about a minute on a CPU) or configs/lesson-cats-dogs.yaml "
+                  "(the real lesson: MobileNetV2 and the cats-and-dogs photos)")
+
 
 class ConsoleReport:
-    """Turns `run_lesson` events into explanations, progress bars and one line per epoch."""
+    """Turns `run_lesson` events into explanations, progress bars and one line per epoch, in config.language."""
 
     def __init__(self, config: LessonConfig, out=None) -> None:
         self.config, self.lang = config, config.language
         self.out = out or sys.stdout
         self.bar = None
+        self.facts: dict | None = None
+        self.after_blank = True  # a stage heading gets a blank line above it, never two
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
+        self.after_blank = not text
+
+    def line(self, key: str, **values) -> None:
+        self.say(line(key, self.lang, **values))
 
     def paragraphs(self, texts: list[str]) -> None:
         for text in texts:
@@ -41,60 +57,86 @@ class ConsoleReport:
             self.bar = None
 
     def __call__(self, event: dict) -> None:
-        kind = event["type"]
+        kind, lang = event["type"], self.lang
         if kind == "stage":
             self._close_bar()
-            stage = event["stage"]
-            self.say(f"== {stage} ==")
-            self.paragraphs(explain_stage(stage, self.lang))
+            stage, self.facts = event["stage"], event.get("facts")
+            if not self.after_blank:
+                self.say()
+            self.say(f"== {line('stage_' + stage, lang)} ==")
+            self.paragraphs(explain_stage(stage, lang, self.facts, place="cli"))
             if stage == "model" and self.config.base == TINY:
-                self.paragraphs([explain("tiny", self.lang)])
+                self.paragraphs([explain("tiny", lang, self.facts)])
         elif kind == "download":
             if self.bar is None:
-                self.paragraphs([explain("download", self.lang)])
-                self._bar(event["total"], "download", "B", scale=True)
+                self.paragraphs([explain("download", lang, self.facts)])
+                self._bar(event["total"], line("bar_download", lang), "B", scale=True)
             self.bar.update(event["done"] - self.bar.n)
+        elif kind == "unpack":
+            self._close_bar()
+            self.line("unpack", folder=event["folder"])
         elif kind == "load":
-            if self.bar is None or self.bar.desc != f"reading {event['split']}":
-                self._bar(event["total"], f"reading {event['split']}", "img")
+            desc = line("bar_reading", lang, split=event["split"])
+            if self.bar is None or self.bar.desc != desc:
+                self._bar(event["total"], desc, "img")
             self.bar.update(event["done"] - self.bar.n)
         elif kind == "data":
             self._close_bar()
-            self.say(f"classes: {', '.join(event['classes'])}; images: {event['train']} training, "
-                     f"{event['validation']} validation, {event['test']} test")
-            for line in event["skipped"]:
-                self.say(f"skipped (not a readable image): {line}")
+            self.line("classes", classes=", ".join(event["classes"]), train=event["train"],
+                      validation=event["validation"], test=event["test"])
+            for entry in event["skipped"]:
+                path, reason = split_skipped(entry)
+                self.line("skipped", path=path, reason=line(f"skip_{reason}", lang))
             self.say()
         elif kind == "summary":
             self.say(event["text"])
             self.say()
         elif kind == "initial":
-            self.say(f"before training: validation loss {event['val_loss']:.4f}, "
-                     f"accuracy {event['val_accuracy']:.4f}")
+            self.line("initial", loss=f"{event['val_loss']:.4f}", accuracy=f"{event['val_accuracy']:.4f}")
         elif kind == "epoch_start":
-            self._bar(event["steps"], f"phase {event['phase']} epoch {event['epoch']}", "step")
+            self._bar(event["steps"], line("bar_epoch", lang, phase=event["phase"], epoch=event["epoch"]), "step")
         elif kind == "batch" and self.bar is not None:
             self.bar.update(1)
-            self.bar.set_postfix(loss=f"{event['loss']:.4f}", accuracy=f"{event['accuracy']:.4f}")
+            self.bar.set_postfix({line("bar_loss", lang): f"{event['loss']:.4f}",
+                                  line("bar_accuracy", lang): f"{event['accuracy']:.4f}"})
         elif kind == "epoch":
             self._close_bar()
-            self.say(f"epoch {event['epoch']:>3} (phase {event['phase']}): loss {event['train_loss']:.4f} "
-                     f"accuracy {event['train_accuracy']:.4f} | val_loss {event['val_loss']:.4f} "
-                     f"val_accuracy {event['val_accuracy']:.4f} ({event['seconds']:.1f} s)")
+            self.line("epoch", epoch=event["epoch"], phase=event["phase"], loss=f"{event['train_loss']:.4f}",
+                      accuracy=f"{event['train_accuracy']:.4f}", val_loss=f"{event['val_loss']:.4f}",
+                      val_accuracy=f"{event['val_accuracy']:.4f}", seconds=f"{event['seconds']:.1f}")
         elif kind == "test":
-            self.say(f"test loss {event['test_loss']:.4f}, test accuracy {event['test_accuracy']:.4f}")
+            self.line("test", loss=f"{event['test_loss']:.4f}", accuracy=f"{event['test_accuracy']:.4f}")
             self.say()
         elif kind == "done":
             result = event["result"]
-            self.say(f"done in {result.seconds:.0f} s on {result.device}. Results in {result.run_dir}: "
-                     f"metrics.jsonl, curves.png, predictions.png, result.json, model.safetensors")
+            self.line("done", seconds=f"{result.seconds:.0f}", device=result.device, run_dir=result.run_dir,
+                      files=RESULT_FILES)
+
+
+@contextlib.contextmanager
+def _report_speaks_for_the_loggers() -> Iterator[None]:
+    """The report names skipped files and the download itself, in the chosen language; the loggers' English
+    copies would repeat them on top of the progress bars."""
+    loggers = [logging.getLogger(f"{__package__}.{name}") for name in ("data", "download")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def run_lesson_cli(config_path: str, overrides: list[str]) -> int:
     from .train import run_lesson
 
+    # read_yaml's own message suggests the LoRA quickstart config; point lesson users at the lesson's.
+    if not Path(config_path).is_file():
+        raise ConfigError(f"lesson config file '{config_path}' not found; pass {LESSON_CONFIGS}")
     config = load_config(config_path, overrides, cls=LessonConfig)
-    run_lesson(config, on_event=ConsoleReport(config))
+    with _report_speaks_for_the_loggers():
+        run_lesson(config, on_event=ConsoleReport(config))
     return 0
 
 

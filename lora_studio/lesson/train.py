@@ -2,11 +2,14 @@
 
 `run_lesson` prints nothing; it reports through `on_event(dict)` so the CLI and the studio draw their own
 progress. Events (every one has "type"):
-  stage     {"stage": "model"|"data"|"phase1"|"phase2"|"test"|"save"}  a new step starts (see texts.explain)
+  stage     {"stage": "model"|"data"|"phase1"|"phase2"|"test"|"save", "facts"}  a new step starts; its
+            explanations are texts.explain_stage(stage, lang, facts=event["facts"]) (facts: lesson.facts)
   download  {"done", "total"}                                          bytes of the dataset archive
+  unpack    {"folder"}                                                 the archive is being unpacked
   load      {"split", "done", "total"}                                 images decoded so far
   data      {"classes", "train", "validation", "test", "skipped"}      the dataset as read
-  summary   {"phase", "total", "trainable", "non_trainable", ..., "text"}  before each phase
+  summary   {"phase", "total", "trainable", "non_trainable", ..., "text"}  before each phase ("text" in
+            config.language)
   initial   {"val_loss", "val_accuracy"}                               the untrained head, for comparison
   epoch_start {"phase", "epoch", "epochs", "steps"}
   batch     {"phase", "epoch", "step", "steps", "loss", "accuracy"}    running averages over the epoch
@@ -32,8 +35,10 @@ import torch.nn.functional as F
 from ..config import save_config
 from ..errors import ConfigError, TrainingStopped
 from .config import LessonConfig
-from .data import ImageSet, LessonSplits, load_splits
-from .download import ensure_downloaded_dataset
+from .data import ImageSet, LessonSplits, check_layout, load_splits
+from .download import ensure_downloaded_dataset, is_unpacked
+from .facts import lesson_facts
+from .lines import fmt_pct, line
 from .model import (
     LessonClassifier,
     format_summary,
@@ -100,11 +105,25 @@ def cpu_threads(count: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+def check_data(config: LessonConfig) -> None:
+    """Stop at once, before the base loads or anything is written, when the data folder cannot work.
+
+    A folder the lesson will download or draw itself is checked after that, by `load_splits`.
+    """
+    data, folder = config.data, config.data_dir
+    if data.source == "cats_and_dogs" and not is_unpacked(folder):
+        return
+    if data.source == "generated" and not (folder / data.train_split).is_dir():
+        return
+    check_layout(folder, data.train_split, data.validation_split)
+
+
 def prepare_data(config: LessonConfig, emit: EventFn) -> LessonSplits:
     data, folder = config.data, config.data_dir
     if data.source == "cats_and_dogs":
         ensure_downloaded_dataset(folder, data.url, data.expected_size,
-                                  on_progress=lambda done, total: emit({"type": "download", "done": done, "total": total}))
+                                  on_progress=lambda done, total: emit({"type": "download", "done": done, "total": total}),
+                                  on_unpack=lambda where: emit({"type": "unpack", "folder": str(where)}))
     elif data.source == "generated" and not (folder / data.train_split).is_dir():
         make_shapes_dataset(folder, per_class=data.generated_per_class, size=data.image_size, seed=config.seed)
     return load_splits(folder, image_size=data.image_size, train_split=data.train_split,
@@ -167,15 +186,20 @@ def run_phase(model: LessonClassifier, splits: LessonSplits, phase: int, config:
     """Phase 1: freeze the whole base and train the head. Phase 2: also train the last layers of the base."""
     emit = emit or (lambda event: None)
     generator = generator or torch.Generator().manual_seed(config.seed)
+    lang = config.language
     if phase == 1:
         freeze_base(model)
-        settings, head_multiplier, title = config.transfer, 1.0, "Phase 1: transfer learning (base frozen)"
+        settings, head_multiplier = config.transfer, 1.0
     else:
         unfreeze_last_layers(model, config.finetune.unfreeze_fraction)
         settings, head_multiplier = config.finetune, config.finetune.head_lr_multiplier
-        title = f"Phase 2: fine-tuning (last {config.finetune.unfreeze_fraction:.0%} of the base's layers unfrozen)"
     summary = parameter_summary(model)
-    emit({"type": "summary", "phase": phase, **summary, "text": format_summary(summary, title)})
+    if phase == 1:
+        title = line("title_phase1", lang)
+    else:
+        how = "none" if not summary["trainable_layers"] else "all" if summary["trainable_layers"] == summary["layers"] else "part"
+        title = line(f"title_phase2_{how}", lang, pct=fmt_pct(config.finetune.unfreeze_fraction, lang))
+    emit({"type": "summary", "phase": phase, **summary, "text": format_summary(summary, title, lang)})
     if settings.epochs == 0:
         return []
     optimizer = make_optimizer(model, settings.learning_rate, settings.weight_decay, head_multiplier)
@@ -223,17 +247,20 @@ def run_lesson(config: LessonConfig, on_event: EventFn | None = None,
     emit = on_event or (lambda event: None)
     started = time.perf_counter()
     run_dir = config.run_dir
-    run_dir.mkdir(parents=True, exist_ok=True)
-    save_config(config, run_dir / CONFIG_FILE)
     device = resolve_device(config.device)
+    check_data(config)  # a missing folder is a one-second message, not one after the model loaded
     with cpu_threads(config.cpu_threads):
         torch.manual_seed(config.seed)
-        emit({"type": "stage", "stage": "model"})
+        emit({"type": "stage", "stage": "model", "facts": lesson_facts(config)})
         base = load_base(config.base)
-        emit({"type": "stage", "stage": "data"})
+        facts = lesson_facts(config, base)
+        emit({"type": "stage", "stage": "data", "facts": facts})
         splits = prepare_data(config, emit)
         emit({"type": "data", "classes": splits.classes, "train": len(splits.train),
               "validation": len(splits.validation), "test": len(splits.test), "skipped": splits.skipped})
+        # Written only now, so a run that could not even get its data leaves no config behind.
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_config(config, run_dir / CONFIG_FILE)
         model = LessonClassifier(base, splits.classes, config.data.image_size, dropout=config.model.dropout,
                                  flip=config.model.flip, rotation=config.model.rotation).to(device)
         init_loss, init_acc = evaluate(model, splits.validation, config.data.batch_size, device)
@@ -252,15 +279,15 @@ def run_lesson(config: LessonConfig, on_event: EventFn | None = None,
 
         generator = torch.Generator().manual_seed(config.seed)
         for phase in (1, 2):
-            emit({"type": "stage", "stage": f"phase{phase}"})
+            emit({"type": "stage", "stage": f"phase{phase}", "facts": facts})
             run_phase(model, splits, phase, config, device=device, generator=generator,
                       first_epoch=len(history) + 1, emit=record, stop=stop)
 
-        emit({"type": "stage", "stage": "test"})
+        emit({"type": "stage", "stage": "test", "facts": facts})
         test_loss, test_acc = evaluate(model, splits.test, config.data.batch_size, device)
         emit({"type": "test", "test_loss": test_loss, "test_accuracy": test_acc})
 
-        emit({"type": "stage", "stage": "save"})
+        emit({"type": "stage", "stage": "save", "facts": facts})
         save_lesson_model(model, run_dir, base=config.base)
         finetune_start = config.transfer.epochs + 1 if config.finetune.epochs and config.transfer.epochs else None
         plot_curves(history, finetune_start, run_dir / CURVES_FILE)
