@@ -76,7 +76,8 @@ def test_phase1_trains_only_the_head(small_splits):
 def test_phase2_unfreezes_exactly_the_last_quarter_of_layers(small_splits):
     model = LessonClassifier(build_tiny_base(), small_splits.classes, 32)
     before = _snapshot(model.base)
-    run_phase(model, small_splits, 2, _config(**{"finetune.epochs": 1}), device=CPU, first_epoch=11)
+    run_phase(model, small_splits, 2, _config(**{"finetune.epochs": 1, "finetune.unfreeze_fraction": 0.25}), device=CPU,
+              first_epoch=11)
     layers = base_layers(model.base)
     trainable = [name for name, m in layers if any(p.requires_grad for p in m.parameters(recurse=False))]
     assert len(layers) == 104 and len(trainable) == 26
@@ -100,7 +101,7 @@ def test_real_mobilenet_v2_parameter_arithmetic_matches_the_tutorial():
     After unfreezing the last 25 % (26 of 104 conv/BN layers: blocks 13-16 and the final 1x1 conv) we train
     1,681,344 base parameters; the tutorial trained 1,626,048. The difference, 55,296 = 96 x 576, is block 13's
     expand convolution: the tutorial's cut (layer 117 of Keras' 154) falls between that convolution and its
-    BatchNorm, while ours keeps each conv/BN pair together.
+    BatchNorm. That is why the default fraction is 0.24 (see the next test), which cuts exactly there.
     """
     from transformers import MobileNetV2Config, MobileNetV2Model
 
@@ -114,6 +115,53 @@ def test_real_mobilenet_v2_parameter_arithmetic_matches_the_tutorial():
     s = parameter_summary(model)
     assert s["trainable_layers"] == 26
     assert s["trainable"] - s["head"] == 1_681_344 == 1_626_048 + 96 * 576
+
+
+def test_default_config_reproduces_the_tutorials_trainable_parameters():
+    """LESSON.md: phase 2 trains 1,626,048 of the base's 2,257,984 parameters (Keras' count, BN statistics included).
+
+    The real architecture with random weights, built offline; the config is the lesson's defaults and its YAML.
+    """
+    from transformers import MobileNetV2Config, MobileNetV2Model
+
+    from lora_studio.lesson.facts import lesson_facts
+    from lora_studio.lesson.model import format_summary, keras_name
+
+    config = load_config(CONFIGS / "lesson-cats-dogs.yaml", cls=LessonConfig)
+    assert config.finetune.unfreeze_fraction == LessonConfig().finetune.unfreeze_fraction
+    model = LessonClassifier(MobileNetV2Model(MobileNetV2Config()), ["cats", "dogs"], 224)
+    names = unfreeze_last_layers(model, config.finetune.unfreeze_fraction)
+    assert len(names) == 25 and names[0] == "layer.12.expand_1x1.normalization"
+    assert keras_name(names[0]) == "block_13_expand_BN" and keras_name(names[-1]) == "Conv_1_bn"
+    s = parameter_summary(model)
+    assert (s["base_trainable"], s["keras_base"]) == (1_626_048, 2_257_984)
+    assert (s["trainable"], s["keras_total"], s["keras_non_trainable"]) == (1_628_610, 2_260_546, 631_936)
+    text = format_summary(s, "Phase 2")
+    assert "base 2,257,984 (1,626,048 trainable)" in text
+    assert "total 2,260,546, trainable 1,628,610, non-trainable 631,936" in text
+    facts = lesson_facts(config, model.base)
+    assert (facts["layers"], facts["unfrozen_layers"], facts["keras_first_unfrozen"]) == (104, 25, "block_13_expand_BN")
+
+
+def test_explanations_quote_the_runs_own_numbers():
+    """Phase 2's texts follow the config and the model, in both languages (not 'the last 25 %, ten times smaller')."""
+    from lora_studio.lesson.facts import lesson_facts
+    from lora_studio.lesson.texts import explain, explain_stage
+
+    quick = load_config(CONFIGS / "lesson-quick.yaml", cls=LessonConfig)
+    facts = lesson_facts(quick, build_tiny_base())
+    en, ja = " ".join(explain_stage("phase2", "en", facts)), " ".join(explain_stage("phase2", "ja", facts))
+    assert "whole base (all 104 layers)" in en and "same learning rate as in phase 1 (1e-3)" in en
+    assert "epochs 3-10" in en and "times smaller" not in en and "the last 25 % of the base" not in en
+    assert "104層すべて" in ja and "フェーズ1と同じ 1e-3" in ja and "3〜10エポック目" in ja
+    assert "1e-3, 2 epochs" in explain("phase1", "en", facts)
+    custom = load_config(None, ["base=tiny", "finetune.unfreeze_fraction=0.5", "finetune.learning_rate=2e-5",
+                                "finetune.head_lr_multiplier=10"], cls=LessonConfig)
+    facts = lesson_facts(custom, build_tiny_base())
+    en, ja = " ".join(explain_stage("phase2", "en", facts)), " ".join(explain_stage("phase2", "ja", facts))
+    assert "last 50 % of the base's layers (52 of 104)" in en and "5 times smaller than in phase 1 (2e-5" in en
+    assert "the head learns 10 times as fast (2e-4)" in en and "from block 8 of 16" in en
+    assert "最後の50%（104層中52層）" in ja and "フェーズ1の5分の1の 2e-5" in ja and "10倍の 2e-4" in ja
 
 
 def test_augmentation_flips_and_rotates_only_while_training():
@@ -192,11 +240,70 @@ def test_offline_real_base_gives_a_clear_message(tmp_path, capsys):
     assert "Traceback" not in err
 
 
+def test_missing_config_file_suggests_the_lesson_configs(tmp_path, capsys):
+    assert main(["lesson", str(tmp_path / "nope.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "nope.yaml" in err and "configs/lesson-quick.yaml" in err and "quickstart" not in err
+
+
+def test_missing_data_folder_stops_before_the_model_loads_or_anything_is_written(tmp_path, capsys, monkeypatch):
+    import lora_studio.lesson.train as lesson_train
+
+    def no_base(name):
+        raise AssertionError("the base was loaded before the data was checked")
+
+    monkeypatch.setattr(lesson_train, "load_base", no_base)
+    run = tmp_path / "run"
+    for data in ([f"data.path={tmp_path / 'nowhere'}"], [f"data.path={tmp_path}"]):  # no folder; no train/ in it
+        code = main(["lesson", str(CONFIGS / "lesson-quick.yaml"), "data.source=folder", *data, f"output_dir={run}"])
+        out, err = capsys.readouterr()
+        assert code == 2 and "does not exist" in err and out == ""
+        assert not run.exists()
+
+
+@pytest.fixture(scope="module")
+def folder_with_a_bad_file(tmp_path_factory) -> tuple[Path, Path]:
+    folder = make_shapes_dataset(tmp_path_factory.mktemp("bad") / "data", per_class=6, size=32, seed=2)
+    bad = folder / "train" / "circles" / "notes.txt"
+    bad.write_text("not a picture")
+    return folder, bad
+
+
+def _small_cli_run(folder: Path, out: Path, *extra: str) -> int:
+    return main(["lesson", str(CONFIGS / "lesson-quick.yaml"), "data.source=folder", f"data.path={folder}",
+                 "data.image_size=32", "data.batch_size=6", "transfer.epochs=1", "finetune.epochs=1",
+                 f"output_dir={out}", *extra])
+
+
+def test_cli_names_each_skipped_file_once(folder_with_a_bad_file, tmp_path, capsys, caplog):
+    folder, bad = folder_with_a_bad_file
+    assert _small_cli_run(folder, tmp_path / "run") == 0
+    out, err = capsys.readouterr()
+    assert f"skipped {bad}: not an image file\n" in out
+    assert (out + err).count(str(bad)) == 1  # not on the progress bar, not twice in the line
+    assert not any("notes.txt" in r.getMessage() for r in caplog.records)
+    assert "the whole base (all 104 layers)" in out and "The last 24 %" not in out  # the run's own numbers
+    assert "lesson-predict" in out
+
+
+def test_cli_speaks_japanese_throughout(folder_with_a_bad_file, tmp_path, capsys):
+    folder, bad = folder_with_a_bad_file
+    assert _small_cli_run(folder, tmp_path / "run", "language=ja") == 0
+    out = capsys.readouterr().out
+    for english in ("Phase", "params", "Trainable", "classes:", "images:", "before training", "epoch ", "val_loss",
+                    "test loss", "accuracy", "done in", "Results in", "skipped", "not an image", "The model"):
+        assert english not in out, english
+    for japanese in ("フェーズ1：転移学習（ベースは凍結）", "学習可能：", "クラス：circles, stripes", "学習前：", "エポック  1",
+                     "テストの正解率", "完了しました", f"読み込めないので飛ばしました：{bad}（画像ファイルではありません）",
+                     "== 1. モデル =="):
+        assert japanese in out, japanese
+
+
 def test_shipped_lesson_configs_load():
     real = load_config(CONFIGS / "lesson-cats-dogs.yaml", cls=LessonConfig)
     assert (real.base, real.data.image_size, real.data.batch_size) == ("google/mobilenet_v2_1.0_224", 224, 32)
     assert (real.transfer.epochs, real.transfer.learning_rate) == (10, 1e-4)
-    assert (real.finetune.epochs, real.finetune.learning_rate, real.finetune.unfreeze_fraction) == (10, 1e-5, 0.25)
+    assert (real.finetune.epochs, real.finetune.learning_rate, real.finetune.unfreeze_fraction) == (10, 1e-5, 0.24)
     quick = load_config(CONFIGS / "lesson-quick.yaml", cls=LessonConfig)
     assert quick.base == "tiny" and quick.data.source == "generated"
 
@@ -215,6 +322,9 @@ def test_run_lesson_reports_events_a_ui_can_draw_and_can_be_stopped(tmp_path):
     kinds = [e["type"] for e in events]
     assert kinds[0] == "stage" and kinds[-1] == "done" and events[-1]["result"] is result
     assert [e["stage"] for e in events if e["type"] == "stage"] == ["model", "data", "phase1", "phase2", "test", "save"]
+    stages = [e for e in events if e["type"] == "stage"]
+    assert stages[0]["facts"]["transfer_lr"] == config.transfer.learning_rate
+    assert all(e["facts"]["unfrozen_layers"] == 25 and e["facts"]["layers"] == 104 for e in stages[1:])
     summaries = [e for e in events if e["type"] == "summary"]
     assert [s["phase"] for s in summaries] == [1, 2] and "Trainable params" in summaries[0]["text"]
     epochs = [e for e in events if e["type"] == "epoch"]

@@ -198,3 +198,55 @@ def test_every_explanation_exists_in_both_languages():
         explain("nope", "en")
     with pytest.raises(KeyError, match="choose one of"):
         explain("intro", "fr")
+
+
+def test_offline_message_names_the_dataset_folder_itself(tmp_path):
+    """data.path=/tmp/cd-dl: the archive lands in /tmp, but it is /tmp/cd-dl that must hold train/ and validation/."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(DatasetError) as info:
+        ensure_downloaded_dataset(tmp_path / "cd-dl", f"http://127.0.0.1:{port}/cats_and_dogs_filtered.zip", 123)
+    message = str(info.value)
+    assert f"'{tmp_path / 'cd-dl'}' itself holds train/ and validation/" in message
+    assert f"save it as '{tmp_path / 'cats_and_dogs_filtered.zip'}'" in message
+    assert f"'{tmp_path}' holds" not in message
+
+
+def test_skipped_entries_name_the_path_once_with_a_reason(shapes):
+    from lora_studio.lesson.data import split_skipped
+
+    (shapes / "train" / "circles" / "notes.txt").write_text("not a picture")
+    good = next((shapes / "train" / "stripes").iterdir()).read_bytes()
+    (shapes / "train" / "stripes" / "broken.png").write_bytes(good[: len(good) // 2])
+    entries = sorted(load_splits(shapes, image_size=32).skipped)
+    assert [split_skipped(e) for e in entries] == [
+        (str(shapes / "train" / "circles" / "notes.txt"), "not_image"),
+        (str(shapes / "train" / "stripes" / "broken.png"), "damaged")]
+    assert all(e.count(str(shapes)) == 1 for e in entries)
+
+
+def test_studio_and_cli_each_get_the_right_last_hint():
+    for lang in LANGUAGES:
+        cli, studio = explain_stage("save", lang), explain_stage("save", lang, place="studio")
+        assert "lesson-predict" in cli[-1] and "lesson-predict" not in " ".join(studio)
+        assert cli[:-1] == studio[:-1]
+    assert "'Classify my photo' below" in explain("predict", "en", place="studio")
+    assert "「自分の写真を分類」" in explain("predict", "ja", place="studio")
+    with pytest.raises(KeyError, match="choose one of"):
+        explain("predict", "en", place="web")
+
+
+def test_every_line_exists_in_both_languages_with_the_same_blanks():
+    import string
+
+    from lora_studio.lesson.lines import LINES
+
+    def blanks(text: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+    for key, texts in {**LINES, **TEXTS}.items():
+        assert set(texts) == set(LANGUAGES), key
+        assert blanks(texts["en"]) == blanks(texts["ja"]), key
