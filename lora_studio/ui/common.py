@@ -13,7 +13,7 @@ import gradio as gr
 
 from ..errors import UserError
 from ..jobs import Jobs
-from .i18n import tr
+from .i18n import StudioError, say, tr
 from .paths import StudioPaths
 
 log = logging.getLogger(__name__)
@@ -29,8 +29,11 @@ class Studio:
 
 
 def message_of(error: Exception, lang: str = "en") -> str:
+    """The sentence the page shows for `error`, in `lang` (the core library's English behind a Japanese lead-in)."""
+    if isinstance(error, StudioError):
+        return error.msg.text(lang)
     if isinstance(error, UserError):
-        return str(error)
+        return say(lang, str(error), error=True)
     # Anything else is our bug: the server log gets the traceback, the page a sentence.
     log.exception("unexpected error in the studio")
     return tr(lang, "unexpected_error", kind=type(error).__name__, detail=str(error)[:300])
@@ -59,7 +62,7 @@ def readable_errors(fn: Callable) -> Callable:
             except gr.Error:
                 raise
             except Exception as e:
-                raise gr.Error(message_of(e, _lang_from(args, kwargs, params)), print_exception=False) from None
+                raise _page_error(e, _lang_from(args, kwargs, params)) from None
         return gen_wrapper
 
     @functools.wraps(fn)
@@ -69,11 +72,15 @@ def readable_errors(fn: Callable) -> Callable:
         except gr.Error:
             raise
         except Exception as e:
-            raise gr.Error(message_of(e, _lang_from(args, kwargs, params)), print_exception=False) from None
+            raise _page_error(e, _lang_from(args, kwargs, params)) from None
     return wrapper
 
 
-def warn_all(lines: list[str], limit: int = 5) -> None:
-    """Show up to `limit` warnings as toasts (the full list stays on the page)."""
+def _page_error(error: Exception, lang: str) -> gr.Error:
+    return gr.Error(message_of(error, lang), title=tr(lang, "toast_error"), print_exception=False)
+
+
+def warn_all(lines: list[str], lang: str, limit: int = 5) -> None:
+    """Show up to `limit` warnings as toasts in `lang` (the full list stays on the page)."""
     for line in lines[:limit]:
-        gr.Warning(line)
+        gr.Warning(say(lang, line), title=tr(lang, "toast_warning"))

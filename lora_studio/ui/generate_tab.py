@@ -13,7 +13,7 @@ from ..data import parse_tags
 from ..errors import UserError
 from ..models import TINY, is_tiny
 from .common import Studio, readable_errors
-from .i18n import I18N, tr
+from .i18n import I18N, StudioError, tr
 from .train_tab import suggested_tags
 
 SLOTS = 3
@@ -32,8 +32,7 @@ def _adapter_path(studio: Studio, value: str) -> Path:
         path = studio.paths.outputs / path
     path = path.resolve()
     if not path.is_relative_to(studio.paths.outputs) or path.suffix != ".safetensors" or not path.is_file():
-        raise UserError(f"adapter '{value}' is not a .safetensors file under {studio.paths.outputs}; "
-                        f"pick one from the list of trained runs")
+        raise StudioError("gen_bad_adapter", value=value, outputs=str(studio.paths.outputs))
     return path
 
 

@@ -1,8 +1,8 @@
 """Every text of the studio in English and Japanese, from one table.
 
-Static texts (labels, help, headings) go to the browser through `gr.I18n` and switch without a reload;
-texts made on the server (progress, messages) go through `tr(lang, key)` with the session's language.
-Setting help comes from config.py (English) and help_ja.py (Japanese).
+Static texts (labels, help, headings) go to the browser through `gr.I18n`; texts made on the server (progress,
+messages; most of them in messages.py) go through `tr(lang, key)` with the session's language, or are carried as
+a `Msg` until the language is known. Setting help comes from config.py (English) and help_ja.py (Japanese).
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ import typing
 import gradio as gr
 
 from ..config import TrainConfig
+from ..errors import UserError
 from ..models import TINY_NOTE
 from .help_ja import HELP_JA
+from .messages import CORE_PATTERNS, MESSAGES
 
 LANGS = ("en", "ja")
 
@@ -76,14 +78,33 @@ TEXT: dict[str, tuple[str, str]] = {
     "ds_bulk_done": ("Changed the tags of {n} picture(s).", "{n} 枚の画像のタグを変更しました。"),
     "ds_sample_made": ("Created the sample dataset **{folder}** (trigger word: mychar).",
                        "サンプルのデータセット **{folder}** を作りました（トリガーワード: mychar）。"),
+    "ds_nothing_saved": ("Nothing was saved to dataset **{name}** (see why below).",
+                         "データセット **{name}** には何も保存されませんでした（理由は下のとおりです）。"),
+    "ds_skipped": ("Skipped pictures (training does not use them)", "スキップされた画像（学習には使われません）"),
+    "ds_skipped_info": ("Broken, too small, or in a folder training does not read; the warnings say why. "
+                        "Untick the ones to keep.",
+                        "壊れている・小さすぎる・学習が読まないフォルダーにある画像です。理由は警告に書いてあります。"
+                        "残したいものはチェックを外してください。"),
+    "ds_remove_skipped": ("Remove these pictures", "これらの画像を削除"),
+    "ds_pick_skipped": ("Pick the skipped pictures to remove first.", "先に削除するスキップ画像を選んでください。"),
+    "ds_removed_n": ("Removed {n} picture(s) and their tags.", "{n} 枚の画像とそのタグを削除しました。"),
+    "ds_skipped_note": ("Checked the way the character presets train (bucket_step {step}): each side needs {step} px "
+                        "or more. The Train tab counts with the preset you choose.",
+                        "キャラクター用プリセットの設定（bucket_step {step}）で確かめています: 縦横とも {step} px 以上が"
+                        "必要です。学習タブでは選んだプリセットの設定で数えます。"),
     # ---- train
     "tr_intro": ("Pick a preset, check the few settings below, then **Start**. Closing the page does not stop "
                  "training; come back any time.",
                  "プリセットを選び、下のいくつかの設定を確かめて **開始** を押します。ページを閉じても学習は止まりません。"
                  "いつでも戻ってこられます。"),
     "tr_preset": ("Preset", "プリセット"),
-    "tr_preset_info": ("quickstart: tiny offline test; character-8gb / character-best: real SD 1.5 trainings.",
-                       "quickstart: tiny でのオフライン試験、character-8gb / character-best: SD 1.5 での本番の学習。"),
+    "tr_preset_info": ("Quick test: the offline tiny model, about a minute on a CPU (its pictures are noise). "
+                       "Character: a real Stable Diffusion 1.5 training on a GPU.",
+                       "お試し: オフラインの tiny モデルで、CPU でも約 1 分（画像はノイズになります）。"
+                       "キャラクター: GPU で Stable Diffusion 1.5 を本格的に学習します。"),
+    "preset_quickstart": ("quick test (tiny, offline)", "お試し（tiny・オフライン）"),
+    "preset_character-8gb": ("character, 8 GB GPU", "キャラクター（8 GB の GPU）"),
+    "preset_character-best": ("character, best quality", "キャラクター（最高品質）"),
     "tr_name": ("Run name", "実行名"),
     "tr_dataset": ("Dataset", "データセット"),
     "tr_trigger": ("Trigger word", "トリガーワード"),
@@ -132,6 +153,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "tr_run_info": ("The run shown below; pick a stopped run and press Resume to continue it.",
                     "下に表示する実行。停止した実行を選んで再開を押すと続きから学習します。"),
     "tr_loss": ("Loss", "損失"),
+    "ax_step": ("step", "ステップ"),
+    "ax_loss": ("loss", "損失"),
+    "ax_epoch": ("epoch", "エポック"),
+    "ax_accuracy": ("accuracy", "正解率"),
     "tr_samples": ("Sample images", "サンプル画像"),
     "tr_log": ("Log (last lines)", "ログ（最後の行）"),
     "tr_runs": ("Runs and adapters", "実行とアダプター"),
@@ -235,6 +260,24 @@ TEXT: dict[str, tuple[str, str]] = {
     "ls_stopping": ("Stopping after the current batch…", "今のバッチが終わったら止めます…"),
     "ls_no_photo": ("Upload a photo first.", "先に写真をアップロードしてください。"),
     "ls_no_model": ("No lesson model yet: run the lesson first.", "まだレッスンのモデルがありません。先にレッスンを実行してください。"),
+    "ls_predict_below": ("Try it on your own photos: put one into **Classify my photo** just below, and the model "
+                         "says what it sees and how sure it is (a probability between 0 and 100 %).",
+                         "自分の写真で試してみましょう: すぐ下の **自分の写真を分類** に画像を入れると、モデルの答えと"
+                         "その自信（0〜100% の確率）が表示されます。"),
+    "ls_sum_phase1": ("Phase 1: transfer learning (base frozen)", "フェーズ1: 転移学習（ベースは固定）"),
+    "ls_sum_phase2": ("Phase 2: fine-tuning (last {fraction} of the base's layers unfrozen)",
+                      "フェーズ2: ファインチューニング（ベースの層の最後の {fraction} を学習）"),
+    "ls_sum_base": ("MobileNetV2 base", "MobileNetV2 のベース"),
+    "ls_sum_layers": ("{trainable} of {layers} layers trainable", "{layers} 層のうち {trainable} 層を学習"),
+    "ls_sum_head": ("new head (Linear)", "新しいヘッド（Linear）"),
+    "ls_sum_head_note": ("trainable", "学習する"),
+    "ls_sum_total": ("Total params", "パラメーターの合計"),
+    "ls_sum_trainable": ("Trainable params", "学習するパラメーター"),
+    "ls_sum_frozen": ("Non-trainable params", "学習しないパラメーター"),
+    "ls_sum_bn": ("(plus {bn} BatchNorm running statistics, which never train;\n Keras counts them as "
+                  "non-trainable params: {all} in all)",
+                  "（ほかに BatchNorm の統計量が {bn} 個あり、これは学習しません。\n Keras はこれも学習しない"
+                  "パラメーターに数えるので、合計 {all} 個になります）"),
 }
 
 
@@ -255,11 +298,14 @@ def _help_texts(cls: type = TrainConfig, prefix: str = "") -> dict[str, tuple[st
     return found
 
 
+# The browser gets the labels and help; the server-side messages only ever go through tr().
+I18N = gr.I18n(**{lang: {key: pair[i] for key, pair in {**TEXT, **_help_texts()}.items()}
+                  for i, lang in enumerate(LANGS)})
+TEXT.update(MESSAGES)  # one table for the tests: every text has both languages and the same placeholders
 ALL_TEXT = {**TEXT, **_help_texts()}
-I18N = gr.I18n(**{lang: {key: pair[i] for key, pair in ALL_TEXT.items()} for i, lang in enumerate(LANGS)})
 
 
-def tr(lang: str, key: str, **values: object) -> str:
+def tr(lang: str, key: str, /, **values: object) -> str:
     """The server-side text `key` in `lang` ('en' or 'ja'), with `{placeholders}` filled in."""
     pair = ALL_TEXT.get(key)
     if pair is None:
@@ -267,3 +313,42 @@ def tr(lang: str, key: str, **values: object) -> str:
     text = pair[1] if lang == "ja" else pair[0]
     return text.format(**values) if values else text
 
+
+class Msg(str):
+    """A message the studio composed: its English text (so it works anywhere a str does, e.g. the API's JSON),
+    plus the TEXT key and values that render it in the reader's language later."""
+
+    key: str
+    values: dict
+
+    def __new__(cls, key: str, /, english: str | None = None, **values: object) -> Msg:
+        self = super().__new__(cls, english if english is not None else tr("en", key, **values))
+        self.key, self.values = key, values
+        return self
+
+    def text(self, lang: str) -> str:
+        if lang != "ja":
+            return str(self)
+        return tr(lang, self.key, **{k: v.text(lang) if isinstance(v, Msg) else v for k, v in self.values.items()})
+
+
+class StudioError(UserError):
+    """A UserError the studio composed, so the page can show it in Japanese too; str() stays English."""
+
+    def __init__(self, key: str, /, **values: object) -> None:
+        self.msg = Msg(key, **values)
+        super().__init__(str(self.msg))
+
+
+def say(lang: str, line: str, error: bool = False) -> str:
+    """Any message in `lang`: a Msg in its own words; an English line from the core library translated when it
+    is a known kind, else behind a Japanese lead-in that says the detail is in English."""
+    if isinstance(line, Msg):
+        return line.text(lang)
+    if lang != "ja":
+        return str(line)
+    for pattern, key in CORE_PATTERNS:
+        match = pattern.match(str(line))
+        if match:
+            return tr(lang, key, **match.groupdict())
+    return tr(lang, "core_error" if error else "core_note", detail=str(line))

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ..errors import UserError
+from .i18n import Msg, StudioError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
@@ -73,8 +73,8 @@ def check_name(name: str, what: str) -> str:
     """A dataset or run name: one folder level, letters/digits/`._-`, so it cannot point anywhere else."""
     name = (name or "").strip()
     if not _NAME.match(name) or name in (".", ".."):
-        raise UserError(f"{what} '{name}' is not allowed: use 1-64 letters, digits, '-', '_' or '.', "
-                        f"starting with a letter or digit (for example my-character)")
+        label = {"dataset name": "what_dataset", "run name": "what_run"}.get(what)
+        raise StudioError("bad_name", what=Msg(label) if label else what, name=name)
     return name
 
 
@@ -92,12 +92,12 @@ def safe_relative(name: str) -> PurePosixPath:
     """
     raw = (name or "").replace("\\", "/")
     if not raw.strip() or raw.startswith("/") or re.match(r"^[A-Za-z]:", raw):
-        raise UserError(f"'{name}' is an absolute path; only plain file names can be uploaded")
+        raise StudioError("up_absolute", name=name)
     parts = [part for part in raw.split("/") if part not in ("", ".")]
     if any(part == ".." for part in parts):
-        raise UserError(f"'{name}' points outside the dataset folder ('..'); it was not saved")
+        raise StudioError("up_outside", name=name)
     if not parts or any(part.startswith(".") for part in parts):
-        raise UserError(f"'{name}' is a hidden file or folder; it was not saved")
+        raise StudioError("up_hidden", name=name)
     return PurePosixPath(*parts)
 
 
@@ -109,9 +109,9 @@ def inside(folder: Path, relative: PurePosixPath | str) -> Path:
     for part in PurePosixPath(relative).parts:
         probe = probe / part
         if probe.is_symlink():
-            raise UserError(f"'{relative}' is a symbolic link; links are never followed or overwritten")
+            raise StudioError("path_link", name=str(relative))
     if not target.resolve().is_relative_to(folder):
-        raise UserError(f"'{relative}' points outside '{folder.name}'; it was not saved")
+        raise StudioError("path_outside", name=str(relative), folder=folder.name)
     return target
 
 
@@ -128,3 +128,20 @@ def links_in(folder: Path) -> list[str]:
 
 def list_datasets(paths: StudioPaths) -> list[str]:
     return sorted(p.name for p in paths.datasets.iterdir() if p.is_dir() and _NAME.match(p.name))
+
+
+def _last_change(folder: Path) -> float:
+    """When a picture or tag file in the folder (or one of its N_name folders) last changed."""
+    times = [folder.stat().st_mtime]
+    for entry in os.scandir(folder):
+        if not entry.is_symlink():
+            times.append(entry.stat().st_mtime)
+            if entry.is_dir():
+                times += [sub.stat().st_mtime for sub in os.scandir(entry.path) if not sub.is_symlink()]
+    return max(times)
+
+
+def newest_dataset(paths: StudioPaths) -> str | None:
+    """The dataset the user worked on last: the one to open when the page loads."""
+    names = list_datasets(paths)
+    return max(names, key=lambda name: _last_change(paths.datasets / name)) if names else None

@@ -1,0 +1,164 @@
+"""The studio's server-side messages in English and Japanese (refusals, warnings, run states, errors), and the
+patterns that translate the core library's most common English lines (dataset warnings, out-of-range settings).
+
+The English texts are the ones the API has always returned; only the Japanese side is new. i18n.py merges this
+table into TEXT, so tests/test_ui_i18n.py checks both languages and their placeholders here too.
+"""
+
+from __future__ import annotations
+
+import re
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # ---- upload refusals (paths.py, dataset_store.py)
+    "up_absolute": ("'{name}' is an absolute path; only plain file names can be uploaded",
+                    "'{name}' は絶対パスなので保存しませんでした。ファイル名だけのものをアップロードしてください"),
+    "up_outside": ("'{name}' points outside the dataset folder ('..'); it was not saved",
+                   "'{name}' はデータセットのフォルダーの外を指している（'..'）ので、保存しませんでした"),
+    "up_hidden": ("'{name}' is a hidden file or folder; it was not saved",
+                  "'{name}' は隠しファイル（または隠しフォルダー）なので、保存しませんでした"),
+    "path_link": ("'{name}' is a symbolic link; links are never followed or overwritten",
+                  "'{name}' はシンボリックリンクです。リンクはたどらず、上書きもしません"),
+    "path_outside": ("'{name}' points outside '{folder}'; it was not saved",
+                     "'{name}' は '{folder}' の外を指しているので、保存しませんでした"),
+    "bad_name": ("{what} '{name}' is not allowed: use 1-64 letters, digits, '-', '_' or '.', starting with a letter "
+                 "or digit (for example my-character)",
+                 "{what} '{name}' は使えません。英数字と '-'・'_'・'.' を 1〜64 文字で、先頭は英数字にしてください"
+                 "（例: my-character）"),
+    "what_dataset": ("dataset name", "データセット名"),
+    "what_run": ("run name", "実行名"),
+    "up_not_picture": ("'{name}' is not a picture ({exts}) or a tag file (.txt); it was not saved",
+                       "'{name}' は画像（{exts}）でもタグファイル（.txt）でもないので、保存しませんでした"),
+    "up_too_large_kib": ("'{name}' is too large ({kib} KiB); it was not saved",
+                         "'{name}' は大きすぎる（{kib} KiB）ので、保存しませんでした"),
+    "up_broken": ("'{name}': {detail}; it was not saved",
+                  "'{name}' は画像として読み込めないので、保存しませんでした（英語の詳細: {detail}）"),
+    "up_no_picture": ("'{name}' has no picture of the same name (like {stem}.png); tag files must be named after "
+                      "their picture",
+                      "'{name}' と同じ名前の画像（{stem}.png など）がありません。タグファイルは画像と同じ名前にしてください"),
+    "up_bad_zip": ("'{name}' is not a readable zip file ({error})",
+                   "'{name}' は読み込める zip ファイルではありません（{error}）"),
+    "up_zip_link": ("'{name}' in {archive} is a symbolic link; links are never extracted",
+                    "{archive} の中の '{name}' はシンボリックリンクです。リンクは展開しません"),
+    "up_zip_large": ("'{name}' in {archive} is too large once unpacked; it was not saved",
+                     "{archive} の中の '{name}' は展開すると大きすぎるので、保存しませんでした"),
+    "up_link": ("'{name}' is a symbolic link; links are never followed",
+                "'{name}' はシンボリックリンクです。リンクはたどりません"),
+    "up_too_large": ("'{name}' is too large; it was not saved", "'{name}' は大きすぎるので、保存しませんでした"),
+    # ---- dataset view and tag editing (dataset_store.py)
+    "ds_dup": ("duplicate pictures: {names} are the same file; keep one of them",
+               "同じ画像が重複しています: {names} は同じファイルです。1 枚だけ残してください"),
+    "ds_link_skipped": ("skipped '{name}': it is a symbolic link; links are never followed (copy the file in instead)",
+                        "'{name}' はスキップしました。シンボリックリンクはたどりません（ファイルそのものをコピーしてください）"),
+    "ds_folder_link": ("dataset '{name}' is a symbolic link; links are never followed",
+                       "データセット '{name}' はシンボリックリンクです。リンクはたどりません"),
+    "ds_small": ("small picture '{name}' ({w}x{h}): pictures of {side}-1024 px or more train much better",
+                 "小さい画像 '{name}'（{w}x{h}）: {side}〜1024 px 以上の画像のほうがずっとよく学習できます"),
+    "ds_type_tag": ("type a tag first (for example 'smile')", "先にタグを入力してください（例: smile）"),
+    "ds_type_tag_remove": ("type the tag to remove first", "先に削除するタグを入力してください"),
+    "ds_not_in": ("picture '{name}' is not in dataset '{dataset}'",
+                  "画像 '{name}' はデータセット '{dataset}' にありません"),
+    # ---- training (train_form.py, train_tab.py)
+    "tr_length_bad": ("train length: give a number of steps or epochs of at least 1",
+                      "学習の長さ: 1 以上のステップ数かエポック数を入れてください"),
+    "tr_base_missing": ("base: type the hub id (owner/name), the folder or the .safetensors file of the base model, "
+                        "or choose 'tiny' to try the flow offline",
+                        "ベースモデル: Hub ID（owner/name）、フォルダー、または .safetensors ファイルを入力してください。"
+                        "オフラインで流れだけ試すなら 'tiny' を選びます"),
+    "preset_missing": ("preset '{name}' not found; choose one of: {names}",
+                       "プリセット '{name}' が見つかりません。次から選んでください: {names}"),
+    "tr_outside_datasets": ("dataset.path '{path}' must be a dataset folder under {datasets}",
+                            "dataset.path '{path}' は {datasets} の中のデータセットにしてください"),
+    "tr_no_pickle": ("allow_pickle cannot be turned on in the studio (a pickle checkpoint can run code); convert the "
+                     "base to .safetensors, or train it with `lora-studio train` if you trust it",
+                     "スタジオでは allow_pickle をオンにできません（pickle のチェックポイントはプログラムを実行できます）。"
+                     "ベースを .safetensors に変換するか、信頼できるファイルなら `lora-studio train` で学習してください"),
+    "tr_dataset_links": ("dataset '{name}' holds symbolic links ({links}); the studio never follows links: copy those "
+                         "files into the folder instead",
+                         "データセット '{name}' にシンボリックリンクがあります（{links}）。スタジオはリンクをたどらないので、"
+                         "ファイルそのものをフォルダーにコピーしてください"),
+    "tr_stop_requested": ("stop requested for run '{name}': it saves a checkpoint and the adapter, then ends; "
+                          "resume it later to continue",
+                          "実行 '{name}' に停止を頼みました。チェックポイントとアダプターを保存してから終わります。"
+                          "続きは後で「選んだ実行を再開」から学習できます"),
+    "tr_nothing_to_stop": ("no training is running, so there is nothing to stop",
+                           "実行中の学習はないので、止めるものはありません"),
+    "tr_busy": ("a training is already running (run '{name}'); stop it or wait until it finishes, then start again",
+                "学習 '{name}' がすでに実行中です。止めるか終わるのを待ってから、もう一度開始してください"),
+    "tr_already_finished": ("run '{name}' already finished; start a new run to train more",
+                            "実行 '{name}' はもう完了しています。さらに学習するなら新しく開始してください"),
+    "st_stopped": ("stopped at step {step}: the adapter {adapter} is saved; press Resume to continue",
+                   "ステップ {step} で停止しました。アダプター {adapter} は保存済みです。続けるには「選んだ実行を再開」を押してください"),
+    "st_stopped_plain": ("stopped at step {step}; press Resume to continue",
+                         "ステップ {step} で停止しました。続けるには「選んだ実行を再開」を押してください"),
+    "st_no_samples": ("No sample images were made (sample.every_n_steps: {every}; 0 makes them only at the end).",
+                      "サンプル画像は作られていません（sample.every_n_steps: {every}。0 なら最後にだけ作ります）。"),
+    "st_failed": ("{detail}", "学習は失敗しました。英語の詳細: {detail}"),
+    "st_loading_base": ("loading the base model", "ベースモデルを読み込み中"),
+    "st_loss": ("loss {loss}", "損失 {loss}"),
+    "col_tag": ("tag", "タグ"),
+    "col_images": ("images", "画像の数"),
+    "col_run": ("run", "実行"),
+    "col_state": ("state", "状態"),
+    "col_step": ("step", "ステップ"),
+    "col_adapter": ("adapter", "アダプター"),
+    "toast_error": ("Error", "エラー"),
+    "toast_warning": ("Warning", "注意"),
+    "toast_info": ("Info", "お知らせ"),
+    # ---- lesson and generate
+    "ls_preset_missing": ("lesson preset '{name}' not found; choose one of: {names}",
+                          "レッスンのプリセット '{name}' が見つかりません。次から選んでください: {names}"),
+    "ls_locked": ("'{line}': {key} cannot be changed in the studio", "'{line}': {key} はスタジオでは変更できません"),
+    "ls_outside": ("data.path '{path}' must be a folder under {datasets}",
+                   "data.path '{path}' は {datasets} の中のフォルダーにしてください"),
+    "ls_not_run": ("'{run}' is not a lesson run folder under {lessons}",
+                   "'{run}' は {lessons} の中にあるレッスンの実行フォルダーではありません"),
+    "gen_bad_adapter": ("adapter '{value}' is not a .safetensors file under {outputs}; pick one from the list of "
+                        "trained runs",
+                        "アダプター '{value}' は {outputs} の中の .safetensors ファイルではありません。学習済みの一覧から"
+                        "選んでください"),
+    # ---- the core library's English, in Japanese (see CORE_PATTERNS)
+    "core_note": ("{detail}", "注意（英語のメッセージ）: {detail}"),
+    "core_error": ("{detail}", "うまくいきませんでした。英語の詳細: {detail}"),
+    "core_ignored_folder": ("ignored folder '{folder}': name it like '{like}' to train its images 10 times per epoch",
+                            "フォルダー '{folder}' の画像は使われません。1 エポックに 10 回ずつ学習させるなら、"
+                            "'{like}' のような名前にしてください"),
+    "core_ignored_type": ("ignored '{name}': {suffix} is not trained on; save it as PNG or JPEG to use it",
+                          "'{name}' は使われません。{suffix} は学習に使えないので、使うなら PNG か JPEG で保存してください"),
+    "core_too_small": ("skipped '{name}': is too small to train on ({size}; each side needs at least "
+                       "bucket_step={step} px)",
+                       "'{name}' はスキップされました。学習には小さすぎます（{size}。縦横とも {step} px 以上が必要です）"),
+    "core_skipped": ("skipped '{name}': {detail}", "'{name}' は読み込めないのでスキップされました（英語の詳細: {detail}）"),
+    "core_no_caption": ("no caption for '{name}' (expected {expected}): it is trained with the trigger word only",
+                        "'{name}' にはタグファイル（{expected}）がないので、トリガーワードだけで学習します"),
+    "core_caption_empty": ("caption '{caption}' is empty: '{name}' is trained with the trigger word only",
+                           "タグファイル '{caption}' が空なので、'{name}' はトリガーワードだけで学習します"),
+    "core_no_images": ("dataset '{folder}' has no usable images {detail}",
+                       "データセット '{folder}' には学習に使える画像がありません（英語の詳細: {detail}）"),
+    "core_too_small_value": ("{setting}: {value} is too small; it must be at least {lo}",
+                             "{setting}: {value} は小さすぎます。{lo} 以上にしてください"),
+    "core_too_large_value": ("{setting}: {value} is too large; it must be at most {hi}",
+                             "{setting}: {value} は大きすぎます。{hi} 以下にしてください"),
+}
+
+# English lines from lora_studio/data.py and config.py, matched whole; anything else gets the "core_*" lead-in.
+CORE_PATTERNS: list[tuple[re.Pattern, str]] = [(re.compile(pattern), key) for pattern, key in [
+    (r"^ignored folder '(?P<folder>.+)': name it like '(?P<like>[^']+)' to train its images 10 times per epoch$",
+     "core_ignored_folder"),
+    (r"^ignored '(?P<name>.+)': (?P<suffix>\.\w+) is not trained on; save it as PNG or JPEG to use it$",
+     "core_ignored_type"),
+    (r"^skipped '(?P<name>.+)': is too small to train on \((?P<size>\d+x\d+); each side needs at least "
+     r"bucket_step=(?P<step>\d+) px\)$", "core_too_small"),
+    (r"^skipped '(?P<name>.+?)': (?P<detail>.+)$", "core_skipped"),
+    (r"^no caption for '(?P<name>.+)' \(expected (?P<expected>.+)\): it is trained with the trigger word only$",
+     "core_no_caption"),
+    (r"^caption '(?P<caption>.+)' is empty: '(?P<name>.+)' is trained with the trigger word only$",
+     "core_caption_empty"),
+    (r"^dataset '(?P<folder>.+?)' has no usable images (?P<detail>.+)$", "core_no_images"),
+    (r"^a training is already running \(run '(?P<name>.+?)', process \d+\); stop it or wait until it finishes, "
+     r"then start again$", "tr_busy"),
+    (r"^loading the base model$", "st_loading_base"),
+    (r"^run '(?P<name>.+?)' already finished; start a new run to train more$", "tr_already_finished"),
+    (r"^(?P<setting>[\w.]+): (?P<value>\S+) is too small; it must be at least (?P<lo>\S+)$", "core_too_small_value"),
+    (r"^(?P<setting>[\w.]+): (?P<value>\S+) is too large; it must be at most (?P<hi>\S+)$", "core_too_large_value"),
+]]
