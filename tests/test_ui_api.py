@@ -117,8 +117,10 @@ def test_refusals_are_readable(client, studio, tmp_path):
         zf.writestr("notes.pdf", b"%PDF")
     message, summary = client.predict(uploads=[handle_file(str(archive))], dataset="refusals", trigger_word="",
                                       api_name="/upload_dataset")
-    assert "Saved 0 file(s)" in message and "../escape.png" in message and "notes.pdf" in message
+    assert "Nothing was saved" in message and "../escape.png" in message and "notes.pdf" in message
     assert not (studio[1] / "datasets" / "escape.png").exists()
+    assert not (studio[1] / "datasets" / "refusals").exists()  # no empty dataset left to show up in the lists
+    (studio[1] / "datasets" / "refusals").mkdir()
 
     with pytest.raises(AppError, match="not allowed"):
         client.predict(uploads=[handle_file(str(archive))], dataset="../up", trigger_word="", api_name="/upload_dataset")

@@ -147,3 +147,93 @@ def test_prompt_suggestions_ignore_text_files_without_a_picture():
     assert "mychar" in tags
     readme_words = set((sample / "README.txt").read_text(encoding="utf-8").replace("\n", ",").split(","))
     assert not {w.strip() for w in readme_words if w.strip()} & set(tags)
+
+
+def _zip(path: Path, entries: dict[str, bytes | str]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_a_zipped_folder_lands_at_the_top_of_the_dataset(tmp_path):
+    # What "compress folder" makes: one folder holding the pictures and their tags.
+    archive = _zip(tmp_path / "up" / "mychar.zip", {"mychar/pic0.png": _png(300), "mychar/pic0.txt": "smile",
+                                                    "mychar/pic1.png": _png(300, "blue")})
+    folder = tmp_path / "ds"
+    report = store.import_uploads(folder, [archive])
+    assert sorted(report.saved) == ["pic0.png", "pic0.txt", "pic1.png"] and report.rejected == []
+    view = store.describe(folder)
+    assert [view.relative(item) for item in view.items] == ["pic0.png", "pic1.png"]
+    assert not any("ignored folder" in line for line in view.warnings)
+    assert store.read_tags(folder, "pic0.png") == "smile"
+
+
+def test_zip_folders_kohya_stay_plain_ones_come_up_without_collisions(tmp_path):
+    archive = _zip(tmp_path / "up" / "export.zip", {
+        "export/10_mychar/a.png": _png(300), "export/10_mychar/a.txt": "kohya",
+        "export/top.png": _png(300, "green"),
+        "export/day/pic.png": _png(300, "blue"), "export/day/pic.txt": "day",
+        "export/night/pic.png": _png(300, "black"), "export/night/pic.txt": "night",
+        "export/../evil.png": _png(),
+    })
+    folder = tmp_path / "ds"
+    report = store.import_uploads(folder, [archive])
+    assert sorted(report.saved) == ["10_mychar/a.png", "10_mychar/a.txt", "night_pic.png", "night_pic.txt",
+                                    "pic.png", "pic.txt", "top.png"]
+    assert any("'export/../evil.png'" in line for line in report.rejected)
+    assert store.read_tags(folder, "pic.png") == "day" and store.read_tags(folder, "night_pic.png") == "night"
+    view = store.describe(folder)
+    assert len(view.items) == 4 and view.skipped == []
+    assert [item.repeats for item in view.items if item.path.parent.name == "10_mychar"] == [10]
+    # a zip of one kohya folder keeps it
+    only_kohya = _zip(tmp_path / "up" / "k.zip", {"5_other/b.png": _png(300, "white")})
+    assert store.import_uploads(tmp_path / "ds2", [only_kohya]).saved == ["5_other/b.png"]
+
+
+def test_an_upload_that_saves_nothing_leaves_no_empty_dataset(tmp_path):
+    folder = tmp_path / "datasets" / "nothing"
+    report = store.import_uploads(folder, [_upload(tmp_path / "up", "notes.pdf", b"%PDF")])
+    assert report.saved == [] and len(report.rejected) == 1
+    assert not folder.exists()
+    folder.mkdir()  # an existing dataset stays, even when nothing new was saved into it
+    store.import_uploads(folder, [_upload(tmp_path / "up", "notes.pdf", b"%PDF")])
+    assert folder.is_dir()
+
+
+def test_skipped_pictures_are_listed_and_bulk_edits_only_touch_trained_ones(tmp_path):
+    folder = tmp_path / "ds"
+    up = tmp_path / "up"
+    store.import_uploads(folder, [_upload(up, "a.png", _png(300)), _upload(up, "b.png", _png(300, "blue")),
+                                  _upload(up, "tiny.png", _png(40)), _upload(up, "a.txt", b"smile"),
+                                  _upload(up, "b.txt", b"smile"), _upload(up, "tiny.txt", b"smile")])
+    (folder / "plain").mkdir()
+    (folder / "plain" / "c.png").write_bytes(_png(300, "green"))
+    view = store.describe(folder)
+    assert [view.relative(item) for item in view.items] == ["a.png", "b.png"]
+    assert view.skipped == ["plain/c.png", "tiny.png"]
+    # judged with the trainer's default bucket_step, which the warning names
+    assert store.CHECK_BUCKET_STEP == 64
+    assert any("tiny.png" in line and "bucket_step=64" in line for line in view.warnings)
+    assert store.add_tag_everywhere(folder, "solo") == 2  # what the gallery shows, not the skipped picture
+    assert (folder / "tiny.txt").read_text() == "smile\n"
+    for rel in view.skipped:
+        store.delete_picture(folder, rel)
+    assert store.describe(folder).skipped == [] and not (folder / "tiny.txt").exists()
+
+
+def test_the_newest_dataset_opens_first(tmp_path):
+    from lora_studio.ui.paths import newest_dataset
+
+    paths = StudioPaths.at(tmp_path)
+    assert newest_dataset(paths) is None
+    for name, age in (("aaa", 100), ("zzz", 50), ("mmm", 10)):
+        (paths.datasets / name).mkdir()
+        picture = paths.datasets / name / "a.png"
+        picture.write_bytes(_png())
+        os.utime(picture, (picture.stat().st_mtime - age,) * 2)
+        os.utime(picture.parent, (picture.stat().st_mtime,) * 2)
+    assert newest_dataset(paths) == "mmm"
+    (paths.datasets / "aaa" / "a.txt").write_text("edited just now")
+    assert newest_dataset(paths) == "aaa"

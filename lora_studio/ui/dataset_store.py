@@ -7,6 +7,7 @@ reads. Upload names are checked by paths.safe_relative/inside, so nothing lands 
 from __future__ import annotations
 
 import hashlib
+import os
 import stat
 import zipfile
 from collections import Counter
@@ -18,6 +19,7 @@ from ..config import DatasetConfig
 from ..data import (
     CAPTION_EXTENSIONS,
     IMAGE_EXTENSIONS,
+    REPEAT_FOLDER,
     ImageItem,
     load_image,
     parse_tags,
@@ -25,27 +27,32 @@ from ..data import (
     tag_frequency,
 )
 from ..errors import DatasetError, UserError
+from .i18n import Msg, StudioError
 from .paths import inside, links_in, safe_relative
 
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # one picture; a zip's members each and...
 MAX_ZIP_TOTAL = 2 * 1024 * 1024 * 1024  # ...all of them together (zip bombs)
 MAX_CAPTION_BYTES = 64 * 1024
 SMALL_SIDE = 256  # below this a picture still trains, but poorly: say so
+# "Too small to train on" is judged like the character presets train (the trainer's default bucket_step);
+# the Train tab's step count scans with the preset actually chosen.
+CHECK_BUCKET_STEP = DatasetConfig().bucket_step
 
 
 @dataclass
 class ImportReport:
     saved: list[str] = field(default_factory=list)
-    rejected: list[str] = field(default_factory=list)  # "name: reason", one per refused file
+    rejected: list[Msg] = field(default_factory=list)  # "name: reason", one per refused file
 
 
 @dataclass
 class DatasetView:
     folder: Path
     items: list[ImageItem]
-    warnings: list[str]
+    warnings: list[str]  # Msg for the studio's own notes, plain English lines from the scan
     tags: dict[str, int]  # tag -> number of images carrying it, most frequent first
     trigger: str  # the tag every caption starts with, if there is one
+    skipped: list[str] = field(default_factory=list)  # pictures in the folder that training would not use
 
     def relative(self, item: ImageItem) -> str:
         return item.path.relative_to(self.folder).as_posix()
@@ -54,24 +61,23 @@ class DatasetView:
 # ---------------------------------------------------------------- importing
 
 
-def _check(folder: Path, name: str, size: int, report: ImportReport) -> tuple[PurePosixPath, Path] | None:
-    """The safe relative name and target of one upload, or None (with the reason in the report)."""
+def _check(folder: Path, shown: str, name: str, size: int, report: ImportReport) -> tuple[PurePosixPath, Path] | None:
+    """The safe relative name and target of one upload (`shown` in messages), or None (the reason in the report)."""
     try:
         relative = safe_relative(name)
         suffix = relative.suffix.lower()
         if suffix not in IMAGE_EXTENSIONS + CAPTION_EXTENSIONS:
-            raise UserError(f"'{name}' is not a picture ({', '.join(IMAGE_EXTENSIONS)}) or a tag file (.txt); "
-                            f"it was not saved")
+            raise StudioError("up_not_picture", name=shown, exts=", ".join(IMAGE_EXTENSIONS))
         if size > (MAX_CAPTION_BYTES if suffix in CAPTION_EXTENSIONS else MAX_UPLOAD_BYTES):
-            raise UserError(f"'{name}' is too large ({size // 1024} KiB); it was not saved")
+            raise StudioError("up_too_large_kib", name=shown, kib=size // 1024)
         return relative, inside(folder, relative)
-    except UserError as e:
-        report.rejected.append(str(e))
+    except StudioError as e:
+        report.rejected.append(e.msg)
         return None
 
 
-def _store_image(folder: Path, name: str, data: bytes, report: ImportReport) -> None:
-    checked = _check(folder, name, len(data), report)
+def _store_image(folder: Path, shown: str, name: str, data: bytes, report: ImportReport) -> None:
+    checked = _check(folder, shown, name, len(data), report)
     if checked is None:
         return
     relative, target = checked
@@ -83,21 +89,21 @@ def _store_image(folder: Path, name: str, data: bytes, report: ImportReport) -> 
         load_image(staged)  # decode fully now, so a broken file is refused by name at upload time
     except DatasetError as e:
         staged.unlink(missing_ok=True)
-        report.rejected.append(str(e).replace(f"'{staged}'", f"'{name}'") + "; it was not saved")
+        detail = str(e).replace(f"'{staged}'", f"'{shown}'")
+        report.rejected.append(Msg("up_broken", english=f"{detail}; it was not saved", name=shown, detail=detail))
         return
     target.parent.mkdir(parents=True, exist_ok=True)
     staged.replace(target)
     report.saved.append(relative.as_posix())
 
 
-def _store_caption(folder: Path, name: str, data: bytes, report: ImportReport) -> None:
-    checked = _check(folder, name, len(data), report)
+def _store_caption(folder: Path, shown: str, name: str, data: bytes, report: ImportReport) -> None:
+    checked = _check(folder, shown, name, len(data), report)
     if checked is None:
         return
     relative, target = checked
     if not any(target.with_suffix(ext).is_file() for ext in IMAGE_EXTENSIONS):
-        report.rejected.append(f"'{name}' has no picture of the same name (like {relative.stem}.png); "
-                               f"tag files must be named after their picture")
+        report.rejected.append(Msg("up_no_picture", name=shown, stem=PurePosixPath(shown).stem))
         return
     write_text_atomic(target, ", ".join(parse_tags(data.decode("utf-8-sig", errors="replace"))) + "\n")
     report.saved.append(relative.as_posix())
@@ -107,11 +113,48 @@ def _is_caption(name: str) -> bool:
     return PurePosixPath(name.replace("\\", "/")).suffix.lower() in CAPTION_EXTENSIONS
 
 
-def _zip_entries(archive: Path, report: ImportReport) -> list[tuple[str, bytes]]:
+def _is_repeat_folder(name: str) -> bool:
+    match = REPEAT_FOLDER.match(name)
+    return bool(match) and int(match.group(1)) >= 1
+
+
+def zip_layout(names: list[str]) -> dict[str, str]:
+    """Where each zip entry goes in the dataset. A zipped folder ("compress folder" gives `mychar/pic.png`) lands
+    at the top; kohya `N_name/` folders stay; pictures of other plain folders come up to the top (the trainer
+    reads only the top and `N_name/` folders), as `folder_pic.png` when two would share a name. Unsafe names
+    stay as they are, to be refused by name."""
+    split: dict[str, list[str]] = {}
+    for name in names:
+        try:
+            split[name] = list(safe_relative(name).parts)
+        except UserError:
+            continue
+    lists = list(split.values())
+    depth = 0  # leading folders all entries share, down to the first kohya folder
+    while lists and all(len(p) > depth + 1 for p in lists) and len({p[depth] for p in lists}) == 1 \
+            and not _is_repeat_folder(lists[0][depth]):
+        depth += 1
+    placed = []
+    for name, parts in split.items():
+        *folders, file = parts[depth:]
+        keep = [folders[0]] if folders and _is_repeat_folder(folders[0]) else []
+        placed.append((len(folders) - len(keep), name, folders, keep, file))
+    layout, owner = {}, {}  # owner: (target folder, stem) -> the source folder that claimed it
+    for _, name, folders, keep, file in sorted(placed):  # files already in place claim their names first
+        stem, suffix = PurePosixPath(file).stem, PurePosixPath(file).suffix
+        if owner.setdefault((tuple(keep), stem.lower()), tuple(folders)) != tuple(folders):
+            stem = "_".join(folders[len(keep):] + [stem])
+            owner.setdefault((tuple(keep), stem.lower()), tuple(folders))
+        layout[name] = "/".join(keep + [stem + suffix])
+    return {name: layout.get(name, name) for name in names}
+
+
+def _zip_entries(archive: Path, report: ImportReport) -> list[tuple[str, str, bytes]]:
+    """(name shown in messages, name in the dataset, bytes) of each entry worth saving."""
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as e:
-        report.rejected.append(f"'{archive.name}' is not a readable zip file ({e})")
+        report.rejected.append(Msg("up_bad_zip", name=archive.name, error=str(e)))
         return []
     entries, total = [], 0
     with zf:
@@ -120,40 +163,45 @@ def _zip_entries(archive: Path, report: ImportReport) -> list[tuple[str, bytes]]
             if info.is_dir() or name.startswith("__MACOSX/") or PurePosixPath(name).name in (".DS_Store", "Thumbs.db"):
                 continue
             if stat.S_ISLNK(info.external_attr >> 16):
-                report.rejected.append(f"'{name}' in {archive.name} is a symbolic link; links are never extracted")
+                report.rejected.append(Msg("up_zip_link", name=name, archive=archive.name))
                 continue
             total += info.file_size
             if info.file_size > MAX_UPLOAD_BYTES or total > MAX_ZIP_TOTAL:
-                report.rejected.append(f"'{name}' in {archive.name} is too large once unpacked; it was not saved")
+                report.rejected.append(Msg("up_zip_large", name=name, archive=archive.name))
                 continue
             entries.append((name, zf.read(info)))
-    return entries
+    layout = zip_layout([name for name, _ in entries])
+    return [(name, layout[name], data) for name, data in entries]
 
 
 def import_uploads(folder: Path, uploads: list[str | Path]) -> ImportReport:
     """Save uploaded pictures, .txt tag files and zips of both into `folder`; every refusal is named.
 
     Pictures go first, so a tag file is kept only when its picture exists (a stray README.txt is not a caption).
+    A folder that did not exist and receives nothing is not left behind (it would show up as an empty dataset).
     """
     report = ImportReport()
+    existed = folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
-    entries: list[tuple[str, bytes]] = []
+    entries: list[tuple[str, str, bytes]] = []
     for upload in uploads:
         path = Path(upload)
         if path.is_symlink():
-            report.rejected.append(f"'{path.name}' is a symbolic link; links are never followed")
+            report.rejected.append(Msg("up_link", name=path.name))
         elif path.suffix.lower() == ".zip":
             entries += _zip_entries(path, report)
         elif path.stat().st_size > MAX_UPLOAD_BYTES:
-            report.rejected.append(f"'{path.name}' is too large; it was not saved")
+            report.rejected.append(Msg("up_too_large", name=path.name))
         else:
-            entries.append((path.name, path.read_bytes()))
-    for name, data in entries:
+            entries.append((path.name, path.name, path.read_bytes()))
+    for shown, name, data in entries:
         if not _is_caption(name):
-            _store_image(folder, name, data, report)
-    for name, data in entries:
+            _store_image(folder, shown, name, data, report)
+    for shown, name, data in entries:
         if _is_caption(name):
-            _store_caption(folder, name, data, report)
+            _store_caption(folder, shown, name, data, report)
+    if not existed and not report.saved and not any(folder.iterdir()):
+        folder.rmdir()
     return report
 
 
@@ -165,8 +213,7 @@ def _duplicates(items: list[ImageItem], folder: Path) -> list[str]:
     for item in items:
         digest = hashlib.sha256(item.path.read_bytes()).hexdigest()
         by_hash.setdefault(digest, []).append(item.path.relative_to(folder).as_posix())
-    return [f"duplicate pictures: {', '.join(repr(n) for n in names)} are the same file; keep one of them"
-            for names in by_hash.values() if len(names) > 1]
+    return [Msg("ds_dup", names=", ".join(repr(n) for n in names)) for names in by_hash.values() if len(names) > 1]
 
 
 def _guess_trigger(items: list[ImageItem]) -> str:
@@ -182,7 +229,7 @@ def _without_links(folder: Path, items: list[ImageItem], notes: list[str]) -> li
     (or shows) a file outside datasets/ that a link points to."""
     links = links_in(folder)
     for name in links:
-        notes.append(f"skipped '{name}': it is a symbolic link; links are never followed (copy the file in instead)")
+        notes.append(Msg("ds_link_skipped", name=name))
     kept = []
     for item in items:
         relative = item.path.relative_to(folder).as_posix()
@@ -194,25 +241,50 @@ def _without_links(folder: Path, items: list[ImageItem], notes: list[str]) -> li
     return kept
 
 
+def pictures_on_disk(folder: Path) -> list[str]:
+    """Every picture file in the folder and its subfolders (relative names), no links, nothing hidden."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):  # os.walk does not descend into linked folders
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            path = Path(dirpath) / name
+            if path.suffix.lower() in IMAGE_EXTENSIONS and not name.startswith(".") and not path.is_symlink():
+                found.append(path.relative_to(folder).as_posix())
+    return sorted(found)
+
+
 def describe(folder: Path) -> DatasetView:
-    """Scan like the trainer does (every image decoded) and add what a person preparing pictures should know."""
+    """Scan like the trainer does (every image decoded) and add what a person preparing pictures should know,
+    including the pictures training would skip, so they can be removed."""
     if folder.is_symlink():
-        return DatasetView(folder, [], [f"dataset '{folder.name}' is a symbolic link; links are never followed"],
-                           {}, "")
+        return DatasetView(folder, [], [Msg("ds_folder_link", name=folder.name)], {}, "")
     if not folder.is_dir() or not any(folder.iterdir()):
         return DatasetView(folder, [], [], {}, "")
     try:
-        scan = scan_dataset(DatasetConfig(path=str(folder), trigger_word=""))
+        scan = scan_dataset(DatasetConfig(path=str(folder), trigger_word="", bucket_step=CHECK_BUCKET_STEP))
     except DatasetError as e:
-        return DatasetView(folder, [], [str(e)], {}, "")
+        return DatasetView(folder, [], [str(e)], {}, "", skipped=pictures_on_disk(folder))
     notes = list(scan.warnings)
     scan.items = _without_links(folder, scan.items, notes)
     for item in scan.items:
         if min(item.width, item.height) < SMALL_SIDE:
-            notes.append(f"small picture '{item.path.relative_to(folder).as_posix()}' ({item.width}x{item.height}): "
-                         f"pictures of {SMALL_SIDE}-1024 px or more train much better")
+            notes.append(Msg("ds_small", name=item.path.relative_to(folder).as_posix(), w=item.width, h=item.height,
+                             side=SMALL_SIDE))
     notes += _duplicates(scan.items, folder)
-    return DatasetView(folder, scan.items, notes, tag_frequency(scan.items), _guess_trigger(scan.items))
+    view = DatasetView(folder, scan.items, notes, tag_frequency(scan.items), _guess_trigger(scan.items))
+    used = {view.relative(item) for item in scan.items}
+    view.skipped = [name for name in pictures_on_disk(folder) if name not in used]
+    return view
+
+
+def trigger_of(folder: Path) -> str:
+    """The tag every caption beside a picture starts with, if there is one (cheap: no image decoding)."""
+    firsts = set()
+    for caption in folder.rglob("*.txt"):
+        if any(caption.with_suffix(ext).is_file() for ext in IMAGE_EXTENSIONS) and not caption.is_symlink():
+            tags = parse_tags(caption.read_text(encoding="utf-8", errors="replace")[:MAX_CAPTION_BYTES])
+            firsts.add(tags[0] if tags else "")
+    return firsts.pop() if len(firsts) == 1 else ""
 
 
 def quick_tags(folder: Path) -> dict[str, int]:
@@ -231,7 +303,7 @@ def quick_tags(folder: Path) -> dict[str, int]:
 def _image(folder: Path, relative: str) -> Path:
     path = inside(folder, safe_relative(relative))
     if not path.is_file() or path.suffix.lower() not in IMAGE_EXTENSIONS:
-        raise UserError(f"picture '{relative}' is not in dataset '{folder.name}'")
+        raise StudioError("ds_not_in", name=relative, dataset=folder.name)
     return path
 
 
@@ -256,14 +328,13 @@ def write_tags(folder: Path, relative: str, text: str) -> list[str]:
 
 
 def _rewrite_all(folder: Path, change) -> int:
-    """Apply `change(tags) -> tags` to every picture's caption; returns how many captions changed."""
+    """Apply `change(tags) -> tags` to the caption of every picture training uses (the ones the gallery shows,
+    not the skipped ones); returns how many captions changed."""
     changed = 0
-    for image in sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()):
-        caption = _caption_of(image)
-        old = parse_tags(caption.read_text(encoding="utf-8", errors="replace")) if caption.is_file() else []
-        new = change(old)
-        if new != old:
-            write_text_atomic(caption, ", ".join(new) + "\n")
+    for item in describe(folder).items:
+        new = change(item.tags)  # the scan's tags: a linked caption reads as empty and is never read through
+        if new != item.tags:
+            write_text_atomic(item.caption_path or _caption_of(item.path), ", ".join(new) + "\n")
             changed += 1
     return changed
 
@@ -271,7 +342,7 @@ def _rewrite_all(folder: Path, change) -> int:
 def add_tag_everywhere(folder: Path, tag: str, first: bool = False) -> int:
     tags = parse_tags(tag)
     if not tags:
-        raise UserError("type a tag first (for example 'smile')")
+        raise StudioError("ds_type_tag")
     if first:
         return _rewrite_all(folder, lambda old: tags + [t for t in old if t not in tags])
     return _rewrite_all(folder, lambda old: old + [t for t in tags if t not in old])
@@ -280,7 +351,7 @@ def add_tag_everywhere(folder: Path, tag: str, first: bool = False) -> int:
 def remove_tag_everywhere(folder: Path, tag: str) -> int:
     tags = parse_tags(tag)
     if not tags:
-        raise UserError("type the tag to remove first")
+        raise StudioError("ds_type_tag_remove")
     return _rewrite_all(folder, lambda old: [t for t in old if t not in tags])
 
 

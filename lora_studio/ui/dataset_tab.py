@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
+import pandas as pd
 
 from ..errors import UserError
 from ..sample_data import TRIGGER_WORD, make_sample_dataset
 from . import dataset_store as store
-from .common import Studio, readable_errors
-from .i18n import I18N, tr
-from .paths import list_datasets, suggest_name
+from .common import Studio, readable_errors, warn_all
+from .i18n import I18N, say, tr
+from .paths import list_datasets, newest_dataset, suggest_name
 
 DEFAULT_NAME = "my-character"
 
@@ -21,9 +22,16 @@ DEFAULT_NAME = "my-character"
 class DatasetTab:
     name: gr.Dropdown
     trigger: gr.Textbox
+    current: gr.State  # the dataset the gallery shows: every action works on this one, never on typed text
+    message: gr.Markdown
     refresh_outputs: list
     refresh: object  # (name, lang) -> values for refresh_outputs
-    first: object  # (current name) -> the dataset dropdown with its choices and the first existing dataset picked
+    first: object  # (current name) -> the dataset dropdown with its choices and the newest dataset picked
+
+
+def _table(view: store.DatasetView, lang: str) -> pd.DataFrame:
+    return pd.DataFrame([[tag, count] for tag, count in view.tags.items()],
+                        columns=[tr(lang, "col_tag"), tr(lang, "col_images")])
 
 
 def build(studio: Studio) -> DatasetTab:
@@ -47,6 +55,7 @@ def build(studio: Studio) -> DatasetTab:
     message = gr.Markdown(elem_id="ds-message")
     summary = gr.JSON(visible=False)
     rel_paths = gr.State([])
+    current = gr.State("")
     with gr.Row():
         with gr.Column(scale=3):
             gallery = gr.Gallery(label=I18N("ds_gallery"), columns=5, height=430, object_fit="contain", fit_columns=False,
@@ -59,11 +68,17 @@ def build(studio: Studio) -> DatasetTab:
                 delete_btn = gr.Button(I18N("ds_delete"), variant="stop")
             bulk = gr.Textbox(label=I18N("ds_bulk"), info=I18N("ds_bulk_info"), elem_id="ds-bulk")
             with gr.Row():
-                add_all = gr.Button(I18N("ds_add_all"))
+                add_all = gr.Button(I18N("ds_add_all"), elem_id="ds-add-all")
                 remove_all = gr.Button(I18N("ds_remove_all"))
                 trigger_all = gr.Button(I18N("ds_trigger_all"))
     with gr.Row():
-        freq = gr.Dataframe(headers=["tag", "images"], label=I18N("ds_freq"), interactive=False, max_height=300)
+        skipped = gr.Dropdown([], multiselect=True, label=I18N("ds_skipped"), info=I18N("ds_skipped_info"),
+                              visible=False, scale=3, elem_id="ds-skipped")
+        remove_skipped = gr.Button(I18N("ds_remove_skipped"), variant="stop", visible=False, scale=1,
+                                   elem_id="ds-remove-skipped")
+    with gr.Row():
+        freq = gr.Dataframe(headers=["tag", "images"], label=I18N("ds_freq"), interactive=False, max_height=300,
+                            elem_id="ds-freq")
         warnings_md = gr.Markdown(elem_id="ds-warnings")
 
     @readable_errors
@@ -75,13 +90,16 @@ def build(studio: Studio) -> DatasetTab:
             head = tr(lang, "ds_count", n=len(view.items), name=dataset)
         else:
             head = tr(lang, "ds_empty", name=dataset)
-        notes = "\n".join(f"- {line}" for line in view.warnings)
+        notes = "\n".join(f"- {say(lang, line)}" for line in view.warnings)
+        if view.skipped:
+            notes += f"\n\n{tr(lang, 'ds_skipped_note', step=store.CHECK_BUCKET_STEP)}"
         warn_text = f"**{tr(lang, 'ds_warnings')}**\n\n{notes}" if notes else ""
-        rows = [[tag, count] for tag, count in view.tags.items()]
-        return (pictures, [view.relative(i) for i in view.items], rows or None, f"{head}\n\n{warn_text}",
-                gr.update(choices=list_datasets(paths)), view.trigger or gr.skip())
+        shown = bool(view.skipped)
+        return (pictures, [view.relative(i) for i in view.items], _table(view, lang), f"{head}\n\n{warn_text}",
+                gr.update(choices=list_datasets(paths)), view.trigger or gr.skip(), dataset,
+                gr.update(choices=view.skipped, value=view.skipped, visible=shown), gr.update(visible=shown))
 
-    refresh_outputs = [gallery, rel_paths, freq, warnings_md, name, trigger]
+    refresh_outputs = [gallery, rel_paths, freq, warnings_md, name, trigger, current, skipped, remove_skipped]
 
     @readable_errors
     def upload(uploads: list[str] | None, dataset: str, trigger_word: str, lang: str = "en"):
@@ -92,11 +110,10 @@ def build(studio: Studio) -> DatasetTab:
         report = store.import_uploads(folder, uploads)
         if trigger_word.strip() and report.saved:
             store.add_tag_everywhere(folder, trigger_word, first=True)
-        for line in report.rejected[:5]:
-            gr.Warning(line)
-        text = tr(lang, "ds_saved", n=len(report.saved), name=dataset)
+        warn_all(report.rejected, lang)
+        text = tr(lang, "ds_saved" if report.saved else "ds_nothing_saved", n=len(report.saved), name=dataset)
         if report.rejected:
-            text += "\n\n" + tr(lang, "ds_refused") + "\n" + "\n".join(f"- {line}" for line in report.rejected)
+            text += "\n\n" + tr(lang, "ds_refused") + "\n" + "\n".join(f"- {say(lang, r)}" for r in report.rejected)
         return text, {"dataset": dataset, "folder": str(folder), "saved": report.saved, "rejected": report.rejected}
 
     @readable_errors
@@ -117,6 +134,14 @@ def build(studio: Studio) -> DatasetTab:
             raise UserError(tr(lang, "ds_pick_first"))
         store.delete_picture(paths.dataset(dataset), rel)
         return tr(lang, "ds_deleted", name=rel), "", ""
+
+    @readable_errors
+    def delete_skipped(dataset: str, rels: list[str] | None, lang: str):
+        if not rels:
+            raise UserError(tr(lang, "ds_pick_skipped"))
+        for rel in rels:
+            store.delete_picture(paths.dataset(dataset), rel)
+        return tr(lang, "ds_removed_n", n=len(rels))
 
     def bulk_action(kind: str):
         @readable_errors
@@ -144,26 +169,30 @@ def build(studio: Studio) -> DatasetTab:
         return gr.skip()
 
     lang = studio.lang
+    then_refresh = dict(fn=refresh, inputs=[name, lang], outputs=refresh_outputs, api_visibility="private")
     files.upload(name_from_zip, [files, name], [name], api_visibility="private")
     upload_btn.click(upload, [files, name, trigger, lang], [message, summary], api_name="upload_dataset").then(
-        refresh, [name, lang], refresh_outputs, api_visibility="private").then(
-        lambda: None, None, [files], api_visibility="private")
-    for trigger_event in (open_btn.click, name.select):
-        trigger_event(refresh, [name, lang], refresh_outputs, api_visibility="private")
-    sample_btn.click(make_sample, [lang], [message, name, trigger], api_visibility="private").then(
-        refresh, [name, lang], refresh_outputs, api_visibility="private")
-    gallery.select(select, [rel_paths, name], [selected, tags_box], api_visibility="private")
-    save_btn.click(save_tags, [name, selected, tags_box, lang], [message], api_visibility="private").then(
-        refresh, [name, lang], refresh_outputs, api_visibility="private")
-    delete_btn.click(delete, [name, selected, lang], [message, selected, tags_box], api_visibility="private").then(
-        refresh, [name, lang], refresh_outputs, api_visibility="private")
+        **then_refresh).then(lambda: None, None, [files], api_visibility="private")
+    # A picked, typed (Enter or leaving the box) or programmatically set name opens that dataset.
+    for trigger_event in (open_btn.click, name.change):
+        trigger_event(**then_refresh)
+    sample_btn.click(make_sample, [lang], [message, name, trigger], api_visibility="private").then(**then_refresh)
+    gallery.select(select, [rel_paths, current], [selected, tags_box], api_visibility="private")
+    save_btn.click(save_tags, [current, selected, tags_box, lang], [message], api_visibility="private").then(
+        refresh, [current, lang], refresh_outputs, api_visibility="private")
+    delete_btn.click(delete, [current, selected, lang], [message, selected, tags_box], api_visibility="private").then(
+        refresh, [current, lang], refresh_outputs, api_visibility="private")
+    remove_skipped.click(delete_skipped, [current, skipped, lang], [message], api_visibility="private").then(
+        refresh, [current, lang], refresh_outputs, api_visibility="private")
     for button, kind in ((add_all, "add"), (remove_all, "remove"), (trigger_all, "trigger")):
-        button.click(bulk_action(kind), [name, bulk, trigger, lang], [message], api_visibility="private").then(
-            refresh, [name, lang], refresh_outputs, api_visibility="private")
+        button.click(bulk_action(kind), [current, bulk, trigger, lang], [message], api_visibility="private").then(
+            refresh, [current, lang], refresh_outputs, api_visibility="private")
+
     @readable_errors
     def first(current: str):
-        existing = list_datasets(paths)
         untouched = current in ("", DEFAULT_NAME)  # a name typed before the page finished loading stays
-        return gr.update(choices=existing, value=existing[0] if existing and untouched else current)
+        newest = newest_dataset(paths)
+        return gr.update(choices=list_datasets(paths), value=newest if newest and untouched else current)
 
-    return DatasetTab(name=name, trigger=trigger, refresh_outputs=refresh_outputs, refresh=refresh, first=first)
+    return DatasetTab(name=name, trigger=trigger, current=current, message=message, refresh_outputs=refresh_outputs, refresh=refresh,
+                      first=first)
