@@ -129,6 +129,7 @@ def test_tag_train_generate_in_the_browser(studio, page, uploads, tmp_path):
     expect(page.locator("#tr-arithmetic")).to_contain_text("2 steps")
     page.locator("#tr-start").click()
     expect(page.locator("#tr-message")).to_contain_text("started")
+    page.set_viewport_size({"width": 760, "height": 1000})  # a narrow window: the log's long lines wrap
     page.reload()  # the run lives on disk, not in the page: a reloaded page finds it again
     page.get_by_role("tab", name="2. Train").click()
     expect(page.locator("#tr-progress")).to_contain_text("browser-run", timeout=30_000)
@@ -136,6 +137,12 @@ def test_tag_train_generate_in_the_browser(studio, page, uploads, tmp_path):
     expect(page.locator("#tr-adapters")).to_contain_text(re.compile(r"browser-run\s*\.safetensors"), timeout=30_000)
     expect(page.locator("#tr-samples img").first).to_be_visible()
     assert (root / "outputs" / "browser-run" / "browser-run.safetensors").is_file()
+    # the log shows its last lines: it overflows its box and is scrolled to the end
+    log = page.locator("#tr-log textarea")
+    expect(log).to_have_value(re.compile(r"finished"), timeout=30_000)
+    page.wait_for_function("""() => { const t = document.querySelector('#tr-log textarea');
+        return t.scrollHeight > t.clientHeight + 20 && t.scrollHeight - t.scrollTop - t.clientHeight < 8; }""")
+    page.set_viewport_size({"width": 1400, "height": 1000})
 
     # 4. generate with the adapter just trained
     page.get_by_role("tab", name="3. Generate").click()
@@ -154,9 +161,112 @@ def test_tag_train_generate_in_the_browser(studio, page, uploads, tmp_path):
     expect(page.get_by_role("tab", name="2. 学習")).to_be_visible()
     page.get_by_role("tab", name="2. 学習").click()
     expect(page.locator("#tr-progress")).to_contain_text("完了", timeout=15_000)
+    expect(page.locator("#tr-progress")).to_contain_text("損失")
+    expect(page.locator("#tr-runs")).to_contain_text("状態")
+    expect(page.locator("#tr-runs")).to_contain_text("完了")
+    expect(page.locator("#tr-preset input")).to_have_value("お試し（tiny・オフライン）")
+    page.get_by_role("tab", name="1. データセット").click()
+    expect(page.locator("#ds-freq")).to_contain_text("タグ")
+    _upload(page, uploads["bad"][:1])
+    page.locator("#ds-add").click()
+    expect(page.locator("#ds-message")).to_contain_text("何も保存されませんでした", timeout=60_000)
+    expect(page.locator("#ds-message")).to_contain_text("notes.pdf")
+    expect(page.locator("#ds-message")).to_contain_text("保存しませんでした")
+    page.get_by_role("tab", name="2. 学習").click()
     page.screenshot(path=str(tmp_path / "studio-train-ja.png"), full_page=True)
     keep = Path(tmp_path.parent / "lora-studio-screenshots")
     keep.mkdir(exist_ok=True)
     for shot in tmp_path.glob("studio-*.png"):
         shutil.copy(shot, keep / shot.name)
     print(f"screenshots: {screenshot} {tmp_path / 'studio-train-ja.png'}")
+
+
+def _tab_labels(page) -> list[str]:
+    return [tab.inner_text().strip() for tab in page.get_by_role("tab").all()]
+
+
+def test_language_switch_relabels_every_tab_and_is_kept(studio, page):
+    url, _ = studio
+    expect = sync_api.expect
+    page.goto(url)
+    expect(page.locator("#ds-warnings")).to_contain_text("has no pictures yet")
+    assert _tab_labels(page) == ["1. Dataset", "2. Train", "3. Generate", "4. Lesson"]
+    page.locator("#lang-switch label", has_text="日本語").click()
+    expect(page.get_by_role("tab", name="4. レッスン")).to_be_visible()  # a tab never opened
+    assert _tab_labels(page) == ["1. データセット", "2. 学習", "3. 生成", "4. レッスン"]
+    expect(page.locator("#ds-warnings")).to_contain_text("まだ画像がありません")  # a text the server made
+    page.reload()  # the choice is kept
+    expect(page.locator("#ds-warnings")).to_contain_text("まだ画像がありません")
+    expect(page.get_by_role("tab", name="3. 生成")).to_be_visible()
+    assert _tab_labels(page) == ["1. データセット", "2. 学習", "3. 生成", "4. レッスン"]
+    page.locator("#lang-switch label", has_text="English").click()
+    expect(page.get_by_role("tab", name="2. Train")).to_be_visible()
+    assert _tab_labels(page) == ["1. Dataset", "2. Train", "3. Generate", "4. Lesson"]
+
+
+def test_dataset_tab_acts_on_the_dataset_it_shows(studio, page):
+    import os
+    import time
+
+    from PIL import Image
+
+    from lora_studio.sample_data import make_sample_dataset
+
+    url, root = studio
+    expect = sync_api.expect
+    old = make_sample_dataset(root / "datasets" / "aaa-old", count=3, size=96)
+    Image.new("RGB", (40, 40), "red").save(old / "tiny.png")  # skipped by training
+    (old / "tiny.txt").write_text("mychar, red")
+    past = time.time() - 3600
+    for path in [*old.iterdir(), old]:
+        os.utime(path, (past, past))
+    make_sample_dataset(root / "datasets" / "mine", count=5, size=96)
+    for path in (root / "datasets" / "mine").glob("*.txt"):
+        path.write_text(path.read_text().replace("mychar", "minechar"))
+
+    # the most recently changed dataset opens, and the Train tab starts from it and its trigger word
+    page.goto(url)
+    expect(page.locator("#ds-warnings")).to_contain_text("5 pictures in dataset mine")
+    page.get_by_role("tab", name="2. Train").click()
+    expect(page.locator("#tr-dataset input")).to_have_value("mine")
+    expect(page.locator("#tr-trigger input, #tr-trigger textarea").first).to_have_value("minechar")
+    expect(page.locator("#tr-preset input")).to_have_value("quick test (tiny, offline)")
+    expect(page.locator("#tr-arithmetic")).to_contain_text("5 images")
+
+    # the hub choice asks for the id beside the step count, and forgets it once typed
+    page.locator("#tr-base-kind label", has_text="Hugging Face hub id").click()
+    expect(page.locator("#tr-base-note")).to_contain_text("type the hub id")
+    expect(page.locator("#tr-arithmetic")).to_contain_text("5 images")
+    page.locator("#tr-base-path textarea").click()
+    page.keyboard.type("owner/model")
+    expect(page.locator("#tr-base-note")).not_to_contain_text("type the hub id")
+    expect(page.locator("#tr-base-note")).to_contain_text("Hugging Face cache")
+    # an out-of-range number names its field, and gradio's own bound check never answers
+    _set_number(page, "tr-learning-rate", -1)
+    expect(page.locator("#tr-arithmetic")).to_contain_text("Learning rate (train.learning_rate): -1.0 is too small")
+    _set_number(page, "tr-length", 3)
+    expect(page.locator("#tr-arithmetic")).to_contain_text("Learning rate")
+    expect(page.get_by_text("is less than minimum")).to_have_count(0)
+
+    # typing another name and pressing Enter opens it; picture clicks then act on that one
+    page.get_by_role("tab", name="1. Dataset").click()
+    _set_dropdown(page, "ds-name", "newchar")
+    expect(page.locator("#ds-warnings")).to_contain_text("Dataset newchar has no pictures yet")
+    expect(page.locator("#ds-gallery .thumbnail-item")).to_have_count(0)
+    _set_dropdown(page, "ds-name", "aaa-old")
+    expect(page.locator("#ds-warnings")).to_contain_text("3 pictures in dataset aaa-old")
+    page.locator("#ds-gallery .thumbnail-item").first.click()
+    expect(page.locator("#ds-tags textarea")).to_have_value(re.compile(r"^mychar, "))
+    expect(page.get_by_text("is not in dataset")).to_have_count(0)
+
+    # the skipped picture is listed and can be removed; bulk edits count only the pictures shown
+    expect(page.locator("#ds-skipped")).to_contain_text("tiny.png")
+    expect(page.locator("#ds-warnings")).to_contain_text("bucket_step 64")
+    page.locator("#ds-bulk textarea, #ds-bulk input").first.fill("solo-added")
+    page.locator("#ds-add-all").click()
+    expect(page.locator("#ds-message")).to_contain_text("Changed the tags of 3 picture(s)")
+    page.locator("#ds-remove-skipped").click()
+    expect(page.locator("#ds-message")).to_contain_text("Removed 1 picture(s)")
+    expect(page.locator("#ds-skipped")).to_be_hidden()
+    assert not (old / "tiny.png").exists() and not (old / "tiny.txt").exists()
+    assert len(list(old.glob("*.png"))) == 3

@@ -15,8 +15,9 @@ from ..errors import UserError
 from ..jobs import Jobs
 from . import dataset_tab, generate_tab, lesson_tab, train_tab
 from .common import Studio
-from .i18n import I18N
+from .i18n import I18N, tr
 from .paths import StudioPaths
+from .run_view import plot_titles
 
 log = logging.getLogger(__name__)
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -28,22 +29,34 @@ CSS = """
 .ls-progress-text { margin-top: 4px; font-size: 0.95em; }
 """
 
-# The language switch: gradio's translation runtime lives in its `core-*.js` module; importing the URL the
-# page already loaded gives the same instance, whose changeLocale re-renders every translated text.
-SWITCH_LANGUAGE_JS = """
-async (choice) => {
+# The language: gradio's translation runtime lives in its `core-*.js` module; importing the URL the page already
+# loaded gives the same instance, whose changeLocale re-renders the mounted translated texts. The choice is kept in
+# localStorage, so a reload (or the next visit) opens in the same language. Tab labels of tabs never opened and
+# texts the server made are redrawn by the server (relabel, rerender).
+_LOCALE_JS = """
+const LANG_KEY = 'lora-studio-lang';
+async function applyLocale(choice) {
   try {
     const loaded = performance.getEntriesByType('resource').map(e => e.name);
     const url = loaded.find(n => /\\/assets\\/core-[^/]*\\.js(\\?|$)/.test(n));
-    const core = await import(url);
-    core.changeLocale(choice);
+    (await import(url)).changeLocale(choice);
   } catch (error) {
     console.warn('language switch failed; use Settings at the bottom of the page', error);
   }
-  return choice;
 }
 """
-BROWSER_LANGUAGE_JS = "(x) => ((navigator.language || 'en').toLowerCase().startsWith('ja') ? 'ja' : 'en')"
+SWITCH_LANGUAGE_JS = "async (choice) => {" + _LOCALE_JS + """
+  try { localStorage.setItem(LANG_KEY, choice); } catch (error) {}
+  await applyLocale(choice);
+  return choice;
+}"""
+BROWSER_LANGUAGE_JS = "async (x) => {" + _LOCALE_JS + """
+  let stored = null;
+  try { stored = localStorage.getItem(LANG_KEY); } catch (error) {}
+  if (stored === 'en' || stored === 'ja') { await applyLocale(stored); return stored; }
+  return (navigator.language || 'en').toLowerCase().startsWith('ja') ? 'ja' : 'en';
+}"""
+TAB_KEYS = ("tab_dataset", "tab_train", "tab_generate", "tab_lesson")
 
 
 def build_app(root: str | Path = ".") -> gr.Blocks:
@@ -58,24 +71,37 @@ def build_app(root: str | Path = ".") -> gr.Blocks:
                               elem_id="lang-switch", scale=0, min_width=200)
         gr.Markdown(I18N("intro"))
         with gr.Tabs():
-            with gr.Tab(I18N("tab_dataset"), id="dataset"):
+            with gr.Tab(I18N("tab_dataset"), id="dataset", elem_id="tab-dataset") as dataset_page:
                 dataset = dataset_tab.build(studio)
-            with gr.Tab(I18N("tab_train"), id="train") as train_page:
-                train = train_tab.build(studio)
-            with gr.Tab(I18N("tab_generate"), id="generate") as generate_page:
+            with gr.Tab(I18N("tab_train"), id="train", elem_id="tab-train") as train_page:
+                train = train_tab.build(studio, follow=(dataset.current, dataset.trigger))
+            with gr.Tab(I18N("tab_generate"), id="generate", elem_id="tab-generate") as generate_page:
                 generate = generate_tab.build(studio)
-            with gr.Tab(I18N("tab_lesson"), id="lesson"):
-                lesson_tab.build(studio)
+            with gr.Tab(I18N("tab_lesson"), id="lesson", elem_id="tab-lesson") as lesson_page:
+                plots = lesson_tab.build(studio)
+        tabs = [dataset_page, train_page, generate_page, lesson_page]
+        plots.append((train.loss_plot, None, "ax_step", "ax_loss"))
 
-        switch.input(lambda choice: choice, [switch], [lang], js=SWITCH_LANGUAGE_JS, api_visibility="private")
-        demo.load(lambda code: (code, code), [switch], [switch, lang], js=BROWSER_LANGUAGE_JS,
-                  api_visibility="private").then(
-            dataset.first, [dataset.name], [dataset.name], api_visibility="private").then(
-            dataset.refresh, [dataset.name, lang], dataset.refresh_outputs, api_visibility="private").then(
-            train.on_show, train.on_show_inputs, train.on_show_outputs, api_visibility="private").then(
-            generate["refresh"], None, generate["refresh_outputs"], api_visibility="private")
-        train_page.select(train.on_show, train.on_show_inputs, train.on_show_outputs, api_visibility="private")
-        generate_page.select(generate["refresh"], None, generate["refresh_outputs"], api_visibility="private")
+        def relabel(code: str):
+            """The language for this page, every tab label in it (gradio redraws only the open tab's) and the
+            plots' axis titles."""
+            code = code if code in ("en", "ja") else "en"
+            return (code, code, *(gr.Tab(label=tr(code, key)) for key in TAB_KEYS), *plot_titles(code, plots))
+
+        private = dict(api_visibility="private")
+        relabelled = [lang, switch, *tabs, *(plot for plot, *_ in plots)]
+        show_dataset = dict(fn=dataset.refresh, inputs=[dataset.name, lang], outputs=dataset.refresh_outputs, **private)
+        show_train = dict(fn=train.on_show, inputs=train.on_show_inputs, outputs=train.on_show_outputs, **private)
+        # Switching language redraws what the server wrote; messages about past actions are cleared, not kept
+        # in the old language, and the next poll redraws the run (its signature is reset).
+        switch.input(relabel, [switch], relabelled, js=SWITCH_LANGUAGE_JS, **private).then(
+            **show_dataset).then(**show_train).then(
+            lambda: ("", "", train_tab.REDRAW), None, [dataset.message, train.message, train.signature], **private)
+        demo.load(relabel, [switch], relabelled, js=BROWSER_LANGUAGE_JS, **private).then(
+            dataset.first, [dataset.name], [dataset.name], **private).then(**show_dataset).then(**show_train).then(
+            generate["refresh"], None, generate["refresh_outputs"], **private)
+        train_page.select(**show_train)
+        generate_page.select(generate["refresh"], None, generate["refresh_outputs"], **private)
     demo.studio_paths = paths  # for launch_app and the tests
     return demo
 

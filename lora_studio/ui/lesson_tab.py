@@ -17,7 +17,7 @@ from ..errors import UserError
 from ..lesson import LessonConfig, explain, explain_stage, load_lesson_model, predict, run_lesson
 from ..lesson.model import TINY
 from .common import Studio, readable_errors
-from .i18n import I18N, tr
+from .i18n import I18N, StudioError, tr
 from .paths import StudioPaths
 
 DEFAULT_PRESET = "lesson-quick"
@@ -29,11 +29,11 @@ def lesson_config(paths: StudioPaths, preset: str, overrides: str, lang: str) ->
     """The preset with `key=value` lines on top; results always go to outputs/lessons/<name>."""
     presets = paths.preset_files(lesson=True)
     if preset not in presets:
-        raise UserError(f"lesson preset '{preset}' not found; choose one of: {', '.join(presets)}")
+        raise StudioError("ls_preset_missing", name=preset, names=", ".join(presets))
     lines = [line.strip() for line in (overrides or "").splitlines() if line.strip() and not line.startswith("#")]
     for line in lines:
         if line.split("=", 1)[0].strip() in LOCKED_KEYS:
-            raise UserError(f"'{line}': {line.split('=', 1)[0].strip()} cannot be changed in the studio")
+            raise StudioError("ls_locked", line=line, key=line.split("=", 1)[0].strip())
     data = apply_overrides(read_yaml(presets[preset]), lines)
     config = load_dataclass(LessonConfig, data)
     config.language = lang if lang in ("en", "ja") else "en"
@@ -42,10 +42,25 @@ def lesson_config(paths: StudioPaths, preset: str, overrides: str, lang: str) ->
         folder = Path(config.data.path).expanduser()
         folder = (folder if folder.is_absolute() else paths.root / folder).resolve()
         if not folder.is_relative_to(paths.datasets):
-            raise UserError(f"data.path '{config.data.path}' must be a folder under {paths.datasets}")
+            raise StudioError("ls_outside", path=config.data.path, datasets=str(paths.datasets))
         config.data.path = str(folder)
     config.validate()
     return config
+
+
+def summary_text(event: dict[str, Any], unfreeze_fraction: float, lang: str) -> str:
+    """The parameter summary of one phase, like Keras' model.summary(), in `lang` (from the event's counts)."""
+    title = (tr(lang, "ls_sum_phase1") if event["phase"] == 1
+             else tr(lang, "ls_sum_phase2", fraction=f"{unfreeze_fraction:.0%}"))
+    layers = tr(lang, "ls_sum_layers", trainable=event["trainable_layers"], layers=event["layers"])
+    rows = [(tr(lang, "ls_sum_base"), layers, event["base"]),
+            (tr(lang, "ls_sum_head"), tr(lang, "ls_sum_head_note"), event["head"])]
+    lines = [title, "-" * 64, *(f"{name}  ·  {note}  ·  {count:,}" for name, note, count in rows), "-" * 64]
+    lines += [f"{tr(lang, key)}: {event[field]:,}" for key, field in
+              (("ls_sum_total", "total"), ("ls_sum_trainable", "trainable"), ("ls_sum_frozen", "non_trainable"))]
+    bn = event["batchnorm_statistics"]
+    lines.append(tr(lang, "ls_sum_bn", bn=f"{bn:,}", all=f"{event['total'] + bn:,}"))
+    return "\n".join(lines)
 
 
 class LessonView:
@@ -64,7 +79,9 @@ class LessonView:
         kind, lang = event["type"], self.lang
         if kind == "stage":
             stage = event["stage"]
-            texts = explain_stage(stage, lang)
+            # The lesson's own "try lora-studio lesson-predict" is for the terminal; here the form is just below.
+            texts = [tr(lang, "ls_predict_below") if text == explain("predict", lang) else text
+                     for text in explain_stage(stage, lang)]
             if stage == "model" and self.config.base == TINY:
                 texts.append(f"ℹ️ {explain('tiny', lang)}")
             self.sections.append(f"### {tr(lang, 'ls_stage_' + stage)}\n\n" + "\n\n".join(texts))
@@ -77,7 +94,8 @@ class LessonView:
             self.sections.append(tr(lang, "ls_data", classes=", ".join(event["classes"]), train=event["train"],
                                     validation=event["validation"], test=event["test"]))
         elif kind == "summary":
-            self.summaries.append(f"```\n{event['text']}\n```")
+            text = event["text"] if lang != "ja" else summary_text(event, self.config.finetune.unfreeze_fraction, lang)
+            self.summaries.append(f"```\n{text}\n```")
         elif kind == "initial":
             self.sections.append(tr(lang, "ls_initial", accuracy=f"{event['val_accuracy']:.1%}"))
         elif kind == "batch":
@@ -113,7 +131,8 @@ def _model_for(run_dir: Path):
     return _model_cache[key]
 
 
-def build(studio: Studio) -> None:
+def build(studio: Studio) -> list[tuple[gr.LinePlot, str | None, str, str]]:
+    """The tab; returns its plots with the text keys of their titles and x and y axis titles (set per language)."""
     paths, lang = studio.paths, studio.lang
     presets = list(paths.preset_files(lesson=True))
     gr.Markdown(I18N("ls_intro"))
@@ -131,9 +150,12 @@ def build(studio: Studio) -> None:
             explanations = gr.Markdown(elem_id="ls-explanations")
         with gr.Column(scale=2):
             summaries = gr.Markdown(elem_id="ls-summaries")
-            accuracy_plot = gr.LinePlot(x="epoch", y="accuracy", color="series", label=I18N("ls_accuracy"),
-                                        height=220)
-            loss_plot = gr.LinePlot(x="epoch", y="loss", color="series", label=I18N("ls_loss"), height=220)
+            # gradio sizes the chart to `height` without counting the block label, which pushes the legend
+            # (training / validation) out of the box: the chart's own title names the plot instead.
+            accuracy_plot = gr.LinePlot(x="epoch", y="accuracy", color="series", title=tr("en", "ls_accuracy"),
+                                        color_title="", show_label=False, height=280, elem_id="ls-accuracy")
+            loss_plot = gr.LinePlot(x="epoch", y="loss", color="series", title=tr("en", "ls_loss"), color_title="",
+                                    show_label=False, height=280, elem_id="ls-loss")
     result = gr.Markdown(elem_id="ls-result")
     figures = gr.Gallery(label=I18N("ls_figures"), columns=2, height=620, object_fit="contain",
                          elem_id="ls-figures")
@@ -193,7 +215,7 @@ def build(studio: Studio) -> None:
             raise UserError(tr(lang, "ls_no_photo"))
         folder = Path(run).resolve() if run else None
         if folder is not None and not folder.is_relative_to(paths.lessons):
-            raise UserError(f"'{run}' is not a lesson run folder under {paths.lessons}")
+            raise StudioError("ls_not_run", run=run, lessons=str(paths.lessons))
         if folder is None or not (folder / "model.safetensors").is_file():
             trained = sorted(paths.lessons.glob("*/model.safetensors"), key=lambda p: p.stat().st_mtime)
             if not trained:
@@ -210,3 +232,4 @@ def build(studio: Studio) -> None:
     run_btn.click(run, [preset, overrides, lang], outputs, api_name="run_lesson", concurrency_limit=1)
     stop_btn.click(stop, [lang], [progress], api_visibility="private")
     classify_btn.click(classify, [photo, run_dir, lang], [answer], api_name="classify_photo")
+    return [(accuracy_plot, "ls_accuracy", "ax_epoch", "ax_accuracy"), (loss_plot, "ls_loss", "ax_epoch", "ax_loss")]

@@ -16,7 +16,7 @@ from ..data import scan_dataset
 from ..errors import DatasetError, UserError
 from ..models import SINGLE_FILE_SUFFIXES, TINY
 from ..steps import plan_steps
-from .i18n import I18N, help_key, tr
+from .i18n import I18N, TEXT, StudioError, help_key, say, tr
 from .paths import StudioPaths
 
 # Shown up front, in this order; everything else in TrainConfig goes under "advanced".
@@ -76,8 +76,9 @@ def _widget(key: str, tp: Any, meta: dict, value: Any) -> gr.components.Componen
     if base is bool:
         return gr.Checkbox(value, label=label, info=info)
     if base in (int, float):
-        return gr.Number(value, label=label, info=info, precision=0 if base is int else None,
-                         minimum=meta.get("minimum"), maximum=meta.get("maximum"))
+        # No minimum/maximum here: gradio would refuse every later event with its own untranslated sentence
+        # that names no field; the config's bounds give a message naming the setting instead.
+        return gr.Number(value, label=label, info=info, precision=0 if base is int else None)
     if typing.get_origin(base) is list:
         return gr.Textbox(value, label=label, info=info, lines=3)
     return gr.Textbox(value, label=label, info=info)
@@ -97,24 +98,24 @@ class TrainForm:
             self.dataset = gr.Dropdown([], value=next(init), allow_custom_value=True, label=I18N("tr_dataset"),
                                        info=I18N(help_key("dataset.path")), elem_id="tr-dataset")
             self.trigger = gr.Textbox(next(init), label=I18N("tr_trigger"),
-                                      info=I18N(help_key("dataset.trigger_word")))
+                                      info=I18N(help_key("dataset.trigger_word")), elem_id="tr-trigger")
         with gr.Row():
             self.base_kind = gr.Radio([(I18N(f"base_{k}"), k) for k in BASE_KINDS], value=next(init),
                                       label=I18N("tr_base"), elem_id="tr-base-kind")
-            self.base_path = gr.Textbox(next(init), label=I18N("tr_base_path"), info=I18N("tr_base_path_info"))
+            self.base_path = gr.Textbox(next(init), label=I18N("tr_base_path"), info=I18N("tr_base_path_info"),
+                                        elem_id="tr-base-path")
         self.base_note = gr.Markdown(elem_id="tr-base-note")
         with gr.Row():
             self.length_kind = gr.Radio([(I18N("len_steps"), "steps"), (I18N("len_epochs"), "epochs")],
                                         value=next(init), label=I18N("tr_length"), info=I18N("tr_length_info"))
-            self.length = gr.Number(next(init), label=I18N("tr_length_value"), precision=0, minimum=1,
-                                    elem_id="tr-length")
+            self.length = gr.Number(next(init), label=I18N("tr_length_value"), precision=0, elem_id="tr-length")
         self.main: dict[str, gr.components.Component] = {}
         with gr.Row():
             for key in MAIN_NUMBERS:
                 tp, meta = self.fields[key]
                 self.main[key] = gr.Number(next(init), label=I18N(f"f_{key.split('.')[-1]}"),
                                            info=I18N(help_key(key)), precision=0 if tp is int else None,
-                                           minimum=meta.get("minimum"), maximum=meta.get("maximum"), min_width=150)
+                                           min_width=150, elem_id=f"tr-{key.split('.')[-1].replace('_', '-')}")
         self.arithmetic = gr.Markdown(elem_id="tr-arithmetic")
         self.advanced: dict[str, gr.components.Component] = {}
         with gr.Accordion(I18N("tr_advanced"), open=False):
@@ -152,18 +153,19 @@ class TrainForm:
 
     # ---- form -> config
 
-    def config(self, values: list[Any]) -> TrainConfig:
-        """A validated TrainConfig; ConfigError names the dotted key of a bad value."""
+    def config(self, values: list[Any], need_base: bool = True) -> TrainConfig:
+        """A validated TrainConfig; ConfigError names the dotted key of a bad value. Without `need_base` a base
+        not typed yet stands in as tiny (the step arithmetic does not depend on it)."""
         name, dataset, trigger, base_kind, base_path, length_kind, length, *rest = values
         data: dict[str, Any] = {}
-        base = compose_base(base_kind, base_path)
+        base = compose_base(base_kind, base_path) if need_base or (base_path or "").strip() else TINY
         folder = self.paths.dataset(dataset or "")
         _set(data, "name", (name or "").strip())
         _set(data, "base", base)
         _set(data, "dataset.path", str(folder))
         _set(data, "dataset.trigger_word", (trigger or "").strip())
         if not length or length < 1:
-            raise UserError("train length: give a number of steps or epochs of at least 1")
+            raise StudioError("tr_length_bad")
         if length_kind == "steps":
             _set(data, "train.max_train_steps", int(length))
         else:
@@ -196,16 +198,30 @@ def compose_base(kind: str, path: str) -> str:
         return TINY
     path = (path or "").strip()
     if not path:
-        raise UserError("base: type the hub id (owner/name), the folder or the .safetensors file of the base model, "
-                        "or choose 'tiny' to try the flow offline")
+        raise StudioError("tr_base_missing")
     return path
 
 
 def load_preset(paths: StudioPaths, preset: str) -> TrainConfig:
     files = paths.preset_files()
     if preset not in files:
-        raise UserError(f"preset '{preset}' not found; choose one of: {', '.join(files) or '(none)'}")
+        raise StudioError("preset_missing", name=preset, names=", ".join(files) or "(none)")
     return load_config(files[preset])
+
+
+def preset_choices(paths: StudioPaths) -> list[tuple[Any, str]]:
+    """(label, file stem) for the preset dropdown: the shipped presets by what they are for, others by name."""
+    return [(I18N(f"preset_{stem}") if f"preset_{stem}" in TEXT else stem, stem) for stem in paths.preset_files()]
+
+
+def field_error(error: UserError, lang: str) -> str:
+    """A bad setting's message with the field's label in front, so the person sees which box to fix."""
+    key = str(error).split(":", 1)[0]
+    label = tr(lang, f"f_{key.split('.')[-1]}") if key in MAIN_NUMBERS else ""
+    text = error.msg.text(lang) if isinstance(error, StudioError) else say(lang, str(error), error=True)
+    if not label:
+        return f"⚠️ {text}"
+    return f"⚠️ **{label}** ({key}): {text.removeprefix(key + ': ')}"
 
 
 # ---------------------------------------------------------------- step arithmetic
@@ -232,6 +248,6 @@ def arithmetic(cfg: TrainConfig, lang: str) -> str:
     try:
         plan = plan_steps(cfg, _items(cfg), world_size=1)
     except (DatasetError, OSError) as e:
-        return f"⚠️ {e}"
+        return f"⚠️ {say(lang, str(e), error=True)}"
     return tr(lang, "arith", images=plan.num_images, samples=plan.num_samples, batch=plan.batch_size * plan.accumulation,
               per_epoch=plan.steps_per_epoch, epochs=plan.epochs, total=plan.total_steps)

@@ -3,28 +3,27 @@ resume, and the finished runs' adapters. All state is read back from the run fol
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
-import pandas as pd
 
 from ..config import TrainConfig, load_dataclass, read_yaml
 from ..data import scan_dataset
 from ..errors import UserError
-from ..jobs import RunStatus
 from ..sample_data import make_sample_dataset
 from ..steps import plan_steps
 from ..training_setup import preflight
+from . import dataset_store as store
 from .common import Studio, message_of, readable_errors
-from .dataset_store import quick_tags
-from .i18n import I18N, tr
+from .i18n import I18N, StudioError, tr
 from .paths import links_in, list_datasets
-from .train_form import TrainForm, arithmetic, load_preset
+from .run_view import LOG_LINES, SCROLL_LOG_JS, render, runs_table
+from .train_form import TrainForm, arithmetic, field_error, load_preset, preset_choices
 
 POLL_S = 2.0
+REDRAW = "redraw"  # a signature no run has: the next poll draws the page, also "no training yet"
 DEFAULT_PRESET = "quickstart"
 
 
@@ -32,9 +31,12 @@ DEFAULT_PRESET = "quickstart"
 class TrainTab:
     form: TrainForm
     runs: gr.Dropdown
-    on_show: Any  # (lang, *form values) -> dataset choices, arithmetic, base note
+    on_show: Any  # (lang, Dataset tab's dataset and trigger, last synced, *form values) -> see on_show_outputs
     on_show_inputs: list
     on_show_outputs: list
+    signature: gr.State  # what the page shows of the watched run; REDRAW makes the next poll draw it again
+    message: gr.Markdown
+    loss_plot: gr.LinePlot
 
 
 # ---------------------------------------------------------------- starting (shared by the button and the API)
@@ -44,16 +46,14 @@ def prepare(studio: Studio, cfg: TrainConfig) -> TrainConfig:
     """Check what would fail in the trainer's first seconds, here, with a message naming the problem."""
     folder = Path(cfg.dataset.path).resolve()
     if not folder.is_relative_to(studio.paths.datasets):
-        raise UserError(f"dataset.path '{cfg.dataset.path}' must be a dataset folder under {studio.paths.datasets}")
+        raise StudioError("tr_outside_datasets", path=cfg.dataset.path, datasets=str(studio.paths.datasets))
     if not folder.is_dir() and folder.name == "sample-character":
         make_sample_dataset(folder)  # the quickstart preset's dataset: create it rather than fail
     if cfg.allow_pickle:  # a browser must not switch on loading files that can run code on this computer
-        raise UserError("allow_pickle cannot be turned on in the studio (a pickle checkpoint can run code); "
-                        "convert the base to .safetensors, or train it with `lora-studio train` if you trust it")
+        raise StudioError("tr_no_pickle")
     links = links_in(folder) if folder.is_dir() else []
     if links:
-        raise UserError(f"dataset '{folder.name}' holds symbolic links ({', '.join(links[:3])}); the studio never "
-                        f"follows links: copy those files into the folder instead")
+        raise StudioError("tr_dataset_links", name=folder.name, links=", ".join(links[:3]))
     preflight(replace(cfg, train=replace(cfg.train, resume=None)))  # the base exists, is not pickle; packages
     scan = scan_dataset(replace(cfg.dataset, path=str(folder)))
     plan_steps(cfg, scan.items, world_size=1)  # "too few images for this batch size" before any process starts
@@ -64,7 +64,7 @@ def config_from_api(studio: Studio, settings: dict, preset: str) -> TrainConfig:
     """The preset's YAML (or the defaults) with `settings` on top; a bare dataset name means datasets/<name>."""
     presets = studio.paths.preset_files()
     if preset and preset not in presets:
-        raise UserError(f"preset '{preset}' not found; choose one of: {', '.join(presets)}")
+        raise StudioError("preset_missing", name=preset, names=", ".join(presets))
     data = read_yaml(presets[preset]) if preset else {}
     for key, value in _flatten(settings or {}):
         node = data
@@ -88,51 +88,16 @@ def _flatten(settings: dict, prefix: str = ""):
             yield f"{prefix}{key}", value
 
 
-# ---------------------------------------------------------------- showing a run
-
-
-def _progress_html(status: RunStatus, lang: str) -> str:
-    pct = round(status.progress * 100)
-    last = status.metrics[-1] if status.metrics else {}
-    parts = [f"<b>{html.escape(tr(lang, 'state_' + status.state))}</b>",
-             tr(lang, "st_step", step=status.step, total=status.total_steps or "?")]
-    if "loss" in last:
-        parts.append(f"loss {last['loss']:.4f}")
-    if last.get("images_per_s"):
-        parts.append(f"{last['images_per_s']:.2f} img/s")
-    return (f'<div class="ls-progress" data-state="{status.state}"><div class="ls-bar" style="width:{pct}%"></div>'
-            f'</div><div class="ls-progress-text">{html.escape(status.name)} · ' + " · ".join(parts) + "</div>")
-
-
-def render(status: RunStatus | None, lang: str) -> tuple:
-    if status is None:
-        return "", tr(lang, "st_none"), None, [], ""
-    rows = [(m["step"], m["loss"]) for m in status.metrics if "step" in m and "loss" in m]
-    plot = pd.DataFrame(rows, columns=["step", "loss"]) if rows else None
-    message = status.message
-    if status.state in ("failed",):
-        message = f"❌ {message}"
-    elif status.state == "finished" and status.adapter:
-        message = f"✅ {tr(lang, 'st_finished', adapter=status.adapter.name)}"
-    samples = [(str(p), p.stem) for p in status.samples]
-    return _progress_html(status, lang), message, plot, samples, status.log_tail
-
-
-def runs_table(studio: Studio) -> tuple[list[list[Any]], list[str], list[str]]:
-    runs = studio.jobs.list_runs()
-    rows = [[r.name, r.state, f"{r.step}/{r.total_steps}", r.adapter.name if r.adapter else ""] for r in runs]
-    return rows, [r.name for r in runs], [str(r.adapter) for r in runs if r.adapter]
-
-
 # ---------------------------------------------------------------- the tab
 
 
-def build(studio: Studio) -> TrainTab:
+def build(studio: Studio, follow: tuple[gr.State, gr.Textbox]) -> TrainTab:
+    """The tab; `follow` is the Dataset tab's current dataset and trigger word, which the form starts from."""
     paths, jobs, lang = studio.paths, studio.jobs, studio.lang
     presets = list(paths.preset_files())
     first = DEFAULT_PRESET if DEFAULT_PRESET in presets else None
     gr.Markdown(I18N("tr_intro"))
-    preset = gr.Dropdown(presets, value=first, label=I18N("tr_preset"), info=I18N("tr_preset_info"),
+    preset = gr.Dropdown(preset_choices(paths), value=first, label=I18N("tr_preset"), info=I18N("tr_preset_info"),
                          elem_id="tr-preset")
     form = TrainForm(paths, load_preset(paths, first) if first else TrainConfig())  # datasets: filled on load
     with gr.Row():
@@ -149,37 +114,48 @@ def build(studio: Studio) -> TrainTab:
         loss_plot = gr.LinePlot(x="step", y="loss", label=I18N("tr_loss"), height=260)
         samples = gr.Gallery(label=I18N("tr_samples"), columns=4, height=260, object_fit="contain", fit_columns=False,
                              elem_id="tr-samples")
-    log_box = gr.Textbox(label=I18N("tr_log"), lines=10, max_lines=10, autoscroll=True, interactive=False)
+    log_box = gr.Textbox(label=I18N("tr_log"), lines=10, max_lines=10, autoscroll=True, interactive=False,
+                         elem_id="tr-log")
     with gr.Accordion(I18N("tr_runs"), open=True):
         table = gr.Dataframe(headers=["run", "state", "step", "adapter"], interactive=False, elem_id="tr-runs")
         adapters = gr.File(label=I18N("tr_adapters"), file_count="multiple", interactive=False,
                            elem_id="tr-adapters")
-    signature = gr.State(None)
+    signature = gr.State(REDRAW)
+    synced = gr.State("")  # the Dataset tab's dataset last copied into the form
     timer = gr.Timer(POLL_S)
 
     @readable_errors
-    def fill_from_preset(name: str, lang: str):
-        cfg = load_preset(paths, name)
-        return [*form.values(cfg), gr.update(choices=list_datasets(paths))]
+    def fill_from_preset(name: str, lang: str, dataset: str, trigger: str):
+        """The preset's settings; the dataset and trigger word the person already chose stay."""
+        values = form.values(load_preset(paths, name))
+        if dataset and _has_pictures(dataset):
+            values[1], values[2] = dataset, trigger
+        return [*values, gr.update(choices=list_datasets(paths))]
 
-    @readable_errors
     def update_arithmetic(lang: str, *values):
         try:
-            cfg = form.config(list(values))
+            cfg = form.config(list(values), need_base=False)
         except UserError as e:
-            return f"⚠️ {e}", _base_note(values[3], lang)
-        return arithmetic(cfg, lang), _base_note(values[3], lang)
+            return field_error(e, lang), _base_note(values[3], values[4], lang)
+        return arithmetic(cfg, lang), _base_note(values[3], values[4], lang)
 
-    def _base_note(kind: str, lang: str) -> str:
-        return f"ℹ️ {tr(lang, 'tiny_note')}" if kind == "tiny" else tr(lang, f"base_{kind}_note") if kind else ""
+    def _base_note(kind: str, path: str, lang: str) -> str:
+        if kind == "tiny":
+            return f"ℹ️ {tr(lang, 'tiny_note')}"
+        if kind and not (path or "").strip():
+            return f"⚠️ {tr(lang, 'tr_base_missing')}"
+        return tr(lang, f"base_{kind}_note") if kind else ""
+
+    def _has_pictures(dataset: str) -> bool:
+        folder = paths.datasets / dataset
+        return folder.is_dir() and not folder.is_symlink() and bool(store.pictures_on_disk(folder))
 
     @readable_errors
     def dataset_trigger(dataset: str):
         folder = paths.datasets / dataset if dataset else None
         if folder is None or not folder.is_dir():
             return gr.skip()
-        firsts = {tags[0] for tags in _first_tags(folder)}
-        return firsts.pop() if len(firsts) == 1 else gr.skip()
+        return store.trigger_of(folder) or gr.skip()
 
     @readable_errors
     def start(lang: str, *values):
@@ -188,12 +164,16 @@ def build(studio: Studio) -> TrainTab:
         cfg = prepare(studio, replace(cfg, name=name))
         status = jobs.start(cfg)
         note = tr(lang, "tr_renamed", name=name) if name != values[0] else ""
-        gr.Info(tr(lang, "tr_started", name=name))
+        gr.Info(tr(lang, "tr_started", name=name), title=tr(lang, "toast_info"))
         return gr.update(value=status.name, choices=_run_names()), f"{tr(lang, 'tr_started', name=name)} {note}"
 
     @readable_errors
     def stop(lang: str):
-        return jobs.stop()
+        active = jobs.active()
+        if active is None:
+            raise StudioError("tr_nothing_to_stop")
+        jobs.stop()
+        return tr(lang, "tr_stop_requested", name=active.name)
 
     @readable_errors
     def resume(run: str, lang: str):
@@ -206,7 +186,7 @@ def build(studio: Studio) -> TrainTab:
     def poll(run: str, old_signature, lang: str):
         """Runs every POLL_S seconds: an error here must not become a toast every 2 s, so it is shown inline."""
         try:
-            status = jobs.status(run or None)
+            status = jobs.status(run or None, log_lines=LOG_LINES)
         except UserError:
             status = None
         except Exception as e:
@@ -215,19 +195,24 @@ def build(studio: Studio) -> TrainTab:
                                            len(status.samples), status.log_tail[-200:], status.message, lang)
         if sig == old_signature:
             return (gr.skip(),) * 9
-        rows, names, files = runs_table(studio)
+        rows, names, files = runs_table(studio, lang)
         values = render(status, lang)
         watched = gr.update(choices=names, value=status.name if status else None)
-        return (*values, rows or None, files or None, watched, sig)
+        return (*values, rows, files or None, watched, sig)
 
     form_inputs = [lang, *form.components]
     arithmetic_outputs = [form.arithmetic, form.base_note]
-    preset.input(fill_from_preset, [preset, lang], [*form.components, form.dataset], api_visibility="private").then(
+    preset.input(fill_from_preset, [preset, lang, form.dataset, form.trigger], [*form.components, form.dataset],
+                 api_visibility="private").then(
         update_arithmetic, form_inputs, arithmetic_outputs, api_visibility="private")
     # .input, not .change: only a person's edit recomputes, not each of the preset's 60 values landing.
-    watch = [form.dataset, form.length_kind, form.length, form.base_kind, *form.main.values()]
+    watch = [form.dataset, form.length_kind, form.length, form.base_kind, form.base_path, *form.main.values()]
+    # always_last: typing "owner/model" fires on each key; the count must end on the final value, not "o".
+    recompute = dict(fn=update_arithmetic, inputs=form_inputs, outputs=arithmetic_outputs, api_visibility="private",
+                     show_progress="hidden", trigger_mode="always_last")
     for widget in watch:
-        widget.input(update_arithmetic, form_inputs, arithmetic_outputs, api_visibility="private")
+        widget.input(**recompute)
+    form.base_path.blur(**recompute)  # a pasted or autofilled path
     form.dataset.input(dataset_trigger, [form.dataset], [form.trigger], api_visibility="private")
     start_btn.click(start, form_inputs, [runs, message], api_visibility="private")
     stop_btn.click(stop, [lang], [message], api_visibility="private")
@@ -235,21 +220,25 @@ def build(studio: Studio) -> TrainTab:
     poll_outputs = [progress, state_md, loss_plot, samples, log_box, table, adapters, runs, signature]
     timer.tick(poll, [runs, signature, lang], poll_outputs, api_visibility="private", show_progress="hidden")
     runs.input(poll, [runs, gr.State(None), lang], poll_outputs, api_visibility="private")
+    log_box.change(None, None, None, js=SCROLL_LOG_JS, api_visibility="private")
 
-    @readable_errors
-    def on_show(lang: str, *values):
-        return (gr.update(choices=list_datasets(paths)), *update_arithmetic(lang, *values))
+    def on_show(lang: str, dataset: str, dataset_trigger_word: str, last_synced: str, *values):
+        """On load and when the tab opens: follow the Dataset tab's dataset (once per change there, so a dataset
+        picked here stays), fresh dataset choices, the arithmetic and the runs table in the page's language."""
+        values = list(values)
+        if dataset and dataset != last_synced and _has_pictures(dataset):
+            values[1] = dataset
+            values[2] = store.trigger_of(paths.datasets / dataset) or dataset_trigger_word or values[2]
+            last_synced = dataset
+        rows = runs_table(studio, lang)[0]
+        return (gr.update(choices=list_datasets(paths), value=values[1]), values[2],
+                *update_arithmetic(lang, *values), last_synced, rows)
 
     _api_endpoints(studio)
-    return TrainTab(form=form, runs=runs, on_show=on_show, on_show_inputs=form_inputs,
-                    on_show_outputs=[form.dataset, *arithmetic_outputs])
-
-
-def _first_tags(folder: Path):
-    for caption in folder.rglob("*.txt"):
-        tags = [t.strip() for t in caption.read_text(encoding="utf-8", errors="replace").split(",") if t.strip()]
-        if tags:
-            yield tags
+    return TrainTab(form=form, runs=runs, on_show=readable_errors(on_show),
+                    on_show_inputs=[lang, *follow, synced, *form.components],
+                    on_show_outputs=[form.dataset, form.trigger, *arithmetic_outputs, synced, table],
+                    signature=signature, message=message, loss_plot=loss_plot)
 
 
 def _api_endpoints(studio: Studio) -> None:
@@ -297,5 +286,5 @@ def suggested_tags(run_dir: Path, limit: int = 20) -> list[str]:
     dataset = data.get("dataset", {})
     trigger = str(dataset.get("trigger_word") or "")
     folder = Path(str(dataset.get("path") or ""))
-    tags = list(quick_tags(folder)) if folder.is_dir() else []
+    tags = list(store.quick_tags(folder)) if folder.is_dir() else []
     return ([trigger] if trigger else []) + [t for t in tags if t != trigger][:limit]

@@ -1,0 +1,120 @@
+"""What the studio's tabs show, without a browser: a run's state and log in both languages (and no samples claimed
+that do not exist), the train form's messages, the preset labels, the lesson's texts, summaries and curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+import pytest
+
+from lora_studio.config import load_config, save_config
+from lora_studio.jobs import Jobs, RunStatus
+from lora_studio.ui import run_view
+from lora_studio.ui.common import Studio
+from lora_studio.ui.paths import REPO_CONFIGS, StudioPaths
+
+TRAINER_LAST_LINE = "stopped: stopped; resume with train.resume=latest (samples in /x/outputs/run/samples)"
+
+
+def _stopped(run_dir: Path, samples: list[Path]) -> RunStatus:
+    return RunStatus(run_dir=run_dir, name=run_dir.name, state="stopped", step=7, total_steps=20,
+                     message="stopped; resume with train.resume=latest", adapter=run_dir / "run.safetensors",
+                     metrics=[{"step": 7, "loss": 0.25}], samples=samples, log_tail=f"step 7\n{TRAINER_LAST_LINE}")
+
+
+def test_a_stopped_run_says_press_resume_and_claims_no_missing_samples(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    save_config(load_config(REPO_CONFIGS / "quickstart.yaml", ["sample.every_n_steps=0"]), run_dir / "config.yaml")
+    status = _stopped(run_dir, samples=[])
+    en, ja = run_view.state_message(status, "en"), run_view.state_message(status, "ja")
+    assert "press Resume" in en and "train.resume" not in en and "No sample images were made" in en
+    assert "「選んだ実行を再開」" in ja and "train.resume" not in ja and "サンプル画像は作られていません" in ja
+    assert "samples in" not in run_view.log_text(status) and run_view.log_text(status).endswith("train.resume=latest")
+
+    with_samples = _stopped(run_dir, samples=[run_dir / "samples" / "step-000005.png"])
+    assert "No sample images" not in run_view.state_message(with_samples, "en")
+    assert run_view.log_text(with_samples) == with_samples.log_tail
+
+
+def test_progress_states_and_the_runs_table_are_translated(tmp_path):
+    status = _stopped(tmp_path / "run", samples=[])
+    assert "loss 0.2500" in run_view.progress_html(status, "en")
+    ja = run_view.progress_html(status, "ja")
+    assert "損失 0.2500" in ja and "<b>停止</b>" in ja and "loss" not in ja.replace('class="ls-', "")
+    failed = RunStatus(run_dir=tmp_path, name="x", state="failed", message="error: CUDA out of memory")
+    assert run_view.state_message(failed, "ja") == "❌ 学習は失敗しました。英語の詳細: error: CUDA out of memory"
+    starting = RunStatus(run_dir=tmp_path, name="x", state="starting", message="loading the base model")
+    assert run_view.state_message(starting, "ja") == "ベースモデルを読み込み中"
+
+    paths = StudioPaths.at(tmp_path / "studio")
+    (paths.outputs / "first").mkdir()
+    (paths.outputs / "first" / "status.json").write_text('{"state": "finished", "step": 3, "total_steps": 3}')
+    studio = Studio(paths=paths, jobs=Jobs(paths.outputs), lang=None)
+    table, names, _ = run_view.runs_table(studio, "ja")
+    assert list(table.columns) == ["実行", "状態", "ステップ", "アダプター"]
+    assert table.values.tolist() == [["first", "完了", "3/3", ""]] and names == ["first"]
+    assert list(run_view.runs_table(studio, "en")[0].columns) == ["run", "state", "step", "adapter"]
+
+
+def test_train_form_messages_name_the_field_and_arithmetic_needs_no_base(tmp_path):
+    from lora_studio.errors import ConfigError, UserError
+    from lora_studio.ui.train_form import field_error
+
+    error = ConfigError("train.learning_rate: -1 is too small; it must be at least 0.0")
+    assert field_error(error, "en") == "⚠️ **Learning rate** (train.learning_rate): -1 is too small; it must be at least 0.0"
+    assert field_error(error, "ja") == "⚠️ **学習率** (train.learning_rate): -1 は小さすぎます。0.0 以上にしてください"
+
+    with gr.Blocks():
+        from lora_studio.ui.train_form import TrainForm
+
+        form = TrainForm(StudioPaths.at(tmp_path), load_config(REPO_CONFIGS / "quickstart.yaml"))
+    values = form.values(load_config(REPO_CONFIGS / "quickstart.yaml"))
+    values[3], values[4] = "hub", ""  # "Hugging Face hub id" picked, the id not typed yet
+    assert form.config(values, need_base=False).base == "tiny"
+    with pytest.raises(UserError, match="base: type the hub id"):
+        form.config(values)
+    minimums = [c.minimum for c in form.components if isinstance(c, gr.Number)]
+    assert set(minimums) == {None}  # gradio's own bound check would answer every form event in English
+
+
+def test_presets_have_labels_and_keep_their_file_names_as_values(tmp_path):
+    from lora_studio.ui.i18n import tr
+    from lora_studio.ui.train_form import preset_choices
+
+    choices = dict((value, label) for label, value in preset_choices(StudioPaths.at(tmp_path)))
+    assert {"quickstart", "character-8gb", "character-best"} <= set(choices)
+    assert tr("en", choices["character-8gb"].key) == "character, 8 GB GPU"
+    assert tr("ja", choices["quickstart"].key) == "お試し（tiny・オフライン）"
+    assert tr("en", choices["character-best"].key) == "character, best quality"
+
+
+def test_the_quickstart_preset_makes_samples_during_the_run():
+    cfg = load_config(REPO_CONFIGS / "quickstart.yaml")
+    assert 0 < cfg.sample.every_n_steps < cfg.train.max_train_steps
+
+
+def test_the_lesson_points_to_classify_my_photo_and_speaks_japanese(tmp_path):
+    from lora_studio.lesson import LessonConfig
+    from lora_studio.ui.lesson_tab import LessonView
+
+    view = LessonView(LessonConfig(), "en")
+    view.apply({"type": "stage", "stage": "save"})
+    assert "lesson-predict" not in view.sections[-1] and "**Classify my photo** just below" in view.sections[-1]
+
+    ja = LessonView(LessonConfig(), "ja")
+    ja.apply({"type": "stage", "stage": "save"})
+    assert "lesson-predict" not in ja.sections[-1] and "**自分の写真を分類**" in ja.sections[-1]
+    counts = dict(total=2_000, trainable=1_000, non_trainable=1_000, base=1_000, head=1_000, batchnorm_statistics=10,
+                  layers=104, trainable_layers=0)
+    ja.apply({"type": "summary", "phase": 1, **counts, "text": "Phase 1: ... Trainable params ..."})
+    assert "学習するパラメーター: 1,000" in ja.summaries[-1] and "Trainable" not in ja.summaries[-1]
+    for epoch in (1, 2):
+        ja.apply({"type": "epoch", "epoch": epoch, "train_accuracy": 0.5, "val_accuracy": 0.6, "train_loss": 0.7,
+                  "val_loss": 0.6})
+    assert set(ja.curves("accuracy")["series"]) == {"訓練", "検証"}
+    with gr.Blocks():
+        plot = gr.LinePlot(x="epoch", y="accuracy", color="series")
+    (titles,) = run_view.plot_titles("ja", [(plot, "ls_accuracy", "ax_epoch", "ax_accuracy")])
+    assert (titles.title, titles.x_title, titles.y_title) == ("正解率", "エポック", "正解率")
