@@ -260,24 +260,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "ls_stopping": ("Stopping after the current batch…", "今のバッチが終わったら止めます…"),
     "ls_no_photo": ("Upload a photo first.", "先に写真をアップロードしてください。"),
     "ls_no_model": ("No lesson model yet: run the lesson first.", "まだレッスンのモデルがありません。先にレッスンを実行してください。"),
-    "ls_predict_below": ("Try it on your own photos: put one into **Classify my photo** just below, and the model "
-                         "says what it sees and how sure it is (a probability between 0 and 100 %).",
-                         "自分の写真で試してみましょう: すぐ下の **自分の写真を分類** に画像を入れると、モデルの答えと"
-                         "その自信（0〜100% の確率）が表示されます。"),
-    "ls_sum_phase1": ("Phase 1: transfer learning (base frozen)", "フェーズ1: 転移学習（ベースは固定）"),
-    "ls_sum_phase2": ("Phase 2: fine-tuning (last {fraction} of the base's layers unfrozen)",
-                      "フェーズ2: ファインチューニング（ベースの層の最後の {fraction} を学習）"),
-    "ls_sum_base": ("MobileNetV2 base", "MobileNetV2 のベース"),
-    "ls_sum_layers": ("{trainable} of {layers} layers trainable", "{layers} 層のうち {trainable} 層を学習"),
-    "ls_sum_head": ("new head (Linear)", "新しいヘッド（Linear）"),
-    "ls_sum_head_note": ("trainable", "学習する"),
-    "ls_sum_total": ("Total params", "パラメーターの合計"),
-    "ls_sum_trainable": ("Trainable params", "学習するパラメーター"),
-    "ls_sum_frozen": ("Non-trainable params", "学習しないパラメーター"),
-    "ls_sum_bn": ("(plus {bn} BatchNorm running statistics, which never train;\n Keras counts them as "
-                  "non-trainable params: {all} in all)",
-                  "（ほかに BatchNorm の統計量が {bn} 個あり、これは学習しません。\n Keras はこれも学習しない"
-                  "パラメーターに数えるので、合計 {all} 個になります）"),
 }
 
 

@@ -48,21 +48,6 @@ def lesson_config(paths: StudioPaths, preset: str, overrides: str, lang: str) ->
     return config
 
 
-def summary_text(event: dict[str, Any], unfreeze_fraction: float, lang: str) -> str:
-    """The parameter summary of one phase, like Keras' model.summary(), in `lang` (from the event's counts)."""
-    title = (tr(lang, "ls_sum_phase1") if event["phase"] == 1
-             else tr(lang, "ls_sum_phase2", fraction=f"{unfreeze_fraction:.0%}"))
-    layers = tr(lang, "ls_sum_layers", trainable=event["trainable_layers"], layers=event["layers"])
-    rows = [(tr(lang, "ls_sum_base"), layers, event["base"]),
-            (tr(lang, "ls_sum_head"), tr(lang, "ls_sum_head_note"), event["head"])]
-    lines = [title, "-" * 64, *(f"{name}  ·  {note}  ·  {count:,}" for name, note, count in rows), "-" * 64]
-    lines += [f"{tr(lang, key)}: {event[field]:,}" for key, field in
-              (("ls_sum_total", "total"), ("ls_sum_trainable", "trainable"), ("ls_sum_frozen", "non_trainable"))]
-    bn = event["batchnorm_statistics"]
-    lines.append(tr(lang, "ls_sum_bn", bn=f"{bn:,}", all=f"{event['total'] + bn:,}"))
-    return "\n".join(lines)
-
-
 class LessonView:
     """Folds run_lesson's events into what the tab shows."""
 
@@ -78,12 +63,11 @@ class LessonView:
     def apply(self, event: dict[str, Any]) -> None:
         kind, lang = event["type"], self.lang
         if kind == "stage":
-            stage = event["stage"]
-            # The lesson's own "try lora-studio lesson-predict" is for the terminal; here the form is just below.
-            texts = [tr(lang, "ls_predict_below") if text == explain("predict", lang) else text
-                     for text in explain_stage(stage, lang)]
+            stage, facts = event["stage"], event.get("facts")
+            # place="studio": the texts point to "Classify my photo" below instead of the terminal command.
+            texts = explain_stage(stage, lang, facts=facts, place="studio")
             if stage == "model" and self.config.base == TINY:
-                texts.append(f"ℹ️ {explain('tiny', lang)}")
+                texts.append(f"ℹ️ {explain('tiny', lang, facts=facts)}")
             self.sections.append(f"### {tr(lang, 'ls_stage_' + stage)}\n\n" + "\n\n".join(texts))
             self.progress = tr(lang, "ls_stage_" + stage)
         elif kind in ("download", "load"):
@@ -94,8 +78,7 @@ class LessonView:
             self.sections.append(tr(lang, "ls_data", classes=", ".join(event["classes"]), train=event["train"],
                                     validation=event["validation"], test=event["test"]))
         elif kind == "summary":
-            text = event["text"] if lang != "ja" else summary_text(event, self.config.finetune.unfreeze_fraction, lang)
-            self.summaries.append(f"```\n{text}\n```")
+            self.summaries.append(f"```\n{event['text']}\n```")  # in the page's language: config.language is set
         elif kind == "initial":
             self.sections.append(tr(lang, "ls_initial", accuracy=f"{event['val_accuracy']:.1%}"))
         elif kind == "batch":
