@@ -276,6 +276,31 @@ def read_yaml(path: str | Path) -> dict:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"config file '{path}' must hold a mapping of keys at the top level")
+    return migrate(data, path)
+
+
+# ---------------------------------------------------------------- config versions
+
+# Every config file this release writes says `config_version: CONFIG_VERSION`; files without it come from the
+# releases before versions existed (2026-12), whose keys are version 1's. When a release renames or moves a key,
+# it bumps CONFIG_VERSION and adds MIGRATIONS[old_version]: a function that turns a version-`old` mapping into a
+# version-`old + 1` one, so an older run's config.yaml still loads and resumes.
+CONFIG_VERSION = 1
+MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {}
+
+
+def migrate(data: dict, source: str | Path = "config") -> dict:
+    """Bring a raw config mapping from its `config_version` up to this release's, without the version key."""
+    data = dict(data)
+    version = data.pop("config_version", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ConfigError(f"config_version in '{source}': {version!r} is not a version number; remove the line "
+                          f"(files without it are read as version 1)")
+    if version > CONFIG_VERSION:
+        raise ConfigError(f"config file '{source}' was written by a newer lora-studio (config_version {version}; "
+                          f"this one reads up to {CONFIG_VERSION}); upgrade lora-studio to use it")
+    for old in range(version, CONFIG_VERSION):
+        data = MIGRATIONS[old](data)
     return data
 
 
@@ -295,7 +320,8 @@ def to_dict(config: Any) -> dict:
 
 
 def dump_yaml(config: Any) -> str:
-    return yaml.safe_dump(to_dict(config), sort_keys=False, allow_unicode=True)
+    """The config as YAML, stamped with this release's config_version so a later release can migrate it."""
+    return yaml.safe_dump({"config_version": CONFIG_VERSION, **to_dict(config)}, sort_keys=False, allow_unicode=True)
 
 
 def save_config(config: Any, path: str | Path) -> None:
