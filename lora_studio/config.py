@@ -264,8 +264,26 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
     return data
 
 
-def read_yaml(path: str | Path) -> dict:
+def preset_folder() -> Path:
+    """The presets that ship with lora-studio: inside the installed package (a wheel), else the source tree's
+    `configs/` (a checkout or an editable install); pyproject.toml packs `configs/` as `lora_studio/presets`."""
+    package = Path(__file__).resolve().parent
+    installed = package / "presets"
+    return installed if installed.is_dir() else package.parent / "configs"
+
+
+def find_config(path: str | Path) -> Path:
+    """`path` itself, or, when it does not exist, the shipped preset it names (`quickstart`,
+    `configs/quickstart.yaml`), so the README's commands work from any folder after a plain `pip install`."""
     path = Path(path)
+    if path.exists() or len(path.parts) > 2 or (len(path.parts) == 2 and path.parts[0] != "configs"):
+        return path
+    shipped = preset_folder() / f"{path.stem}.yaml"
+    return shipped if path.suffix in ("", ".yaml") and shipped.is_file() else path
+
+
+def read_yaml(path: str | Path) -> dict:
+    path = find_config(path)
     if not path.is_file():
         raise ConfigError(f"config file '{path}' not found; pass a YAML file such as configs/quickstart.yaml")
     try:

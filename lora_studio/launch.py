@@ -37,10 +37,13 @@ def run_training(config_path: str | Path, overrides: list[str], launcher_args: s
     itself only says 1, so the run's status.json tells."""
     from .data import scan_dataset
     from .runlog import read_status
+    from .sample_data import ensure_sample_dataset
     from .training_setup import preflight
 
     cfg = load_config(config_path, overrides)
     preflight(cfg)
+    if ensure_sample_dataset(cfg.dataset.path):
+        print(f"drew the sample dataset into {cfg.dataset.path}", file=sys.stderr)
     scan_dataset(cfg.dataset)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     code = subprocess.call(accelerate_command(config_path, overrides, launcher_args), env=env)

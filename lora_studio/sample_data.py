@@ -151,6 +151,16 @@ def make_sample_dataset(folder: str | Path, count: int = 8, size: int = 128) -> 
     return folder
 
 
+def ensure_sample_dataset(folder: str | Path) -> bool:
+    """Draw the bundled sample dataset where a config expects it (the quickstart's `datasets/sample-character`)
+    when that folder is missing, so the quickstart runs from any folder; True when it was drawn."""
+    folder = Path(folder)
+    if folder.name != "sample-character" or folder.exists() or folder.is_symlink():
+        return False
+    make_sample_dataset(folder)
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lora_studio.sample_data", description=__doc__.splitlines()[0])
     parser.add_argument("folder", nargs="?", default="datasets/sample-character")

@@ -8,11 +8,11 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
-from lora_studio.config import load_config, save_config
+from lora_studio.config import load_config, preset_folder, save_config
 from lora_studio.jobs import Jobs, RunStatus
 from lora_studio.ui import run_view
 from lora_studio.ui.common import Studio
-from lora_studio.ui.paths import REPO_CONFIGS, StudioPaths
+from lora_studio.ui.paths import StudioPaths
 
 TRAINER_LAST_LINE = "stopped: stopped; resume with train.resume=latest (samples in /x/outputs/run/samples)"
 
@@ -26,7 +26,7 @@ def _stopped(run_dir: Path, samples: list[Path]) -> RunStatus:
 def test_a_stopped_run_says_press_resume_and_claims_no_missing_samples(tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    save_config(load_config(REPO_CONFIGS / "quickstart.yaml", ["sample.every_n_steps=0"]), run_dir / "config.yaml")
+    save_config(load_config(preset_folder() / "quickstart.yaml", ["sample.every_n_steps=0"]), run_dir / "config.yaml")
     status = _stopped(run_dir, samples=[])
     en, ja = run_view.state_message(status, "en"), run_view.state_message(status, "ja")
     assert "press Resume" in en and "train.resume" not in en and "No sample images were made" in en
@@ -69,8 +69,8 @@ def test_train_form_messages_name_the_field_and_arithmetic_needs_no_base(tmp_pat
     with gr.Blocks():
         from lora_studio.ui.train_form import TrainForm
 
-        form = TrainForm(StudioPaths.at(tmp_path), load_config(REPO_CONFIGS / "quickstart.yaml"))
-    values = form.values(load_config(REPO_CONFIGS / "quickstart.yaml"))
+        form = TrainForm(StudioPaths.at(tmp_path), load_config(preset_folder() / "quickstart.yaml"))
+    values = form.values(load_config(preset_folder() / "quickstart.yaml"))
     values[3], values[4] = "hub", ""  # "Hugging Face hub id" picked, the id not typed yet
     assert form.config(values, need_base=False).base == "tiny"
     with pytest.raises(UserError, match="base: type the hub id"):
@@ -91,7 +91,7 @@ def test_presets_have_labels_and_keep_their_file_names_as_values(tmp_path):
 
 
 def test_the_quickstart_preset_makes_samples_during_the_run():
-    cfg = load_config(REPO_CONFIGS / "quickstart.yaml")
+    cfg = load_config(preset_folder() / "quickstart.yaml")
     assert 0 < cfg.sample.every_n_steps < cfg.train.max_train_steps
 
 

@@ -11,11 +11,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from ..config import preset_folder
 from .i18n import Msg, StudioError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
-REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 @dataclass(frozen=True)
@@ -56,12 +56,12 @@ class StudioPaths:
         return [str(self.datasets), str(self.outputs)]
 
     def preset_files(self, lesson: bool = False) -> dict[str, Path]:
-        """Preset name -> YAML file: the project's `configs/`, then `<root>/configs/` (same name wins later).
+        """Preset name -> YAML file: the shipped presets, then `<root>/configs/` (same name wins later).
 
         Training presets and lesson presets (`lesson-*.yaml`) are told apart by name.
         """
         found: dict[str, Path] = {}
-        for folder in (REPO_CONFIGS, self.root / "configs"):
+        for folder in (preset_folder(), self.root / "configs"):
             if folder.is_dir():
                 for path in sorted(folder.glob("*.yaml")):
                     if path.stem.startswith("lesson") == lesson:

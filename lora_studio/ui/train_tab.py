@@ -12,7 +12,7 @@ import gradio as gr
 from ..config import TrainConfig, load_dataclass, read_yaml
 from ..data import scan_dataset
 from ..errors import UserError
-from ..sample_data import make_sample_dataset
+from ..sample_data import ensure_sample_dataset
 from ..steps import plan_steps
 from ..training_setup import preflight
 from . import dataset_store as store
@@ -47,8 +47,7 @@ def prepare(studio: Studio, cfg: TrainConfig) -> TrainConfig:
     folder = Path(cfg.dataset.path).resolve()
     if not folder.is_relative_to(studio.paths.datasets):
         raise StudioError("tr_outside_datasets", path=cfg.dataset.path, datasets=str(studio.paths.datasets))
-    if not folder.is_dir() and folder.name == "sample-character":
-        make_sample_dataset(folder)  # the quickstart preset's dataset: create it rather than fail
+    ensure_sample_dataset(folder)  # the quickstart preset's dataset: create it rather than fail
     if cfg.allow_pickle:  # a browser must not switch on loading files that can run code on this computer
         raise StudioError("tr_no_pickle")
     links = links_in(folder) if folder.is_dir() else []
