@@ -248,19 +248,40 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return key.split("."), value
 
 
+def set_dotted(data: dict, key: str | list[str], value: Any) -> None:
+    """`data["a"]["b"] = value` for the key `a.b`, making sections on the way; a key through a value is refused."""
+    *parents, last = key.split(".") if isinstance(key, str) else key
+    node = data
+    for part in parents:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f"'{'.'.join([*parents, last])}': '{part}' is not a section")
+        node = child
+    node[last] = value
+
+
+def config_fields(cls: type, prefix: str = "") -> list[tuple[str, Any, dataclasses.Field]]:
+    """(dotted key, type, field) of every leaf setting of a config dataclass, in declaration order."""
+    hints = typing.get_type_hints(cls)
+    found = []
+    for f in dataclasses.fields(cls):
+        if dataclasses.is_dataclass(hints[f.name]):
+            found += config_fields(hints[f.name], f"{prefix}{f.name}.")
+        else:
+            found.append((f"{prefix}{f.name}", hints[f.name], f))
+    return found
+
+
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
     """Apply `a.b=value` overrides to a raw config mapping (values parsed as YAML scalars)."""
     for text in overrides:
         path, value = parse_override(text)
-        node = data
-        for part in path[:-1]:
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-            if not isinstance(child, dict):
-                raise ConfigError(f"override '{text}': '{part}' is not a section")
-            node = child
-        node[path[-1]] = value
+        try:
+            set_dotted(data, path, value)
+        except ConfigError as e:
+            raise ConfigError(f"override '{text}': {str(e).split(': ', 1)[1]}") from None
     return data
 
 
@@ -346,29 +367,18 @@ def save_config(config: Any, path: str | Path) -> None:
     write_text_atomic(path, dump_yaml(config))
 
 
-def field_help(cls: type, dotted: str) -> dict:
-    """The help/choices/bounds of one dotted key, for the studio's form and the README."""
-    *parents, name = dotted.split(".")
-    for part in parents:
-        cls = typing.get_type_hints(cls)[part]
-    meta = {f.name: f.metadata for f in dataclasses.fields(cls)}[name]
-    return dict(meta)
-
-
-def config_reference(cls: type = TrainConfig, prefix: str = "") -> list[tuple[str, str, str]]:
+def config_reference(cls: type = TrainConfig) -> list[tuple[str, str, str]]:
     """(dotted key, default, help) for every setting: the README's config reference is generated from it."""
-    rows = []
-    instance = cls()
-    for f in dataclasses.fields(cls):
-        value = getattr(instance, f.name)
-        if dataclasses.is_dataclass(value):
-            rows += config_reference(type(value), f"{prefix}{f.name}.")
-            continue
+    rows, defaults = [], to_dict(cls())
+    for key, _tp, f in config_fields(cls):
+        value = defaults
+        for part in key.split("."):
+            value = value[part]
         default = "null" if value is None else json.dumps(value, ensure_ascii=False)
         help_text = f.metadata.get("help", "")
         if f.metadata.get("choices"):
             help_text += " Choices: " + ", ".join("null" if c is None else str(c) for c in f.metadata["choices"]) + "."
-        rows.append((f"{prefix}{f.name}", default, help_text))
+        rows.append((key, default, help_text))
     return rows
 
 

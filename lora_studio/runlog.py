@@ -21,7 +21,6 @@ log = logging.getLogger("lora_studio.train")
 STATUS_FILE = "status.json"
 METRICS_FILE = "metrics.jsonl"
 STOP_FILE = "stop.request"
-STATES = ("starting", "running", "finished", "stopped", "failed")
 
 
 class RunLog:

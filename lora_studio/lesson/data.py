@@ -19,7 +19,6 @@ from ..errors import DatasetError, UserError
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
 
 IMAGE_ERRORS = (UnidentifiedImageError, OSError, ValueError, SyntaxError)

@@ -7,12 +7,9 @@ a `Msg` until the language is known. Setting help comes from config.py (English)
 
 from __future__ import annotations
 
-import dataclasses
-import typing
-
 import gradio as gr
 
-from ..config import TrainConfig
+from ..config import TrainConfig, config_fields
 from ..errors import UserError
 from ..models import TINY_NOTE
 from .help_ja import HELP_JA
@@ -268,16 +265,9 @@ def help_key(dotted: str) -> str:
     return "h__" + dotted.replace(".", "__")
 
 
-def _help_texts(cls: type = TrainConfig, prefix: str = "") -> dict[str, tuple[str, str]]:
-    found = {}
-    hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
-        key = f"{prefix}{f.name}"
-        if dataclasses.is_dataclass(hints[f.name]):
-            found.update(_help_texts(hints[f.name], key + "."))
-        else:
-            found[help_key(key)] = (f.metadata.get("help", ""), HELP_JA.get(key, f.metadata.get("help", "")))
-    return found
+def _help_texts() -> dict[str, tuple[str, str]]:
+    return {help_key(key): (f.metadata.get("help", ""), HELP_JA.get(key, f.metadata.get("help", "")))
+            for key, _tp, f in config_fields(TrainConfig)}
 
 
 # The browser gets the labels and help; the server-side messages only ever go through tr().

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import types
 import typing
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 
 import gradio as gr
 
-from ..config import TrainConfig, load_config, load_dataclass, to_dict
+from ..config import TrainConfig, config_fields, load_config, load_dataclass, set_dotted, to_dict
 from ..data import scan_dataset
 from ..errors import DatasetError, UserError
 from ..models import SINGLE_FILE_SUFFIXES, TINY
@@ -28,30 +27,15 @@ OWN_WIDGETS = ("name", "base", "dataset.path", "dataset.trigger_word", "train.ma
 BASE_KINDS = ("tiny", "hub", "folder", "file")
 
 
-def all_fields(cls: type = TrainConfig, prefix: str = "") -> list[tuple[str, Any, dict]]:
+def all_fields(cls: type = TrainConfig) -> list[tuple[str, Any, dict]]:
     """(dotted key, type, metadata) of every leaf setting, in declaration order."""
-    hints = typing.get_type_hints(cls)
-    found = []
-    for f in dataclasses.fields(cls):
-        tp = hints[f.name]
-        if dataclasses.is_dataclass(tp):
-            found += all_fields(tp, f"{prefix}{f.name}.")
-        else:
-            found.append((f"{prefix}{f.name}", tp, dict(f.metadata)))
-    return found
+    return [(key, tp, dict(f.metadata)) for key, tp, f in config_fields(cls)]
 
 
 def _get(data: dict, dotted: str) -> Any:
     for part in dotted.split("."):
         data = data[part]
     return data
-
-
-def _set(data: dict, dotted: str, value: Any) -> None:
-    *parents, last = dotted.split(".")
-    for part in parents:
-        data = data.setdefault(part, {})
-    data[last] = value
 
 
 def _optional(tp: Any) -> bool:
@@ -160,17 +144,17 @@ class TrainForm:
         data: dict[str, Any] = {}
         base = compose_base(base_kind, base_path) if need_base or (base_path or "").strip() else TINY
         folder = self.paths.dataset(dataset or "")
-        _set(data, "name", (name or "").strip())
-        _set(data, "base", base)
-        _set(data, "dataset.path", str(folder))
-        _set(data, "dataset.trigger_word", (trigger or "").strip())
+        set_dotted(data, "name", (name or "").strip())
+        set_dotted(data, "base", base)
+        set_dotted(data, "dataset.path", str(folder))
+        set_dotted(data, "dataset.trigger_word", (trigger or "").strip())
         if not length or length < 1:
             raise StudioError("tr_length_bad")
         if length_kind == "steps":
-            _set(data, "train.max_train_steps", int(length))
+            set_dotted(data, "train.max_train_steps", int(length))
         else:
-            _set(data, "train.epochs", int(length))
-            _set(data, "train.max_train_steps", None)
+            set_dotted(data, "train.epochs", int(length))
+            set_dotted(data, "train.max_train_steps", None)
         keys = list(MAIN_NUMBERS) + self.advanced_keys
         for key, value in zip(keys, rest, strict=True):
             tp, _ = self.fields[key]
@@ -178,7 +162,7 @@ class TrainForm:
                 value = [line.strip() for line in value.splitlines() if line.strip()]
             elif value == "" and _optional(tp):
                 value = None
-            _set(data, key, value)
+            set_dotted(data, key, value)
         return load_dataclass(TrainConfig, data)
 
 

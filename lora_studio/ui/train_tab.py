@@ -9,7 +9,7 @@ from typing import Any
 
 import gradio as gr
 
-from ..config import TrainConfig, load_dataclass, read_yaml
+from ..config import TrainConfig, load_dataclass, read_yaml, set_dotted
 from ..data import scan_dataset
 from ..errors import UserError
 from ..sample_data import ensure_sample_dataset
@@ -66,11 +66,7 @@ def config_from_api(studio: Studio, settings: dict, preset: str) -> TrainConfig:
         raise StudioError("preset_missing", name=preset, names=", ".join(presets))
     data = read_yaml(presets[preset]) if preset else {}
     for key, value in _flatten(settings or {}):
-        node = data
-        *parents, last = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[last] = value
+        set_dotted(data, key, value)
     dataset = str(data.get("dataset", {}).get("path") or "")
     if dataset and "/" not in dataset:
         data["dataset"]["path"] = str(studio.paths.dataset(dataset))
