@@ -61,6 +61,9 @@ def _cmd_sample_dataset(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from .config import SAMPLERS
+    from .generate import GenerateConfig
+
+    gen = GenerateConfig(base="")  # the one source of generation defaults
 
     parser = argparse.ArgumentParser(prog="lora-studio", description="Train and use Stable Diffusion LoRAs.")
     parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
@@ -76,15 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base", required=True, help="hub id, local folder, .safetensors file, or tiny")
     p.add_argument("--lora", action="append", help="adapter file, optionally PATH:SCALE (repeatable)")
     p.add_argument("--prompt", required=True, help="comma-separated tags, e.g. 'mychar, 1girl, green hair'")
-    p.add_argument("--negative-prompt", default="lowres, bad anatomy, worst quality")
-    p.add_argument("--steps", type=int, default=30)
-    p.add_argument("--guidance-scale", type=float, default=7.0)
-    p.add_argument("--sampler", default="euler_a", choices=SAMPLERS)
-    p.add_argument("--seed", type=int, default=-1, help="-1 picks a random seed (printed in the PNG metadata)")
+    p.add_argument("--negative-prompt", default=gen.negative_prompt)
+    p.add_argument("--steps", type=int, default=gen.steps)
+    p.add_argument("--guidance-scale", type=float, default=gen.guidance_scale)
+    p.add_argument("--sampler", default=gen.sampler, choices=SAMPLERS)
+    p.add_argument("--seed", type=int, default=gen.seed, help="-1 picks a random seed (printed in the PNG metadata)")
     p.add_argument("--width", type=int, default=None, help="default: the base model's native size")
     p.add_argument("--height", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=1)
-    p.add_argument("--out", default="outputs/generated", help="folder for the PNGs")
+    p.add_argument("--batch-size", type=int, default=gen.batch_size)
+    p.add_argument("--out", default=gen.out_dir, help="folder for the PNGs")
     p.add_argument("--allow-pickle", action="store_true", help="allow a pickle .ckpt base you trust")
     p.add_argument("--eager", action="store_true", help="on a GPU, run the UNet without CUDA graphs (slower; for comparison)")
     p.set_defaults(func=_cmd_generate)

@@ -34,6 +34,8 @@ def setting(default: Any = None, *, help: str = "", choices: tuple | None = None
 
 
 SAMPLERS = ("euler_a", "euler", "dpmpp_2m_karras", "dpmpp_2m", "ddim", "ddpm", "pndm")
+# What sample and generated pictures avoid unless the user says otherwise (the CLI, the studio and samples).
+DEFAULT_NEGATIVE_PROMPT = "lowres, bad anatomy, worst quality"
 
 
 @dataclass
@@ -95,7 +97,7 @@ class TrainSettings:
 class SampleSettings:
     every_n_steps: int = setting(0, help="Make sample images every N steps (0: only at the end).", minimum=0)
     prompts: list[str] = setting(help="Prompts for sample images; empty uses the trigger word.", factory=list)
-    negative_prompt: str = setting("lowres, bad anatomy, worst quality", help="What sample images should avoid.")
+    negative_prompt: str = setting(DEFAULT_NEGATIVE_PROMPT, help="What sample images should avoid.")
     steps: int = setting(20, help="Denoising steps per sample.", minimum=1)
     guidance_scale: float = setting(7.0, help="How strongly samples follow the prompt.", minimum=0.0)
     sampler: str = setting("euler_a", help="Sampler for sample images.", choices=SAMPLERS)

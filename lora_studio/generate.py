@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from .atomic import atomic_path
-from .config import SAMPLERS
+from .config import DEFAULT_NEGATIVE_PROMPT, SAMPLERS
 from .errors import ConfigError, UserError
 from .fast_generate import graphed_unet
 from .models import TINY_NOTE, is_tiny, load_pipeline
@@ -43,7 +43,7 @@ class GenerateConfig:
     base: str
     loras: list[str] = field(default_factory=list)  # "path" or "path:scale"
     prompt: str = ""
-    negative_prompt: str = ""
+    negative_prompt: str = DEFAULT_NEGATIVE_PROMPT
     steps: int = 30
     guidance_scale: float = 7.0
     sampler: str = "euler_a"

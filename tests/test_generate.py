@@ -203,3 +203,16 @@ def test_unusable_lora_file_is_named_and_leaves_the_pipe_clean(pipe, tmp_path):
     with pytest.raises(UserError, match="broken.safetensors"):
         generate(config(tmp_path, loras=[str(broken)]), pipe=pipe)
     assert np.array_equal(one(generate(config(tmp_path), pipe=pipe)), base)
+
+
+def test_the_cli_takes_its_generation_defaults_from_generate_config():
+    from lora_studio.cli import build_parser
+    from lora_studio.config import DEFAULT_NEGATIVE_PROMPT, SampleSettings
+    from lora_studio.generate import GenerateConfig
+
+    args = build_parser().parse_args(["generate", "--base", "tiny", "--prompt", "mychar"])
+    defaults = GenerateConfig(base="tiny")
+    assert (args.negative_prompt, args.steps, args.guidance_scale, args.sampler, args.seed, args.batch_size,
+            args.out) == (defaults.negative_prompt, defaults.steps, defaults.guidance_scale, defaults.sampler,
+                          defaults.seed, defaults.batch_size, defaults.out_dir)
+    assert defaults.negative_prompt == SampleSettings().negative_prompt == DEFAULT_NEGATIVE_PROMPT

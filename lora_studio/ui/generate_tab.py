@@ -11,6 +11,7 @@ from PIL import Image
 from ..config import SAMPLERS, read_yaml
 from ..data import parse_tags
 from ..errors import UserError
+from ..generate import GenerateConfig
 from ..models import TINY, is_tiny
 from .common import Studio, readable_errors
 from .i18n import I18N, StudioError, tr
@@ -18,7 +19,7 @@ from .train_tab import suggested_tags
 
 SLOTS = 3
 PROGRESS = gr.Progress()  # gradio fills in a per-call tracker for a parameter defaulting to one
-DEFAULT_NEGATIVE = "lowres, bad anatomy, worst quality"
+DEFAULTS = GenerateConfig(base=TINY)  # the one source of generation defaults (the CLI reads it too)
 
 
 def adapter_choices(studio: Studio) -> list[tuple[str, str]]:
@@ -61,7 +62,7 @@ def build(studio: Studio) -> dict:
                                 elem_id="gen-prompt")
             suggestions = gr.CheckboxGroup([], label=I18N("gen_suggestions"), info=I18N("gen_suggestions_info"),
                                            elem_id="gen-suggestions")
-            negative = gr.Textbox(DEFAULT_NEGATIVE, label=I18N("gen_negative"), info=I18N("gen_negative_info"))
+            negative = gr.Textbox(DEFAULTS.negative_prompt, label=I18N("gen_negative"), info=I18N("gen_negative_info"))
             slots = []
             for i in range(SLOTS):
                 with gr.Row():
@@ -72,16 +73,16 @@ def build(studio: Studio) -> dict:
                 slots += [adapter, scale]
             base = gr.Textbox(TINY, label=I18N("gen_base"), info=I18N("gen_base_info"), elem_id="gen-base")
         with gr.Column(scale=2):
-            seed = gr.Number(-1, label=I18N("gen_seed"), info=I18N("gen_seed_info"), precision=0)
-            steps = gr.Slider(1, 100, value=20, step=1, label=I18N("gen_steps"), info=I18N("gen_steps_info"))
-            guidance = gr.Slider(0.0, 20.0, value=7.0, step=0.5, label=I18N("gen_guidance"),
+            seed = gr.Number(DEFAULTS.seed, label=I18N("gen_seed"), info=I18N("gen_seed_info"), precision=0)
+            steps = gr.Slider(1, 100, value=DEFAULTS.steps, step=1, label=I18N("gen_steps"), info=I18N("gen_steps_info"))
+            guidance = gr.Slider(0.0, 20.0, value=DEFAULTS.guidance_scale, step=0.5, label=I18N("gen_guidance"),
                                  info=I18N("gen_guidance_info"))
-            sampler = gr.Dropdown(list(SAMPLERS), value="euler_a", label=I18N("gen_sampler"))
+            sampler = gr.Dropdown(list(SAMPLERS), value=DEFAULTS.sampler, label=I18N("gen_sampler"))
             with gr.Row():
                 width = gr.Number(0, label=I18N("gen_width"), precision=0, minimum=0, maximum=2048, step=8)
                 height = gr.Number(0, label=I18N("gen_height"), precision=0, minimum=0, maximum=2048, step=8)
             gr.Markdown(I18N("gen_size_info"))
-            batch = gr.Slider(1, 8, value=1, step=1, label=I18N("gen_batch"))
+            batch = gr.Slider(1, 8, value=DEFAULTS.batch_size, step=1, label=I18N("gen_batch"))
     run_btn = gr.Button(I18N("gen_run"), variant="primary", elem_id="gen-run")
     message = gr.Markdown(elem_id="gen-message")
     gallery = gr.Gallery(label=I18N("gen_gallery"), columns=4, height=360, object_fit="contain", fit_columns=False,
@@ -98,8 +99,8 @@ def build(studio: Studio) -> dict:
                  lang: str = "en", progress=PROGRESS):
         """Generate images with the base and up to three trained adapters (file paths from list_runs' adapters).
         Returns the gallery (image, parameters) pairs, the PNG files and a message."""
-        from ..generate import GenerateConfig, get_pipeline
         from ..generate import generate as generate_pngs
+        from ..generate import get_pipeline
 
         loras = [f"{_adapter_path(studio, a)}:{s}" for a, s in
                  ((adapter_1, scale_1), (adapter_2, scale_2), (adapter_3, scale_3)) if a]
