@@ -109,7 +109,7 @@ class _Unusable(Exception):
     """A file we refuse for a reason of our own; the message is the whole reason."""
 
 
-def _decode(path: Path) -> Image.Image:
+def _open_image(path: Path) -> Image.Image:
     """Open, check and fully decode one image (first frame of an animation), EXIF orientation applied."""
     if path.stat().st_size == 0:
         raise _Unusable("is empty (0 bytes)")
@@ -165,7 +165,7 @@ def load_image(path: Path) -> Image.Image:
     """The image as 8-bit RGB with EXIF orientation applied; DatasetError naming the file if it is unusable."""
     path = Path(path)
     try:
-        return _to_rgb(_decode(path))
+        return _to_rgb(_open_image(path))
     except Exception as error:  # PIL raises many types (OSError, SyntaxError, struct.error, ...)
         raise DatasetError(f"image '{path}' {_describe(error)}") from error
 
@@ -280,7 +280,7 @@ def scan_dataset(cfg: DatasetConfig) -> ScanResult:
     for path, repeats in files:
         name = _display_name(path, root)
         try:
-            image = _to_rgb(_decode(path))
+            image = _to_rgb(_open_image(path))
             width, height = image.size
             reason = None if min(width, height) >= cfg.bucket_step else (
                 f"is too small to train on ({width}x{height}; each side needs at least bucket_step={cfg.bucket_step} px)")

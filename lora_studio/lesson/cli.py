@@ -14,7 +14,7 @@ from ..errors import ConfigError, UserError
 from .config import LessonConfig
 from .data import split_skipped
 from .lines import line
-from .model import TINY
+from .model import TINY_CLASSIFIER
 from .texts import explain, explain_stage
 
 RESULT_FILES = "metrics.jsonl, curves.png, predictions.png, result.json, model.safetensors"
@@ -65,7 +65,7 @@ class ConsoleReport:
                 self.say()
             self.say(f"== {line('stage_' + stage, lang)} ==")
             self.paragraphs(explain_stage(stage, lang, self.facts, place="cli"))
-            if stage == "model" and self.config.base == TINY:
+            if stage == "model" and self.config.base == TINY_CLASSIFIER:
                 self.paragraphs([explain("tiny", lang, self.facts)])
         elif kind == "download":
             if self.bar is None:

@@ -26,7 +26,7 @@ IMAGE_ERRORS = (UnidentifiedImageError, OSError, ValueError, SyntaxError)
 SKIP_REASONS = {"not_image": "not an image file", "damaged": "damaged or incomplete image"}
 
 
-def _decode(source: str | Path | Image.Image, size: int) -> torch.Tensor:
+def _image_tensor(source: str | Path | Image.Image, size: int) -> torch.Tensor:
     if isinstance(source, Image.Image):
         img = source
     else:
@@ -42,7 +42,7 @@ def load_image(source: str | Path | Image.Image, size: int) -> torch.Tensor:
     Training and `predict` both go through here, so a photo is seen exactly the same way in both.
     """
     try:
-        return _decode(source, size)
+        return _image_tensor(source, size)
     except IMAGE_ERRORS as e:
         raise UserError(f"'{source}' is not a readable image ({type(e).__name__}: {e})") from None
 
@@ -121,7 +121,7 @@ def load_split(split_dir: Path, classes: list[str], size: int, skipped: list[str
     images, labels, kept = [], [], []
     for i, (path, label) in enumerate(files):
         try:
-            images.append(_decode(path, size))
+            images.append(_image_tensor(path, size))
         except IMAGE_ERRORS as e:
             reason = SKIP_REASONS["not_image" if isinstance(e, UnidentifiedImageError) else "damaged"]
             skipped.append(f"{path}: {reason}")

@@ -7,7 +7,7 @@ from typing import Any
 from torch import nn
 
 from .config import LessonConfig
-from .model import TINY, base_layers, block_number, keras_name, layers_to_unfreeze
+from .model import TINY_CLASSIFIER, base_layers, block_number, keras_name, layers_to_unfreeze
 
 
 def lesson_facts(config: LessonConfig, base: nn.Module | None = None) -> dict[str, Any]:
@@ -21,7 +21,7 @@ def lesson_facts(config: LessonConfig, base: nn.Module | None = None) -> dict[st
         "finetune_lr": finetune.learning_rate, "finetune_epochs": finetune.epochs,
         "head_lr_multiplier": finetune.head_lr_multiplier, "unfreeze_fraction": finetune.unfreeze_fraction,
         "test_fraction": config.data.test_fraction, "flip": model.flip, "rotation": model.rotation,
-        "dropout": model.dropout, "data_dir": str(config.data_dir), "run_dir": str(config.run_dir), "tiny": config.base == TINY,
+        "dropout": model.dropout, "data_dir": str(config.data_dir), "run_dir": str(config.run_dir), "tiny": config.base == TINY_CLASSIFIER,
     }
     if base is not None:
         layers = base_layers(base)

@@ -24,9 +24,7 @@ from .lines import line, pad
 
 log = logging.getLogger(__name__)
 
-TINY = "tiny"
-TINY_NOTE = ("base 'tiny' is a small random MobileNetV2 for offline smoke runs: it has learned nothing from "
-             "photos, so only the drawn shapes dataset makes sense with it")
+TINY_CLASSIFIER = "tiny"  # a small random MobileNetV2 for offline smoke runs (not the diffusion `tiny` base)
 
 
 # ---------------------------------------------------------------- the base
@@ -88,7 +86,7 @@ def load_base(base: str):
     """The MobileNetV2 feature extractor (no ImageNet classifier): 'tiny', a local folder, or a hub id."""
     from transformers import MobileNetV2Model
 
-    if base == TINY:
+    if base == TINY_CLASSIFIER:
         return build_tiny_base()
     path = Path(base).expanduser()
     if path.is_dir():

@@ -15,7 +15,7 @@ import pandas as pd
 from ..config import apply_overrides, load_dataclass, read_yaml
 from ..errors import UserError
 from ..lesson import LessonConfig, explain, explain_stage, load_lesson_model, predict, run_lesson
-from ..lesson.model import TINY
+from ..lesson.model import TINY_CLASSIFIER
 from .common import Studio, readable_errors
 from .i18n import I18N, StudioError, tr
 from .paths import StudioPaths
@@ -66,7 +66,7 @@ class LessonView:
             stage, facts = event["stage"], event.get("facts")
             # place="studio": the texts point to "Classify my photo" below instead of the terminal command.
             texts = explain_stage(stage, lang, facts=facts, place="studio")
-            if stage == "model" and self.config.base == TINY:
+            if stage == "model" and self.config.base == TINY_CLASSIFIER:
                 texts.append(f"ℹ️ {explain('tiny', lang, facts=facts)}")
             self.sections.append(f"### {tr(lang, 'ls_stage_' + stage)}\n\n" + "\n\n".join(texts))
             self.progress = tr(lang, "ls_stage_" + stage)
