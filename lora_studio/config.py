@@ -123,15 +123,13 @@ class TrainConfig:
     def validate(self) -> None:
         """Rules that involve more than one field's type and bounds, checked before any work starts."""
         if not RUN_NAME.match(self.name) or self.name in (".", ".."):
-            raise ConfigError(f"name: {self.name!r} is not a plain run name; use letters, digits, '-', '_' and '.' "
-                              f"(e.g. my-lora): it names the run folder and the adapter file")
+            raise ConfigError("config.bad_run_name", name=self.name)
         d = self.dataset
         if d.bucket_step % 8:
-            raise ConfigError(f"dataset.bucket_step: {d.bucket_step} must be a multiple of 8 (the VAE works in 8-pixel "
-                              f"blocks); 64 is usual")
+            raise ConfigError("config.bucket_step_multiple", value=d.bucket_step)
         if d.resolution % 8:
-            raise ConfigError(f"dataset.resolution: {d.resolution} must be a multiple of 8 (the VAE works in 8-pixel "
-                              f"blocks); for example {max(64, d.resolution // 64 * 64)}")
+            raise ConfigError("config.resolution_multiple", value=d.resolution,
+                              example=max(64, d.resolution // 64 * 64))
 
 
 # A run name is one folder name: it cannot climb out of outputs/ or hide.
@@ -159,25 +157,25 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
             try:
                 return _coerce(value, arg, key)
             except ConfigError as e:
-                errors.append(str(e))
-        raise ConfigError(errors[0] if errors else f"{key}: bad value {value!r}")
+                errors.append(e)
+        raise errors[0] if errors else ConfigError("config.bad_value", key=key, value=value)
     if origin is list:
         (item_tp,) = typing.get_args(tp)
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list):
-            raise ConfigError(f"{key}: expected a list, got {value!r}")
+            raise ConfigError("config.expected_list", key=key, value=value)
         return [_coerce(v, item_tp, f"{key}[{i}]") for i, v in enumerate(value)]
     if tp is bool:
         if isinstance(value, bool):
             return value
-        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        raise ConfigError("config.expected_bool", key=key, value=value)
     if tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         if isinstance(value, float) and value.is_integer():
             return int(value)
-        raise ConfigError(f"{key}: expected a whole number, got {value!r}")
+        raise ConfigError("config.expected_int", key=key, value=value)
     if tp is float:
         number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -188,28 +186,28 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
             except ValueError:
                 pass
         if number is not None and not math.isfinite(number):  # YAML reads .nan/.inf, and float() takes "nan"
-            raise ConfigError(f"{key}: {value!r} is not a finite number; give an ordinary number such as 1e-4")
+            raise ConfigError("config.not_finite", key=key, value=value)
         if number is not None:
             return number
-        raise ConfigError(f"{key}: expected a number, got {value!r}")
+        raise ConfigError("config.expected_number", key=key, value=value)
     if tp is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)
-        raise ConfigError(f"{key}: expected text, got {value!r}")
-    raise ConfigError(f"{key}: unsupported type {_type_name(tp)}")
+        raise ConfigError("config.expected_text", key=key, value=value)
+    raise ConfigError("config.unsupported_type", key=key, type=_type_name(tp))
 
 
 def _check_bounds(value: Any, meta: typing.Mapping, key: str) -> None:
     choices = meta.get("choices")
     if choices is not None and value not in choices:
         allowed = ", ".join("null" if c is None else str(c) for c in choices)
-        raise ConfigError(f"{key}: {value!r} is not allowed; choose one of: {allowed}")
+        raise ConfigError("config.not_allowed", key=key, value=value, allowed=allowed)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         lo, hi = meta.get("minimum"), meta.get("maximum")
         if lo is not None and value < lo:
-            raise ConfigError(f"{key}: {value} is too small; it must be at least {lo}")
+            raise ConfigError("config.too_small", key=key, value=value, lo=lo)
         if hi is not None and value > hi:
-            raise ConfigError(f"{key}: {value} is too large; it must be at most {hi}")
+            raise ConfigError("config.too_large", key=key, value=value, hi=hi)
 
 
 def load_dataclass(cls: type[T], data: Any, prefix: str = "") -> T:
@@ -217,13 +215,13 @@ def load_dataclass(cls: type[T], data: Any, prefix: str = "") -> T:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{prefix or 'config'}: expected a mapping of keys, got {data!r}")
+        raise ConfigError("config.expected_mapping", key=prefix or "config", value=data)
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
     if unknown:
         key = f"{prefix}{unknown[0]}"
-        raise ConfigError(f"unknown key '{key}'; known keys here: {', '.join(fields)}")
+        raise ConfigError("config.unknown_key", key=key, known=", ".join(fields))
     kwargs = {}
     for name, value in data.items():
         key, tp = f"{prefix}{name}", hints[name]
@@ -238,11 +236,11 @@ def load_dataclass(cls: type[T], data: Any, prefix: str = "") -> T:
 
 def parse_override(text: str) -> tuple[list[str], Any]:
     if "=" not in text:
-        raise ConfigError(f"override '{text}' must look like key=value (for example train.max_train_steps=100)")
+        raise ConfigError("config.override_form", override=text)
     key, raw = text.split("=", 1)
     key = key.strip()
     if not key:
-        raise ConfigError(f"override '{text}' has no key before '='")
+        raise ConfigError("config.override_no_key", override=text)
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
@@ -259,7 +257,7 @@ def set_dotted(data: dict, key: str | list[str], value: Any) -> None:
         if child is None:
             child = node[part] = {}
         if not isinstance(child, dict):
-            raise ConfigError(f"'{'.'.join([*parents, last])}': '{part}' is not a section")
+            raise ConfigError("config.not_a_section", key=".".join([*parents, last]), part=part)
         node = child
     node[last] = value
 
@@ -283,7 +281,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         try:
             set_dotted(data, path, value)
         except ConfigError as e:
-            raise ConfigError(f"override '{text}': {str(e).split(': ', 1)[1]}") from None
+            raise ConfigError("config.override_not_section", override=text, part=e.values.get("part", "?")) from None
     return data
 
 
@@ -308,15 +306,15 @@ def find_config(path: str | Path) -> Path:
 def read_yaml(path: str | Path) -> dict:
     path = find_config(path)
     if not path.is_file():
-        raise ConfigError(f"config file '{path}' not found; pass a YAML file such as configs/quickstart.yaml")
+        raise ConfigError("config.file_missing", path=path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
-        raise ConfigError(f"config file '{path}' is not valid YAML: {e}") from None
+        raise ConfigError("config.bad_yaml", path=path, detail=e) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"config file '{path}' must hold a mapping of keys at the top level")
+        raise ConfigError("config.not_mapping", path=path)
     return migrate(data, path)
 
 
@@ -335,11 +333,9 @@ def migrate(data: dict, source: str | Path = "config") -> dict:
     data = dict(data)
     version = data.pop("config_version", 1)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ConfigError(f"config_version in '{source}': {version!r} is not a version number; remove the line "
-                          f"(files without it are read as version 1)")
+        raise ConfigError("config.bad_version", path=source, version=version)
     if version > CONFIG_VERSION:
-        raise ConfigError(f"config file '{source}' was written by a newer lora-studio (config_version {version}; "
-                          f"this one reads up to {CONFIG_VERSION}); upgrade lora-studio to use it")
+        raise ConfigError("config.newer_version", path=source, version=version, supported=CONFIG_VERSION)
     for old in range(version, CONFIG_VERSION):
         data = MIGRATIONS[old](data)
     return data

@@ -22,6 +22,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .config import DatasetConfig
 from .errors import DatasetError
+from .text import Text
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 CAPTION_EXTENSIONS = (".txt", ".caption")
@@ -50,7 +51,7 @@ class ImageItem:
 @dataclass
 class ScanResult:
     items: list[ImageItem]
-    warnings: list[str] = field(default_factory=list)  # one readable line per skipped/odd file, naming it
+    warnings: list[Text] = field(default_factory=list)  # one readable line per skipped/odd file, naming it
 
     @property
     def num_images(self) -> int:
@@ -112,7 +113,7 @@ class _Unusable(Exception):
 def _open_image(path: Path) -> Image.Image:
     """Open, check and fully decode one image (first frame of an animation), EXIF orientation applied."""
     if path.stat().st_size == 0:
-        raise _Unusable("is empty (0 bytes)")
+        raise _Unusable("data.reason_empty")
     with warnings.catch_warnings():
         # PIL only warns between its own limit and twice that; any bomb must stop here.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -147,18 +148,18 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _describe(error: Exception) -> str:
+def _describe(error: Exception) -> Text:
     """A reason a user can act on, for any exception PIL (or the file system) raised."""
     if isinstance(error, _Unusable):
-        return str(error)
+        return Text(error.args[0])
     if isinstance(error, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
-        return f"refused as a possible decompression bomb ({error}); downscale it if it is a real picture"
+        return Text("data.reason_bomb", detail=error)
     if isinstance(error, UnidentifiedImageError):
-        return "is not a readable PNG/JPEG/WebP/BMP image (wrong extension, or a damaged file)"
+        return Text("data.reason_unreadable")
     text = str(error) or type(error).__name__
     if "truncated" in text:
-        return f"is truncated, probably an incomplete download or copy ({text})"
-    return f"cannot be decoded ({type(error).__name__}: {text})"
+        return Text("data.reason_truncated", detail=text)
+    return Text("data.reason_undecodable", kind=type(error).__name__, detail=text)
 
 
 def load_image(path: Path) -> Image.Image:
@@ -167,7 +168,7 @@ def load_image(path: Path) -> Image.Image:
     try:
         return _to_rgb(_open_image(path))
     except Exception as error:  # PIL raises many types (OSError, SyntaxError, struct.error, ...)
-        raise DatasetError(f"image '{path}' {_describe(error)}") from error
+        raise DatasetError("data.bad_image", path=path, reason=_describe(error)) from error
 
 
 # ---------------------------------------------------------------- buckets
@@ -224,8 +225,7 @@ def _image_files(root: Path, default_repeats: int, notes: list[str]) -> list[tup
             if suffix in IMAGE_EXTENSIONS:
                 found.append((path, repeats))
             elif suffix in UNSUPPORTED_IMAGE_EXTENSIONS:
-                notes.append(f"ignored '{_display_name(path, root)}': {suffix} is not trained on; "
-                             f"save it as PNG or JPEG to use it")
+                notes.append(Text("data.ignored_type", name=_display_name(path, root), suffix=suffix))
 
     add_images(root, default_repeats)
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
@@ -234,8 +234,8 @@ def _image_files(root: Path, default_repeats: int, notes: list[str]) -> list[tup
         if repeats >= 1:
             add_images(folder, repeats)
         elif any(p.suffix.lower() in IMAGE_EXTENSIONS for p in folder.iterdir()):
-            notes.append(f"ignored folder '{folder.name}': name it like '10_{match.group(2) if match else folder.name}' "
-                         f"to train its images 10 times per epoch")
+            notes.append(Text("data.ignored_folder", folder=folder.name,
+                              like=f"10_{match.group(2) if match else folder.name}"))
     return found
 
 
@@ -246,23 +246,21 @@ def _read_caption(image_path: Path, root: Path, notes: list[str]) -> tuple[Path 
         if caption_path.is_file():
             break
     else:
-        notes.append(f"no caption for '{name}' (expected {image_path.with_suffix('.txt').name}): "
-                     f"it is trained with the trigger word only")
+        notes.append(Text("data.no_caption", name=name, expected=image_path.with_suffix(".txt").name))
         return None, []
     try:
         raw = caption_path.read_bytes()
     except OSError as error:
-        notes.append(f"caption '{_display_name(caption_path, root)}' cannot be read ({error}): "
-                     f"'{name}' is trained with the trigger word only")
+        notes.append(Text("data.caption_unreadable", caption=_display_name(caption_path, root), detail=error, name=name))
         return None, []
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = raw.decode("utf-8", errors="replace")
-        notes.append(f"caption '{_display_name(caption_path, root)}' is not UTF-8; unreadable characters were replaced")
+        notes.append(Text("data.caption_not_utf8", caption=_display_name(caption_path, root)))
     tags = parse_tags(text)
     if not tags:
-        notes.append(f"caption '{_display_name(caption_path, root)}' is empty: '{name}' is trained with the trigger word only")
+        notes.append(Text("data.caption_empty", caption=_display_name(caption_path, root), name=name))
     return caption_path, tags
 
 
@@ -270,36 +268,37 @@ def scan_dataset(cfg: DatasetConfig) -> ScanResult:
     """Find, validate and describe every usable image; bad files are skipped with a warning naming them."""
     root = Path(cfg.path)
     if not root.is_dir():
-        raise DatasetError(f"dataset.path: folder '{root}' not found; point it at a folder of images with .txt tag files")
+        raise DatasetError("data.folder_missing", path=root)
     notes: list[str] = []
     items: list[ImageItem] = []
     try:
         files = _image_files(root, cfg.repeats, notes)
     except OSError as error:
-        raise DatasetError(f"dataset.path: folder '{root}' cannot be listed ({error})") from error
+        raise DatasetError("data.folder_unlistable", path=root, detail=error) from error
     for path, repeats in files:
         name = _display_name(path, root)
         try:
             image = _to_rgb(_open_image(path))
             width, height = image.size
             reason = None if min(width, height) >= cfg.bucket_step else (
-                f"is too small to train on ({width}x{height}; each side needs at least bucket_step={cfg.bucket_step} px)")
+                Text("data.reason_too_small", width=width, height=height, step=cfg.bucket_step))
         except Exception as error:  # any decoder failure is this file's problem, never the scan's
             reason = _describe(error)
         if reason is not None:
             if cfg.strict:
-                raise DatasetError(f"dataset '{root}': image '{name}' {reason}. Fix or remove it, "
-                                   f"or set dataset.strict=false to skip bad images with a warning")
-            notes.append(f"skipped '{name}': {reason}")
+                raise DatasetError("data.strict_bad_image", path=root, name=name, reason=reason)
+            notes.append(Text("data.skipped", name=name, reason=reason))
             continue
         caption_path, tags = _read_caption(path, root, notes)
         items.append(ImageItem(path=path, caption_path=caption_path, tags=with_trigger(tags, cfg.trigger_word),
                                repeats=repeats, width=width, height=height,
                                bucket=choose_bucket(width, height, cfg)))
     if not items:
-        details = "; ".join(notes[:3]) + (" ..." if len(notes) > 3 else "")
-        raise DatasetError(f"dataset '{root}' has no usable images ({', '.join(e[1:] for e in IMAGE_EXTENSIONS)})"
-                           + (f": {details}" if details else "; add pictures with .txt tag files"))
+        exts = ", ".join(e[1:] for e in IMAGE_EXTENSIONS)
+        if notes:
+            raise DatasetError("data.no_images_why", path=root, exts=exts, details=notes[:3],
+                               more=" ..." if len(notes) > 3 else "")
+        raise DatasetError("data.no_images", path=root, exts=exts)
     return ScanResult(items=items, warnings=notes)
 
 

@@ -44,9 +44,8 @@ def plan_steps(cfg: TrainConfig, items: list[ImageItem], world_size: int) -> Ste
     batches -= batches % t.gradient_accumulation_steps
     steps_per_epoch = batches // t.gradient_accumulation_steps
     if steps_per_epoch == 0:
-        raise DatasetError(f"dataset '{cfg.dataset.path}' gives no full step: {len(items)} images are too few for "
-                           f"train.batch_size={t.batch_size} x train.gradient_accumulation_steps="
-                           f"{t.gradient_accumulation_steps} x {world_size} processes; lower them or add images/repeats")
+        raise DatasetError("data.too_few_images", path=cfg.dataset.path, images=len(items), batch=t.batch_size,
+                           accumulation=t.gradient_accumulation_steps, processes=world_size)
     if t.max_train_steps:
         total, epochs = t.max_train_steps, math.ceil(t.max_train_steps / steps_per_epoch)
     else:

@@ -1,0 +1,120 @@
+"""The library's errors and warnings, by key: `{key: (english, japanese)}`. Raised as
+`ConfigError("config.unknown_key", key=..., known=...)`; the English is what the CLI and the logs print.
+
+Keys are `<area>.<what>`; the Japanese is written for a beginner (what happened, then what to do).
+"""
+
+from __future__ import annotations
+
+CORE: dict[str, tuple[str, str]] = {
+    # ---- config.py
+    "config.bad_run_name": (
+        "name: {name!r} is not a plain run name; use letters, digits, '-', '_' and '.' (e.g. my-lora): it names "
+        "the run folder and the adapter file",
+        "name: {name!r} は実行名に使えません。英数字と '-'・'_'・'.' だけにしてください（例: my-lora）。"
+        "実行フォルダーとアダプターのファイル名になります"),
+    "config.bucket_step_multiple": (
+        "dataset.bucket_step: {value} must be a multiple of 8 (the VAE works in 8-pixel blocks); 64 is usual",
+        "dataset.bucket_step: {value} は 8 の倍数にしてください（VAE は 8 ピクセル単位で処理します）。ふつうは 64 です"),
+    "config.resolution_multiple": (
+        "dataset.resolution: {value} must be a multiple of 8 (the VAE works in 8-pixel blocks); for example "
+        "{example}",
+        "dataset.resolution: {value} は 8 の倍数にしてください（VAE は 8 ピクセル単位で処理します）。例: {example}"),
+    "config.bad_value": ("{key}: bad value {value!r}", "{key}: {value!r} は使えない値です"),
+    "config.expected_list": ("{key}: expected a list, got {value!r}",
+                             "{key}: リストを入れてください（入っていた値: {value!r}）"),
+    "config.expected_bool": ("{key}: expected true or false, got {value!r}",
+                             "{key}: true か false を入れてください（入っていた値: {value!r}）"),
+    "config.expected_int": ("{key}: expected a whole number, got {value!r}",
+                            "{key}: 整数を入れてください（入っていた値: {value!r}）"),
+    "config.not_finite": ("{key}: {value!r} is not a finite number; give an ordinary number such as 1e-4",
+                          "{key}: {value!r} は有限の数ではありません。1e-4 のようなふつうの数を入れてください"),
+    "config.expected_number": ("{key}: expected a number, got {value!r}",
+                               "{key}: 数を入れてください（入っていた値: {value!r}）"),
+    "config.expected_text": ("{key}: expected text, got {value!r}",
+                             "{key}: 文字列を入れてください（入っていた値: {value!r}）"),
+    "config.unsupported_type": ("{key}: unsupported type {type}", "{key}: 型 {type} には対応していません"),
+    "config.not_allowed": ("{key}: {value!r} is not allowed; choose one of: {allowed}",
+                           "{key}: {value!r} は使えません。次から選んでください: {allowed}"),
+    "config.too_small": ("{key}: {value} is too small; it must be at least {lo}",
+                         "{key}: {value} は小さすぎます。{lo} 以上にしてください"),
+    "config.too_large": ("{key}: {value} is too large; it must be at most {hi}",
+                         "{key}: {value} は大きすぎます。{hi} 以下にしてください"),
+    "config.expected_mapping": ("{key}: expected a mapping of keys, got {value!r}",
+                                "{key}: 「キー: 値」の組を並べてください（入っていた値: {value!r}）"),
+    "config.unknown_key": ("unknown key '{key}'; known keys here: {known}",
+                           "'{key}' という設定はありません。ここで使える設定: {known}"),
+    "config.override_form": ("override '{override}' must look like key=value (for example train.max_train_steps=100)",
+                             "上書き '{override}' は キー=値 の形にしてください（例: train.max_train_steps=100）"),
+    "config.override_no_key": ("override '{override}' has no key before '='",
+                               "上書き '{override}' には '=' の前にキーがありません"),
+    "config.not_a_section": ("'{key}': '{part}' is not a section",
+                             "'{key}': '{part}' は設定のまとまり（セクション）ではありません"),
+    "config.override_not_section": ("override '{override}': '{part}' is not a section",
+                                    "上書き '{override}': '{part}' は設定のまとまり（セクション）ではありません"),
+    "config.file_missing": ("config file '{path}' not found; pass a YAML file such as configs/quickstart.yaml",
+                            "設定ファイル '{path}' が見つかりません。configs/quickstart.yaml のような YAML ファイルを"
+                            "指定してください"),
+    "config.bad_yaml": ("config file '{path}' is not valid YAML: {detail}",
+                        "設定ファイル '{path}' は正しい YAML ではありません（詳細: {detail}）"),
+    "config.not_mapping": ("config file '{path}' must hold a mapping of keys at the top level",
+                           "設定ファイル '{path}' の一番上は「キー: 値」の組にしてください"),
+    "config.bad_version": ("config_version in '{path}': {version!r} is not a version number; remove the line (files "
+                           "without it are read as version 1)",
+                           "'{path}' の config_version: {version!r} はバージョン番号ではありません。その行を消してください"
+                           "（ない場合はバージョン 1 として読みます）"),
+    "config.newer_version": ("config file '{path}' was written by a newer lora-studio (config_version {version}; "
+                             "this one reads up to {supported}); upgrade lora-studio to use it",
+                             "設定ファイル '{path}' は新しい lora-studio で書かれています（config_version {version}。"
+                             "この版が読めるのは {supported} まで）。使うには lora-studio を更新してください"),
+    # ---- data.py, steps.py: the dataset
+    "data.reason_empty": ("is empty (0 bytes)", "は空のファイルです（0 バイト）"),
+    "data.reason_bomb": ("refused as a possible decompression bomb ({detail}); downscale it if it is a real picture",
+                         "は展開すると巨大になる画像（圧縮爆弾）のおそれがあるので使いません（{detail}）。本物の写真なら"
+                         "縮小してください"),
+    "data.reason_unreadable": ("is not a readable PNG/JPEG/WebP/BMP image (wrong extension, or a damaged file)",
+                               "は読み込める PNG/JPEG/WebP/BMP 画像ではありません（拡張子が違うか、ファイルが壊れています）"),
+    "data.reason_truncated": ("is truncated, probably an incomplete download or copy ({detail})",
+                              "は途中で切れています。ダウンロードかコピーが終わっていないようです（{detail}）"),
+    "data.reason_undecodable": ("cannot be decoded ({kind}: {detail})", "は画像として読み込めません（{kind}: {detail}）"),
+    "data.reason_too_small": ("is too small to train on ({width}x{height}; each side needs at least bucket_step={step} "
+                              "px)",
+                              "は学習には小さすぎます（{width}x{height}。縦横とも bucket_step={step} px 以上が必要です）"),
+    "data.bad_image": ("image '{path}' {reason}", "画像 '{path}' {reason}"),
+    "data.ignored_type": ("ignored '{name}': {suffix} is not trained on; save it as PNG or JPEG to use it",
+                          "'{name}' は使われません。{suffix} は学習に使えないので、使うなら PNG か JPEG で保存してください"),
+    "data.ignored_folder": ("ignored folder '{folder}': name it like '{like}' to train its images 10 times per epoch",
+                            "フォルダー '{folder}' の画像は使われません。1 エポックに 10 回ずつ学習させるなら、"
+                            "'{like}' のような名前にしてください"),
+    "data.no_caption": ("no caption for '{name}' (expected {expected}): it is trained with the trigger word only",
+                        "'{name}' にはタグファイル（{expected}）がないので、トリガーワードだけで学習します"),
+    "data.caption_unreadable": ("caption '{caption}' cannot be read ({detail}): '{name}' is trained with the trigger "
+                                "word only",
+                                "タグファイル '{caption}' が読めません（{detail}）。'{name}' はトリガーワードだけで学習します"),
+    "data.caption_not_utf8": ("caption '{caption}' is not UTF-8; unreadable characters were replaced",
+                              "タグファイル '{caption}' は UTF-8 ではありません。読めない文字は置き換えました"),
+    "data.caption_empty": ("caption '{caption}' is empty: '{name}' is trained with the trigger word only",
+                           "タグファイル '{caption}' が空なので、'{name}' はトリガーワードだけで学習します"),
+    "data.folder_missing": ("dataset.path: folder '{path}' not found; point it at a folder of images with .txt tag "
+                            "files",
+                            "dataset.path: フォルダー '{path}' が見つかりません。画像と .txt タグファイルのあるフォルダーを"
+                            "指定してください"),
+    "data.folder_unlistable": ("dataset.path: folder '{path}' cannot be listed ({detail})",
+                               "dataset.path: フォルダー '{path}' の中身を読めません（{detail}）"),
+    "data.strict_bad_image": ("dataset '{path}': image '{name}' {reason}. Fix or remove it, or set dataset.strict=false "
+                              "to skip bad images with a warning",
+                              "データセット '{path}': 画像 '{name}' {reason}。直すか取り除いてください。"
+                              "dataset.strict=false にすると、問題のある画像は注意を出して飛ばします"),
+    "data.skipped": ("skipped '{name}': {reason}", "'{name}' {reason}。スキップしました"),
+    "data.no_images_why": ("dataset '{path}' has no usable images ({exts}): {details}{more}",
+                           "データセット '{path}' には学習に使える画像（{exts}）がありません: {details}{more}"),
+    "data.no_images": ("dataset '{path}' has no usable images ({exts}); add pictures with .txt tag files",
+                       "データセット '{path}' には学習に使える画像（{exts}）がありません。画像と .txt タグファイルを"
+                       "入れてください"),
+    "data.too_few_images": ("dataset '{path}' gives no full step: {images} images are too few for "
+                            "train.batch_size={batch} x train.gradient_accumulation_steps={accumulation} x {processes} "
+                            "processes; lower them or add images/repeats",
+                            "データセット '{path}' では 1 ステップ分もそろいません: 画像 {images} 枚は "
+                            "train.batch_size={batch} × train.gradient_accumulation_steps={accumulation} × "
+                            "{processes} プロセスに足りません。これらを下げるか、画像か繰り返し回数を増やしてください"),
+}

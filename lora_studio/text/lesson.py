@@ -1,0 +1,1 @@
+LESSON: dict[str, tuple[str, str]] = {}

@@ -1,0 +1,1 @@
+STUDIO: dict[str, tuple[str, str]] = {}
