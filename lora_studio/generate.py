@@ -57,19 +57,19 @@ class GenerateConfig:
 
     def validate(self) -> None:
         if self.sampler not in SAMPLERS:
-            raise ConfigError(f"sampler {self.sampler!r} is unknown; choose one of: {', '.join(SAMPLERS)}")
+            raise ConfigError("generate.unknown_sampler", value=self.sampler, allowed=", ".join(SAMPLERS))
         for key in ("width", "height"):
             value = getattr(self, key)
             if value is not None and (value < 8 or value % 8):
-                raise ConfigError(f"{key} {value} must be a positive multiple of 8 (for example 512)")
+                raise ConfigError("generate.size_multiple", key=key, value=value)
         if self.steps < 1:
-            raise ConfigError(f"steps {self.steps} must be at least 1")
+            raise ConfigError("generate.steps_min", value=self.steps)
         if self.batch_size < 1:
-            raise ConfigError(f"batch_size {self.batch_size} must be at least 1")
+            raise ConfigError("generate.batch_min", value=self.batch_size)
         if self.guidance_scale < 0:
-            raise ConfigError(f"guidance_scale {self.guidance_scale} must not be negative")
+            raise ConfigError("generate.guidance_negative", value=self.guidance_scale)
         if self.seed < -1 or self.seed > 2**63 - 1:
-            raise ConfigError(f"seed {self.seed} must be -1 (random) or a whole number from 0 up")
+            raise ConfigError("generate.bad_seed", value=self.seed)
         for spec in self.loras:
             parse_lora_spec(spec)
 
@@ -83,18 +83,17 @@ def parse_lora_spec(spec: str) -> tuple[Path, float]:
             scale = float(tail)
         except ValueError:
             if Path(path).expanduser().is_file() and not Path(spec).expanduser().is_file():
-                raise UserError(f"LoRA '{spec}': the strength after ':' must be a number, e.g. {path}:0.8") from None
+                raise UserError("generate.strength_not_number", spec=spec, path=path) from None
             path = spec
     else:
         path = spec
     if not math.isfinite(scale):
-        raise UserError(f"LoRA '{spec}': the strength must be an ordinary number, e.g. 0.8")
+        raise UserError("generate.strength_not_finite", spec=spec)
     path = Path(path).expanduser()
     if not path.is_file():
-        raise UserError(f"LoRA file '{path}' does not exist; pass a .safetensors adapter, e.g. "
-                        f"outputs/my-lora/my-lora.safetensors[:0.8]")
+        raise UserError("generate.lora_missing", path=path)
     if path.suffix.lower() != ".safetensors":
-        raise UserError(f"LoRA file '{path}' is not a .safetensors file; only safetensors adapters are loaded")
+        raise UserError("generate.lora_not_safetensors", path=path)
     return path, scale
 
 
@@ -149,7 +148,7 @@ def build_scheduler(sampler: str, base_config):
     import diffusers
 
     if sampler not in SCHEDULERS:
-        raise ConfigError(f"sampler {sampler!r} is unknown; choose one of: {', '.join(SAMPLERS)}")
+        raise ConfigError("generate.unknown_sampler", value=sampler, allowed=", ".join(SAMPLERS))
     class_name, options = SCHEDULERS[sampler]
     return getattr(diffusers, class_name).from_config(base_config, **options)
 
@@ -226,8 +225,7 @@ def apply_loras(pipe, loras: list[str]) -> None:
                 pipe.load_lora_weights(load_file(str(path)), adapter_name=name)
         except Exception as e:  # diffusers raises ValueError/KeyError/RuntimeError for files it cannot map
             unload_loras(pipe)
-            raise UserError(f"could not load LoRA '{path}' into base: {e}. Is it a LoRA for this base "
-                            f"(SD 1.x/2.x) in kohya or diffusers format?") from None
+            raise UserError("generate.lora_load_failed", path=path, detail=e) from None
         names.append(name)
         weights.append(scale)
     if names:

@@ -58,15 +58,14 @@ def _is_lora_target_layer(module: torch.nn.Module) -> bool:
 def resolve_targets(unet: torch.nn.Module, preset: str) -> list[str]:
     """Full names of the UNet modules a preset adapts, only inside attention blocks, in model order."""
     if preset not in PRESETS:
-        raise ConfigError(f"lora.targets: {preset!r} is not allowed; choose one of: {', '.join(PRESETS)}")
+        raise ConfigError("lora.bad_targets", value=preset, allowed=", ".join(PRESETS))
     suffixes = PRESETS[preset]
     names = [
         name for name, module in unet.named_modules()
         if ".attentions." in name and name.endswith(tuple("." + s for s in suffixes)) and _is_lora_target_layer(module)
     ]
     if not names:
-        raise UserError(f"lora.targets '{preset}': the UNet has no attention blocks with {', '.join(suffixes)}; "
-                        f"is the base a Stable Diffusion 1.x/2.x model?")
+        raise UserError("lora.no_target_blocks", value=preset, suffixes=", ".join(suffixes))
     return names
 
 
@@ -113,7 +112,7 @@ def adapter_state_dict(unet: torch.nn.Module) -> dict[str, torch.Tensor]:
         if key is not None:
             state[key] = param.detach().clone()
     if not state:
-        raise UserError("the UNet carries no LoRA adapter; call add_lora first")
+        raise UserError("lora.no_adapter")
     return state
 
 
@@ -122,15 +121,14 @@ def load_adapter_state_dict(unet: torch.nn.Module, state: dict[str, torch.Tensor
     params = {key: p for name, p in unet.named_parameters() if (key := _adapter_key(name)) is not None}
     missing, unexpected = sorted(set(params) - set(state)), sorted(set(state) - set(params))
     if missing or unexpected:
-        raise UserError(f"the saved adapter does not fit this UNet ({len(missing)} missing keys, e.g. "
-                        f"{missing[:1]}; {len(unexpected)} unexpected, e.g. {unexpected[:1]}); were rank or "
-                        f"targets changed since it was saved?")
+        raise UserError("lora.adapter_mismatch", missing=len(missing), missing_example=missing[:1],
+                        unexpected=len(unexpected), unexpected_example=unexpected[:1])
     with torch.no_grad():
         for key, param in params.items():
             value = state[key]
             if value.shape != param.shape:
-                raise UserError(f"adapter weight {key} has shape {tuple(value.shape)} but the UNet expects "
-                                f"{tuple(param.shape)}; was lora.rank changed since it was saved?")
+                raise UserError("lora.weight_shape", key=key, shape=tuple(value.shape),
+                                expected=tuple(param.shape))
             param.copy_(value.to(device=param.device, dtype=param.dtype))
 
 
@@ -196,7 +194,7 @@ def from_kohya(kohya: dict[str, torch.Tensor], module_names: Iterable[str] | Non
         elif kind == "alpha":
             alphas[module] = float(value.item())
         else:
-            raise UserError(f"kohya key '{key}' is not a plain LoRA weight (LoHa/LoKr/DoRA files are not supported)")
+            raise UserError("lora.not_plain", key=key)
     if skipped:
         log.info("skipped %d non-UNet (text encoder) keys of the kohya file", skipped)
     for key, value in state.items():
@@ -210,11 +208,11 @@ def read_lora_file(path: str | Path, module_names: Iterable[str] | None = None,
     """Read a kohya or diffusers LoRA file as (peft-style UNet state, alpha per module)."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"LoRA file '{path}' does not exist")
+        raise UserError("lora.file_missing", path=path)
     try:
         raw = load_file(str(path))
     except Exception as e:  # safetensors raises its own error types for a file that is not one
-        raise UserError(f"LoRA file '{path}' is not a readable .safetensors file: {e}") from None
+        raise UserError("lora.file_unreadable", path=path, detail=e) from None
     if any(k.startswith(KOHYA_UNET_PREFIX) for k in raw):
         return from_kohya(raw, module_names)
     state = {}
@@ -224,7 +222,7 @@ def read_lora_file(path: str | Path, module_names: Iterable[str] | None = None,
         key = key.removeprefix("unet.").replace(".lora.down.", ".lora_A.").replace(".lora.up.", ".lora_B.")
         state[key] = value
     if not state:
-        raise UserError(f"LoRA file '{path}' holds no UNet LoRA weights (neither kohya nor diffusers keys)")
+        raise UserError("lora.no_unet_weights", path=path)
     alphas = {k[: -len(".lora_A.weight")]: float(v.shape[0]) for k, v in state.items() if k.endswith(".lora_A.weight")}
     return state, alphas
 
@@ -252,7 +250,7 @@ def save_lora(unet: torch.nn.Module, run_dir: Path, name: str, settings: LoraSet
     from diffusers import StableDiffusionPipeline
 
     if save_dtype not in SAVE_DTYPES:
-        raise ConfigError(f"save_dtype {save_dtype!r} is not allowed; choose one of: {', '.join(SAVE_DTYPES)}")
+        raise ConfigError("lora.bad_save_dtype", value=save_dtype, allowed=", ".join(SAVE_DTYPES))
     dtype = SAVE_DTYPES[save_dtype]
     run_dir = Path(run_dir)
     state = {k: v.to("cpu", torch.float32) for k, v in adapter_state_dict(unet).items()}
@@ -280,9 +278,9 @@ def read_lora_metadata(path: Path) -> dict[str, str]:
     """The safetensors metadata (kohya's ss_* strings) of a LoRA file; {} when it has none."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"LoRA file '{path}' does not exist")
+        raise UserError("lora.file_missing", path=path)
     try:
         with safe_open(str(path), framework="pt") as f:
             return dict(f.metadata() or {})
     except Exception as e:  # safetensors raises its own error types for a file that is not one
-        raise UserError(f"LoRA file '{path}' is not a readable .safetensors file: {e}") from None
+        raise UserError("lora.file_unreadable", path=path, detail=e) from None

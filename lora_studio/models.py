@@ -16,12 +16,13 @@ import torch
 
 from .atomic import atomic_dir
 from .errors import BaseModelError
+from .text import Text
 
 log = logging.getLogger(__name__)
 
 TINY = "tiny"
 TINY_VERSION = "tiny-sd-v1"
-TINY_NOTE = "base 'tiny' is a random offline test model: its images are noise, it only proves the flow works"
+TINY_NOTE = Text("models.tiny_note")
 SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin")
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
 
@@ -115,10 +116,8 @@ def tiny_path() -> Path:
 # ---------------------------------------------------------------- resolving a base
 
 
-def _offline_message(base: str, error: Exception) -> str:
-    return (f"could not load base model '{base}': it is not in the local Hugging Face cache and cannot be downloaded "
-            f"here ({type(error).__name__}). Download it once on a machine with internet, point 'base' at a local "
-            f"diffusers folder or a single .safetensors checkpoint, or use base=tiny to try the flow offline.")
+def _offline_message(base: str, error: Exception) -> Text:
+    return Text("models.offline", base=base, kind=type(error).__name__)
 
 
 def check_base(base: str, *, allow_pickle: bool = False) -> str:
@@ -126,25 +125,22 @@ def check_base(base: str, *, allow_pickle: bool = False) -> str:
 
     Cheap (no weights are read), so the CLI and the studio call it before starting a training process."""
     if not base:
-        raise BaseModelError("'base' is empty; give a hub id, a local folder, a .safetensors file, or tiny")
+        raise BaseModelError("models.base_empty")
     if base == TINY:
         return "tiny"
     path = Path(base).expanduser()
     if path.is_dir():
         if not (path / "model_index.json").is_file():
-            raise BaseModelError(f"base folder '{path}' has no model_index.json; it must be a diffusers pipeline folder "
-                                 f"(or pass a single .safetensors checkpoint file)")
+            raise BaseModelError("models.no_model_index", path=path)
         return "folder"
     if path.suffix.lower() in SINGLE_FILE_SUFFIXES:
         if not path.is_file():
-            raise BaseModelError(f"base checkpoint '{path}' does not exist; check the path")
+            raise BaseModelError("models.checkpoint_missing", path=path)
         if path.suffix.lower() in PICKLE_SUFFIXES and not allow_pickle:
-            raise BaseModelError(f"base '{path}' is a pickle checkpoint, which can run code when loaded. Convert it "
-                                 f"to .safetensors, or set allow_pickle: true if you trust the file.")
+            raise BaseModelError("models.pickle", path=path)
         return "file"
     if base.count("/") != 1 or base.startswith((".", "/")):
-        raise BaseModelError(f"base '{base}' is neither an existing folder, a checkpoint file, a hub id "
-                             f"(owner/name), nor 'tiny'")
+        raise BaseModelError("models.unknown_base", base=base)
     return "hub"
 
 
@@ -165,9 +161,7 @@ def load_pipeline(base: str, *, allow_pickle: bool = False, dtype: torch.dtype =
             # hub the first time, then reads them from the local cache (HF_HUB_OFFLINE=1 works after that).
             pipe = StableDiffusionPipeline.from_single_file(str(path), **common)
         except (OSError, ValueError) as e:
-            raise BaseModelError(f"could not load single-file checkpoint '{path}': {e}. Offline, diffusers needs the "
-                                 f"configs of stable-diffusion-v1-5 in the Hugging Face cache once; or convert the "
-                                 f"checkpoint to a diffusers folder on a machine with internet.") from None
+            raise BaseModelError("models.single_file_failed", path=path, detail=e) from None
     else:
         try:
             pipe = StableDiffusionPipeline.from_pretrained(base, **common)

@@ -117,4 +117,96 @@ CORE: dict[str, tuple[str, str]] = {
                             "データセット '{path}' では 1 ステップ分もそろいません: 画像 {images} 枚は "
                             "train.batch_size={batch} × train.gradient_accumulation_steps={accumulation} × "
                             "{processes} プロセスに足りません。これらを下げるか、画像か繰り返し回数を増やしてください"),
+    # ---- models.py: the base model
+    "models.tiny_note": ("base 'tiny' is a random offline test model: its images are noise, it only proves the flow "
+                         "works",
+                         "ベース 'tiny' はランダムなオフラインのテスト用モデルです。画像はノイズになり、流れが動くことを"
+                         "確かめるだけのものです"),
+    "models.offline": ("could not load base model '{base}': it is not in the local Hugging Face cache and cannot be "
+                       "downloaded here ({kind}). Download it once on a machine with internet, point 'base' at a local "
+                       "diffusers folder or a single .safetensors checkpoint, or use base=tiny to try the flow offline.",
+                       "ベースモデル '{base}' を読み込めませんでした。Hugging Face のキャッシュになく、ここからは"
+                       "ダウンロードもできません（{kind}）。インターネットにつながるコンピューターで一度ダウンロードするか、"
+                       "'base' にローカルの diffusers フォルダーか .safetensors ファイルを指定してください。"
+                       "オフラインで流れだけ試すなら base=tiny にします。"),
+    "models.base_empty": ("'base' is empty; give a hub id, a local folder, a .safetensors file, or tiny",
+                          "'base' が空です。Hub ID、ローカルのフォルダー、.safetensors ファイル、または tiny を"
+                          "指定してください"),
+    "models.no_model_index": ("base folder '{path}' has no model_index.json; it must be a diffusers pipeline folder "
+                              "(or pass a single .safetensors checkpoint file)",
+                              "ベースのフォルダー '{path}' に model_index.json がありません。diffusers のパイプラインの"
+                              "フォルダーを指定してください（または .safetensors のチェックポイントファイル 1 つ）"),
+    "models.checkpoint_missing": ("base checkpoint '{path}' does not exist; check the path",
+                                  "ベースのチェックポイント '{path}' がありません。パスを確かめてください"),
+    "models.pickle": ("base '{path}' is a pickle checkpoint, which can run code when loaded. Convert it to "
+                      ".safetensors, or set allow_pickle: true if you trust the file.",
+                      "ベース '{path}' は pickle 形式のチェックポイントで、読み込むとプログラムを実行できてしまいます。"
+                      ".safetensors に変換するか、信頼できるファイルなら allow_pickle: true にしてください。"),
+    "models.unknown_base": ("base '{base}' is neither an existing folder, a checkpoint file, a hub id (owner/name), "
+                            "nor 'tiny'",
+                            "ベース '{base}' は、あるフォルダーでも、チェックポイントファイルでも、Hub ID（owner/name）"
+                            "でも 'tiny' でもありません"),
+    "models.single_file_failed": ("could not load single-file checkpoint '{path}': {detail}. Offline, diffusers needs "
+                                  "the configs of stable-diffusion-v1-5 in the Hugging Face cache once; or convert the "
+                                  "checkpoint to a diffusers folder on a machine with internet.",
+                                  "チェックポイント '{path}' を読み込めませんでした（{detail}）。オフラインでは、diffusers "
+                                  "に stable-diffusion-v1-5 の設定ファイルが Hugging Face のキャッシュに一度必要です。"
+                                  "またはインターネットにつながるコンピューターで diffusers のフォルダーに変換してください。"),
+    # ---- lora.py: adapters
+    "lora.bad_targets": ("lora.targets: {value!r} is not allowed; choose one of: {allowed}",
+                         "lora.targets: {value!r} は使えません。次から選んでください: {allowed}"),
+    "lora.no_target_blocks": ("lora.targets '{value}': the UNet has no attention blocks with {suffixes}; is the base "
+                              "a Stable Diffusion 1.x/2.x model?",
+                              "lora.targets '{value}': UNet に {suffixes} のアテンションブロックがありません。"
+                              "ベースは Stable Diffusion 1.x/2.x のモデルですか？"),
+    "lora.no_adapter": ("the UNet carries no LoRA adapter; call add_lora first",
+                        "UNet に LoRA アダプターがありません。先に add_lora を呼んでください"),
+    "lora.adapter_mismatch": ("the saved adapter does not fit this UNet ({missing} missing keys, e.g. {missing_example}; "
+                              "{unexpected} unexpected, e.g. {unexpected_example}); were rank or targets changed since "
+                              "it was saved?",
+                              "保存されたアダプターがこの UNet に合いません（足りないキー {missing} 個、例 "
+                              "{missing_example}。余分なキー {unexpected} 個、例 {unexpected_example}）。保存したあとで "
+                              "rank か targets を変えましたか？"),
+    "lora.weight_shape": ("adapter weight {key} has shape {shape} but the UNet expects {expected}; was lora.rank "
+                          "changed since it was saved?",
+                          "アダプターの重み {key} の形は {shape} ですが、UNet には {expected} が必要です。保存したあとで "
+                          "lora.rank を変えましたか？"),
+    "lora.not_plain": ("kohya key '{key}' is not a plain LoRA weight (LoHa/LoKr/DoRA files are not supported)",
+                       "kohya のキー '{key}' はふつうの LoRA の重みではありません（LoHa/LoKr/DoRA のファイルには"
+                       "対応していません）"),
+    "lora.file_missing": ("LoRA file '{path}' does not exist", "LoRA ファイル '{path}' がありません"),
+    "lora.file_unreadable": ("LoRA file '{path}' is not a readable .safetensors file: {detail}",
+                             "LoRA ファイル '{path}' は読み込める .safetensors ファイルではありません（{detail}）"),
+    "lora.no_unet_weights": ("LoRA file '{path}' holds no UNet LoRA weights (neither kohya nor diffusers keys)",
+                             "LoRA ファイル '{path}' には UNet の LoRA の重みがありません（kohya 形式のキーも diffusers "
+                             "形式のキーもありません）"),
+    "lora.bad_save_dtype": ("save_dtype {value!r} is not allowed; choose one of: {allowed}",
+                            "save_dtype {value!r} は使えません。次から選んでください: {allowed}"),
+    # ---- generate.py: making pictures
+    "generate.unknown_sampler": ("sampler {value!r} is unknown; choose one of: {allowed}",
+                                 "サンプラー {value!r} はありません。次から選んでください: {allowed}"),
+    "generate.size_multiple": ("{key} {value} must be a positive multiple of 8 (for example 512)",
+                               "{key} {value} は 8 の倍数の正の数にしてください（例: 512）"),
+    "generate.steps_min": ("steps {value} must be at least 1", "steps {value} は 1 以上にしてください"),
+    "generate.batch_min": ("batch_size {value} must be at least 1", "batch_size {value} は 1 以上にしてください"),
+    "generate.guidance_negative": ("guidance_scale {value} must not be negative",
+                                   "guidance_scale {value} は負の数にできません"),
+    "generate.bad_seed": ("seed {value} must be -1 (random) or a whole number from 0 up",
+                          "seed {value} は -1（ランダム）か 0 以上の整数にしてください"),
+    "generate.strength_not_number": ("LoRA '{spec}': the strength after ':' must be a number, e.g. {path}:0.8",
+                                     "LoRA '{spec}': ':' のあとの強さは数にしてください（例: {path}:0.8）"),
+    "generate.strength_not_finite": ("LoRA '{spec}': the strength must be an ordinary number, e.g. 0.8",
+                                     "LoRA '{spec}': 強さはふつうの数にしてください（例: 0.8）"),
+    "generate.lora_missing": ("LoRA file '{path}' does not exist; pass a .safetensors adapter, e.g. "
+                              "outputs/my-lora/my-lora.safetensors[:0.8]",
+                              "LoRA ファイル '{path}' がありません。.safetensors のアダプターを指定してください"
+                              "（例: outputs/my-lora/my-lora.safetensors[:0.8]）"),
+    "generate.lora_not_safetensors": ("LoRA file '{path}' is not a .safetensors file; only safetensors adapters are "
+                                      "loaded",
+                                      "LoRA ファイル '{path}' は .safetensors ファイルではありません。読み込むのは "
+                                      "safetensors のアダプターだけです"),
+    "generate.lora_load_failed": ("could not load LoRA '{path}' into base: {detail}. Is it a LoRA for this base "
+                                  "(SD 1.x/2.x) in kohya or diffusers format?",
+                                  "LoRA '{path}' をベースに読み込めませんでした（{detail}）。このベース（SD 1.x/2.x）用の、"
+                                  "kohya 形式か diffusers 形式の LoRA ですか？"),
 }
