@@ -15,6 +15,8 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from .text import Text
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -122,20 +124,21 @@ def clean_stale(folder: str | os.PathLike, names: Iterable[str]) -> list[Path]:
 
 
 _WRITE_ADVICE = {
-    errno.ENOSPC: "the disk is full; free some space",
-    errno.EDQUOT: "the disk quota is used up; free some space",
-    errno.EACCES: "permission denied; make the folder writable or choose another output_dir",
-    errno.EPERM: "permission denied; make the folder writable or choose another output_dir",
-    errno.EROFS: "the file system is read-only; choose another output_dir",
-    errno.ENOTDIR: "part of the path is a file, not a folder; choose another output_dir",
-    errno.EEXIST: "part of the path is a file, not a folder; choose another output_dir",
+    errno.ENOSPC: "io.advice_disk_full",
+    errno.EDQUOT: "io.advice_quota",
+    errno.EACCES: "io.advice_permission",
+    errno.EPERM: "io.advice_permission",
+    errno.EROFS: "io.advice_read_only",
+    errno.ENOTDIR: "io.advice_not_folder",
+    errno.EEXIST: "io.advice_not_folder",
 }
 
 
-def write_failure(error: OSError, what: str, path: str | os.PathLike | None = None) -> str:
-    """A sentence for a failed write: which file, why, and what to do (for a UserError).
+def write_failure(error: OSError, what: str, path: str | os.PathLike | None = None) -> Text:
+    """A sentence for a failed write: which file (`what`: an "io.what_*" text key), why, and what to do.
 
     `path` names the file when the error does not (a failed write() carries no file name)."""
     path = error.filename or path or "?"
-    advice = _WRITE_ADVICE.get(error.errno, error.strerror or str(error))
-    return f"could not write {what} '{path}': {advice}"
+    advice = _WRITE_ADVICE.get(error.errno)
+    return Text("io.write_failed", what=Text(what), path=path,
+                advice=Text(advice) if advice else error.strerror or str(error))

@@ -46,8 +46,8 @@ def resolve_resume(run_dir: Path, resume: str | None) -> Path | None:
         return found[-1] if found else None
     path = Path(resume)
     if not (path / TRAINER_STATE).is_file():
-        raise ConfigError(f"train.resume: '{resume}' is not a finished checkpoint folder (no {TRAINER_STATE}); "
-                          f"use 'latest' or a folder under {Path(run_dir) / CHECKPOINT_DIR}")
+        raise ConfigError("train.resume_not_checkpoint", resume=resume, state=TRAINER_STATE,
+                          folder=Path(run_dir) / CHECKPOINT_DIR)
     return path
 
 
@@ -112,8 +112,7 @@ def save_checkpoint(accelerator, run_dir: Path, step: int, trainer_state: dict, 
             publish(run_dir, step, trainer_state, keep)
     except OSError as e:
         shutil.rmtree(staging, ignore_errors=True)
-        raise UserError(f"{write_failure(e, 'the checkpoint', staging)}. The earlier checkpoints are kept; "
-                        f"resume with train.resume=latest once the problem is fixed") from None
+        raise UserError("train.checkpoint_write_failed", failure=write_failure(e, "io.what_checkpoint", staging)) from None
     accelerator.wait_for_everyone()
 
 
@@ -155,9 +154,8 @@ def check_same_lora(checkpoint: Path, lora: dict) -> None:
     differ = [key for key in sorted(set(saved) | set(lora)) if saved.get(key) != lora.get(key)]
     if differ:
         key = differ[0]
-        raise ConfigError(f"train.resume: checkpoint '{checkpoint}' was made with other lora settings "
-                          f"(lora.{key}={saved.get(key)!r}; this config says lora.{key}={lora.get(key)!r}); resume "
-                          f"with the run's own config.yaml, or start a new run (another name or output_dir)")
+        raise ConfigError("train.resume_other_lora", checkpoint=checkpoint, key=key, saved=saved.get(key),
+                          current=lora.get(key))
 
 
 def load_checkpoint(accelerator, model, checkpoint: Path) -> dict:
@@ -173,9 +171,7 @@ def load_checkpoint(accelerator, model, checkpoint: Path) -> dict:
             saved = {k: list(f.get_slice(k).get_shape()) for k in f.keys()}
         differ = [n for n, p in model.named_parameters() if p.requires_grad and saved.get(n) != list(p.shape)]
         if differ:
-            raise ConfigError(f"train.resume: checkpoint '{checkpoint}' was made with other lora settings "
-                              f"({len(differ)} adapter weights missing or of another shape, e.g. {differ[0]}); "
-                              f"resume with the run's own config.yaml, or start a new run")
+            raise ConfigError("train.resume_other_shapes", checkpoint=checkpoint, count=len(differ), example=differ[0])
     accelerator.load_state(str(checkpoint), strict=False)
     return read_trainer_state(checkpoint)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from .atomic import write_failure, write_text_atomic
 from .errors import UserError
+from .text import Text
 
 log = logging.getLogger("lora_studio.train")
 
@@ -34,6 +35,9 @@ class RunLog:
         self._last_write = 0.0
 
     def update(self, force: bool = True, **fields: Any) -> None:
+        if "message" in fields:  # a keyed message keeps its key, so the studio shows it in the reader's language
+            message = fields["message"]
+            fields["message_text"] = message.to_json() if isinstance(message, Text) else None
         self.status.update(fields)
         self.status["total_steps"] = self.total_steps
         now = time.time()
@@ -42,10 +46,11 @@ class RunLog:
             try:
                 write_text_atomic(self.run_dir / STATUS_FILE, json.dumps(self.status, indent=1))
             except OSError as e:
-                raise UserError(f"{write_failure(e, 'the run status', self.run_dir / STATUS_FILE)}; then resume with train.resume=latest") from None
+                raise UserError("train.write_failed_resume",
+                                failure=write_failure(e, "io.what_status", self.run_dir / STATUS_FILE)) from None
             self._last_write = now
 
-    def fail(self, message: str) -> None:
+    def fail(self, message: str | Text) -> None:
         """Record a failure if the disk still lets us; the message reaches the user through the error anyway."""
         try:
             self.update(state="failed", message=message)
@@ -58,7 +63,8 @@ class RunLog:
             with open(self.run_dir / METRICS_FILE, "a", encoding="utf-8") as f:
                 f.write(json.dumps(row) + "\n")
         except OSError as e:
-            raise UserError(f"{write_failure(e, 'the loss log', self.run_dir / METRICS_FILE)}; then resume with train.resume=latest") from None
+            raise UserError("train.write_failed_resume",
+                            failure=write_failure(e, "io.what_loss_log", self.run_dir / METRICS_FILE)) from None
 
 
 def read_status(run_dir: Path) -> dict[str, Any] | None:

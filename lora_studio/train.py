@@ -27,6 +27,7 @@ from .loss import diffusion_loss
 from .models import TINY_NOTE, is_tiny, load_pipeline
 from .runlog import RunLog, clear_stop, stop_requested, truncate_metrics
 from .steps import StepPlan, plan_steps, step_generator, step_rng
+from .text import Text
 from .training_setup import (
     build_optimizer,
     build_scheduler,
@@ -41,15 +42,6 @@ from .training_setup import (
 
 log = logging.getLogger("lora_studio.train")
 
-NAN_ADVICE = ("the loss became NaN or infinite at step {step}. The adapter was not saved over the last good one. "
-              "Try train.mixed_precision=bf16 instead of fp16, a lower train.learning_rate (e.g. half), or "
-              "train.max_grad_norm=1.0; then resume with train.resume=latest.")
-OOM_OUTSIDE_STEP_ADVICE = ("the GPU ran out of memory outside a training step (while caching latents or making sample "
-                           "images). Lower dataset.resolution (samples use it too) or train.batch_size, close other "
-                           "programs using the GPU, or set train.gradient_checkpointing=true; then resume with train.resume=latest.")
-OOM_ADVICE = ("the GPU ran out of memory at step {step}. A checkpoint was saved. Lower train.batch_size, "
-              "lower dataset.resolution (e.g. 512), or set train.gradient_checkpointing=true "
-              "(and train.optimizer=adamw8bit if bitsandbytes is installed); then resume with train.resume=latest.")
 
 
 @dataclass
@@ -96,7 +88,7 @@ def train(cfg: TrainConfig) -> TrainResult:
             ckpt.clean_partials(run_dir)
             earlier = None if cfg.train.resume else ckpt.set_aside_earlier_run(run_dir)
         except OSError as e:
-            raise UserError(write_failure(e, "the run folder (output_dir)", run_dir)) from None
+            raise UserError(write_failure(e, "io.what_run_folder", run_dir)) from None
         if earlier:
             log.info("train.resume is not set, so this is a new run: the checkpoints of the run before it (%s) were "
                      "moved to %s. To continue that run instead, stop this one and pass train.resume=%s",
@@ -109,21 +101,19 @@ def train(cfg: TrainConfig) -> TrainResult:
         return _train(cfg, accelerator, run_dir, runlog, stop_signal)
     except UserError as e:
         if runlog:
-            runlog.fail(str(e))
+            runlog.fail(e.text())
         raise
     except torch.OutOfMemoryError:  # outside the step (caching, samples); the step's own handler saved a checkpoint
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-        message = OOM_OUTSIDE_STEP_ADVICE
         if runlog:
-            runlog.fail(message)
-        raise TrainingStopped(message) from None
+            runlog.fail(Text("train.oom_outside_step"))
+        raise TrainingStopped("train.oom_outside_step") from None
     except OSError as e:  # the disk cache or a log file: full disk, lost permissions
-        message = (f"{write_failure(e, 'a file of the run', run_dir)}. Checkpoints already saved are kept; "
-                   f"resume with train.resume=latest once the problem is fixed")
+        failure = write_failure(e, "io.what_run_file", run_dir)
         if runlog:
-            runlog.fail(message)
-        raise UserError(message) from None
+            runlog.fail(Text("train.write_failed_kept", failure=failure))
+        raise UserError("train.write_failed_kept", failure=failure) from None
 
 
 def _train(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, stop_signal: _StopSignal) -> TrainResult:
@@ -137,7 +127,7 @@ def _train(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, 
     plan = plan_steps(cfg, items, accelerator.num_processes)
     if runlog:
         runlog.total_steps = plan.total_steps
-        runlog.update(state="starting", message="loading the base model", world_size=accelerator.num_processes)
+        runlog.update(state="starting", message=Text("train.loading_base"), world_size=accelerator.num_processes)
     if main:
         log.info(plan.describe())
         if is_tiny(cfg.base):
@@ -240,7 +230,7 @@ def _train(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, 
                                           float(stop_signal.requested or stop_requested(run_dir))], device=device)
                     flags = accelerator.gather(flags.reshape(1, 2)).reshape(-1, 2)
                     if flags[:, 0].min() < 1:
-                        raise TrainingStopped(NAN_ADVICE.format(step=global_step + 1))
+                        raise TrainingStopped("train.nan_loss", step=global_step + 1)
                     if fast_loss is None:
                         accelerator.backward(loss)
                         if accelerator.sync_gradients and cfg.train.max_grad_norm > 0:
@@ -286,7 +276,7 @@ def _train(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, 
             torch.cuda.empty_cache()
         if world == 1:  # with several processes the others are stuck in a collective: no safe save
             save_checkpoint(epoch, batch_index)
-        raise TrainingStopped(OOM_ADVICE.format(step=global_step + 1)) from None
+        raise TrainingStopped("train.oom", step=global_step + 1) from None
     finally:
         progress.close()
 
@@ -299,7 +289,7 @@ def _train(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, 
     accelerator.wait_for_everyone()
     accelerator.end_training()
     if runlog:
-        message = f"adapter saved to {adapter}" if state == "finished" else "stopped; resume with train.resume=latest"
+        message = Text("train.saved", adapter=adapter) if state == "finished" else Text("train.stopped")
         runlog.update(state=state, step=global_step, message=message, adapter=str(adapter))
         samples = sorted((run_dir / "samples").glob("*.png"))
         log.info("%s: %s%s", state, message, f" (samples in {run_dir / 'samples'})" if samples else "")

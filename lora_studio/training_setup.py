@@ -17,32 +17,21 @@ from .errors import ConfigError, TrainingStopped, UserError
 
 log = logging.getLogger("lora_studio.train")
 
-NONFINITE_WEIGHTS_ADVICE = (
-    "the adapter's weights became NaN or infinite by step {step}, so they were not saved over the last good "
-    "adapter or checkpoint. Try train.mixed_precision=bf16 instead of fp16, a lower train.learning_rate (e.g. half), "
-    "or train.max_grad_norm=1.0; then resume with train.resume=latest.")
-
 
 def ensure_finite(params, step: int) -> None:
     """Refuse to save weights a bad update turned into NaN/inf (the loss can still look finite on that step)."""
     if not all(bool(torch.isfinite(p.detach()).all()) for p in params):
-        raise TrainingStopped(NONFINITE_WEIGHTS_ADVICE.format(step=step))
+        raise TrainingStopped("train.nonfinite_weights", step=step)
 
 
 def _require_optional_packages(cfg: TrainConfig) -> None:
     """The settings that need a package lora-studio does not install by default."""
     import importlib.util
 
-    needs = []
-    if cfg.train.tensorboard:
-        needs.append(("tensorboard", "train.tensorboard: true needs the tensorboard package; pip install tensorboard, "
-                                     "or set train.tensorboard=false"))
-    if cfg.train.optimizer == "adamw8bit":
-        needs.append(("bitsandbytes", "train.optimizer=adamw8bit needs bitsandbytes (pip install bitsandbytes, CUDA "
-                                      "only); or use train.optimizer=adamw"))
-    for package, message in needs:
-        if importlib.util.find_spec(package) is None:
-            raise ConfigError(message)
+    if cfg.train.tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise ConfigError("train.needs_tensorboard")
+    if cfg.train.optimizer == "adamw8bit" and importlib.util.find_spec("bitsandbytes") is None:
+        raise ConfigError("train.needs_bitsandbytes")
 
 
 def preflight(cfg: TrainConfig) -> None:
@@ -154,8 +143,7 @@ def sample_images(pipe, unet, cfg: TrainConfig, run_dir: Path, step: int, items:
                 try:
                     write_bytes_atomic(path, _png_bytes(image, params))
                 except OSError as e:
-                    raise UserError(f"{write_failure(e, 'a sample image', path)}. Checkpoints already saved are kept; "
-                                    f"resume with train.resume=latest once the problem is fixed") from None
+                    raise UserError("train.write_failed_kept", failure=write_failure(e, "io.what_sample", path)) from None
                 paths.append(path)
     finally:
         from .fast_generate import release_graphs
@@ -203,5 +191,5 @@ def save_adapter(unet, cfg: TrainConfig, run_dir: Path, step: int, epoch: int, t
     try:
         return save_lora(unet, run_dir, cfg.name, cfg.lora, metadata)
     except OSError as e:
-        raise UserError(f"{write_failure(e, 'the adapter', Path(run_dir) / f'{cfg.name}.safetensors')}. The previous adapter file (if any) and the "
-                        f"checkpoints are unchanged; resume with train.resume=latest once the problem is fixed") from None
+        raise UserError("train.adapter_write_failed",
+                        failure=write_failure(e, "io.what_adapter", Path(run_dir) / f"{cfg.name}.safetensors")) from None

@@ -209,4 +209,94 @@ CORE: dict[str, tuple[str, str]] = {
                                   "(SD 1.x/2.x) in kohya or diffusers format?",
                                   "LoRA '{path}' をベースに読み込めませんでした（{detail}）。このベース（SD 1.x/2.x）用の、"
                                   "kohya 形式か diffusers 形式の LoRA ですか？"),
+    # ---- atomic.py, checkpoints.py, runlog.py, training_setup.py, train.py: writing a run
+    "io.write_failed": ("could not write {what} '{path}': {advice}", "{what} '{path}' を書き込めませんでした: {advice}"),
+    "io.advice_disk_full": ("the disk is full; free some space", "ディスクがいっぱいです。空きを作ってください"),
+    "io.advice_quota": ("the disk quota is used up; free some space",
+                        "ディスクの割り当て（クォータ）を使い切りました。空きを作ってください"),
+    "io.advice_permission": ("permission denied; make the folder writable or choose another output_dir",
+                             "書き込む権限がありません。フォルダーを書き込めるようにするか、別の output_dir を選んでください"),
+    "io.advice_read_only": ("the file system is read-only; choose another output_dir",
+                            "読み取り専用のファイルシステムです。別の output_dir を選んでください"),
+    "io.advice_not_folder": ("part of the path is a file, not a folder; choose another output_dir",
+                             "パスの途中がフォルダーではなくファイルです。別の output_dir を選んでください"),
+    "io.what_checkpoint": ("the checkpoint", "チェックポイント"),
+    "io.what_sample": ("a sample image", "サンプル画像"),
+    "io.what_adapter": ("the adapter", "アダプター"),
+    "io.what_status": ("the run status", "実行の状態ファイル"),
+    "io.what_loss_log": ("the loss log", "損失の記録"),
+    "io.what_run_folder": ("the run folder (output_dir)", "実行フォルダー（output_dir）"),
+    "io.what_run_file": ("a file of the run", "実行のファイル"),
+    "train.write_failed_resume": ("{failure}; then resume with train.resume=latest",
+                                  "{failure}。直したら train.resume=latest で再開してください"),
+    "train.write_failed_kept": ("{failure}. Checkpoints already saved are kept; resume with train.resume=latest once "
+                                "the problem is fixed",
+                                "{failure}。保存済みのチェックポイントは残っています。問題を直したら train.resume=latest で"
+                                "再開してください"),
+    "train.checkpoint_write_failed": ("{failure}. The earlier checkpoints are kept; resume with train.resume=latest "
+                                      "once the problem is fixed",
+                                      "{failure}。前のチェックポイントは残っています。問題を直したら train.resume=latest "
+                                      "で再開してください"),
+    "train.adapter_write_failed": ("{failure}. The previous adapter file (if any) and the checkpoints are unchanged; "
+                                   "resume with train.resume=latest once the problem is fixed",
+                                   "{failure}。前のアダプターのファイル（あれば）とチェックポイントはそのままです。"
+                                   "問題を直したら train.resume=latest で再開してください"),
+    "train.resume_not_checkpoint": ("train.resume: '{resume}' is not a finished checkpoint folder (no {state}); use "
+                                    "'latest' or a folder under {folder}",
+                                    "train.resume: '{resume}' は保存の終わったチェックポイントのフォルダーではありません"
+                                    "（{state} がありません）。'latest' か {folder} の中のフォルダーを指定してください"),
+    "train.resume_other_lora": ("train.resume: checkpoint '{checkpoint}' was made with other lora settings "
+                                "(lora.{key}={saved!r}; this config says lora.{key}={current!r}); resume with the "
+                                "run's own config.yaml, or start a new run (another name or output_dir)",
+                                "train.resume: チェックポイント '{checkpoint}' は別の lora 設定で作られています"
+                                "（lora.{key}={saved!r}。この設定では lora.{key}={current!r}）。その実行の config.yaml "
+                                "で再開するか、新しい実行（別の name か output_dir）を始めてください"),
+    "train.resume_other_shapes": ("train.resume: checkpoint '{checkpoint}' was made with other lora settings ({count} "
+                                  "adapter weights missing or of another shape, e.g. {example}); resume with the run's "
+                                  "own config.yaml, or start a new run",
+                                  "train.resume: チェックポイント '{checkpoint}' は別の lora 設定で作られています"
+                                  "（アダプターの重み {count} 個がないか形が違います。例: {example}）。その実行の "
+                                  "config.yaml で再開するか、新しい実行を始めてください"),
+    "train.nonfinite_weights": ("the adapter's weights became NaN or infinite by step {step}, so they were not saved "
+                                "over the last good adapter or checkpoint. Try train.mixed_precision=bf16 instead of "
+                                "fp16, a lower train.learning_rate (e.g. half), or train.max_grad_norm=1.0; then resume "
+                                "with train.resume=latest.",
+                                "ステップ {step} までにアダプターの重みが NaN か無限大になったので、最後の正常なアダプターや"
+                                "チェックポイントには上書きしませんでした。train.mixed_precision を fp16 から bf16 に"
+                                "する、train.learning_rate を下げる（例: 半分）、train.max_grad_norm=1.0 にする、の"
+                                "どれかを試してから、train.resume=latest で再開してください。"),
+    "train.nan_loss": ("the loss became NaN or infinite at step {step}. The adapter was not saved over the last good "
+                       "one. Try train.mixed_precision=bf16 instead of fp16, a lower train.learning_rate (e.g. half), "
+                       "or train.max_grad_norm=1.0; then resume with train.resume=latest.",
+                       "ステップ {step} で損失が NaN か無限大になりました。アダプターは最後の正常なものに上書きして"
+                       "いません。train.mixed_precision を fp16 から bf16 にする、train.learning_rate を下げる"
+                       "（例: 半分）、train.max_grad_norm=1.0 にする、のどれかを試してから、train.resume=latest で"
+                       "再開してください。"),
+    "train.oom_outside_step": ("the GPU ran out of memory outside a training step (while caching latents or making "
+                               "sample images). Lower dataset.resolution (samples use it too) or train.batch_size, "
+                               "close other programs using the GPU, or set train.gradient_checkpointing=true; then "
+                               "resume with train.resume=latest.",
+                               "学習ステップの外（潜在表現のキャッシュ作成かサンプル画像の生成中）で GPU のメモリが"
+                               "足りなくなりました。dataset.resolution（サンプルにも使います）か train.batch_size を"
+                               "下げる、GPU を使うほかのプログラムを閉じる、train.gradient_checkpointing=true にする、"
+                               "のどれかをしてから、train.resume=latest で再開してください。"),
+    "train.oom": ("the GPU ran out of memory at step {step}. A checkpoint was saved. Lower train.batch_size, lower "
+                  "dataset.resolution (e.g. 512), or set train.gradient_checkpointing=true (and "
+                  "train.optimizer=adamw8bit if bitsandbytes is installed); then resume with train.resume=latest.",
+                  "ステップ {step} で GPU のメモリが足りなくなりました。チェックポイントは保存しました。"
+                  "train.batch_size を下げる、dataset.resolution を下げる（例: 512）、"
+                  "train.gradient_checkpointing=true にする（bitsandbytes があれば train.optimizer=adamw8bit も）、"
+                  "のどれかをしてから、train.resume=latest で再開してください。"),
+    "train.needs_tensorboard": ("train.tensorboard: true needs the tensorboard package; pip install tensorboard, or "
+                                "set train.tensorboard=false",
+                                "train.tensorboard: true には tensorboard パッケージが必要です。pip install tensorboard "
+                                "するか、train.tensorboard=false にしてください"),
+    "train.needs_bitsandbytes": ("train.optimizer=adamw8bit needs bitsandbytes (pip install bitsandbytes, CUDA only); "
+                                 "or use train.optimizer=adamw",
+                                 "train.optimizer=adamw8bit には bitsandbytes が必要です（pip install bitsandbytes、"
+                                 "CUDA のみ）。または train.optimizer=adamw を使ってください"),
+    "train.dataset_note": ("dataset: {note}", "データセット: {note}"),
+    "train.loading_base": ("loading the base model", "ベースモデルを読み込み中"),
+    "train.saved": ("adapter saved to {adapter}", "アダプターを {adapter} に保存しました"),
+    "train.stopped": ("stopped; resume with train.resume=latest", "停止しました。train.resume=latest で再開できます"),
 }
