@@ -24,6 +24,7 @@ from .atomic import write_text_atomic
 from .config import TrainConfig, load_config, save_config
 from .errors import UserError
 from .runlog import STOP_FILE, read_metrics, read_status, request_stop
+from .text import Text, is_key
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 LOCK_FILE = ".training.lock"
@@ -140,13 +141,14 @@ def read_run(run_dir: Path, alive: bool, *, details: bool = True, log_lines: int
     status = read_status(run_dir) or {}
     state = status.get("state") or ("starting" if alive else "none")
     log_tail = _tail(run_dir / LOG_FILE, log_lines) if details or not alive else ""
-    message = status.get("message", "")
+    keyed = status.get("message_text")  # the message's key, to show it in the reader's language
+    message = Text.from_json(keyed) if keyed and is_key(keyed.get("key")) else status.get("message", "")
     if state not in FINAL_STATES and not alive and state != "none":
         # The process is gone but never said it ended: it crashed or was killed; the log says why.
         state = "failed"
-        message = _last_error(log_tail) or f"the trainer exited without finishing; see {run_dir / LOG_FILE}"
+        message = _last_error(log_tail) or Text("jobs.exited", log=run_dir / LOG_FILE)
     elif state == "none" and (run_dir / LOG_FILE).is_file():
-        state, message = "failed", _last_error(log_tail) or f"the trainer did not start; see {run_dir / LOG_FILE}"
+        state, message = "failed", _last_error(log_tail) or Text("jobs.not_started", log=run_dir / LOG_FILE)
     return RunStatus(
         run_dir=run_dir, name=run_dir.name, state=state, step=int(status.get("step") or 0),
         total_steps=int(status.get("total_steps") or 0), epoch=int(status.get("epoch") or 0), message=message,
@@ -189,8 +191,7 @@ class Jobs:
         for _ in range(2):
             held = self.read_lock()
             if held is not None:
-                raise TrainingBusy(f"a training is already running (run '{Path(held['run_dir']).name}', process "
-                                   f"{held['pid']}); stop it or wait until it finishes, then start again")
+                raise TrainingBusy("jobs.busy", name=Path(held["run_dir"]).name, pid=held["pid"])
             try:
                 fd = os.open(self.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
@@ -198,7 +199,7 @@ class Jobs:
             with os.fdopen(fd, "w") as f:
                 json.dump({"pid": 0, "owner": os.getpid(), "run_dir": str(run_dir), "started": time.time()}, f)
             return
-        raise TrainingBusy("a training is starting right now; wait a moment and look at the Train tab")
+        raise TrainingBusy("jobs.starting")
 
     def active(self) -> Path | None:
         lock = self.read_lock()
@@ -218,13 +219,11 @@ class Jobs:
         """Write `<run_dir>/config.yaml` and launch the trainer on it; TrainingBusy if one is running."""
         run_dir = (self.outputs / config.name).resolve()
         if run_dir.parent != self.outputs:  # '../x', '/abs/x', 'a/b': the run would land outside outputs/
-            raise UserError(f"run name '{config.name}' is not allowed: use a plain name like my-lora "
-                            f"(letters, digits, '-', '_', '.'); every run is a folder in {self.outputs}")
+            raise UserError("jobs.bad_run_name", name=config.name, outputs=self.outputs)
         if config.output_dir and Path(config.output_dir).resolve() != run_dir:
-            raise UserError(f"output_dir '{config.output_dir}': the studio keeps runs in {self.outputs}/<name>")
+            raise UserError("jobs.output_dir_fixed", output_dir=config.output_dir, outputs=self.outputs)
         if (run_dir / "status.json").exists() or (run_dir / LOG_FILE).exists():
-            raise UserError(f"run '{config.name}' already exists in {self.outputs}; pick another name, "
-                            f"or resume it")
+            raise UserError("jobs.run_exists", name=config.name, outputs=self.outputs)
         config = replace(config, output_dir=str(run_dir))
         self._take_lock(run_dir)
         try:
@@ -241,10 +240,10 @@ class Jobs:
         run_dir = self._run_dir(run)
         config_path = run_dir / "config.yaml"
         if not config_path.is_file():
-            raise UserError(f"run '{run_dir.name}' has no config.yaml, so it cannot be resumed")
+            raise UserError("jobs.no_config", name=run_dir.name)
         state = read_run(run_dir, alive=self.active() == run_dir, details=False).state
         if state == "finished":
-            raise UserError(f"run '{run_dir.name}' already finished; start a new run to train more")
+            raise UserError("jobs.already_finished", name=run_dir.name)
         load_config(config_path)  # a clear error now rather than in the log
         self._take_lock(run_dir)
         try:
@@ -276,14 +275,14 @@ class Jobs:
                 return active
             runs = self.list_runs()
             if not runs:
-                raise UserError("there is no training run yet; start one in the Train tab")
+                raise UserError("jobs.no_runs")
             return runs[0].run_dir
         run_dir = Path(run)
         if not run_dir.is_absolute():
             run_dir = self.outputs / run_dir
         run_dir = run_dir.resolve()
         if run_dir.parent != self.outputs or not run_dir.is_dir():
-            raise UserError(f"run '{run}' not found in {self.outputs}")
+            raise UserError("jobs.run_not_found", run=run, outputs=self.outputs)
         return run_dir
 
     def status(self, run: str | Path | None = None, log_lines: int = 40) -> RunStatus:
@@ -322,7 +321,7 @@ class Jobs:
         """Ask the running trainer to save a checkpoint and the adapter, then exit; SIGTERM if it does not."""
         lock = self.read_lock()
         if lock is None:
-            raise UserError("no training is running, so there is nothing to stop")
+            raise UserError("jobs.nothing_to_stop")
         run_dir, pid = Path(lock["run_dir"]), int(lock["pid"])
         request_stop(run_dir)
         if pid:

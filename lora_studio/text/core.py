@@ -299,4 +299,30 @@ CORE: dict[str, tuple[str, str]] = {
     "train.loading_base": ("loading the base model", "ベースモデルを読み込み中"),
     "train.saved": ("adapter saved to {adapter}", "アダプターを {adapter} に保存しました"),
     "train.stopped": ("stopped; resume with train.resume=latest", "停止しました。train.resume=latest で再開できます"),
+    # ---- jobs.py: the studio's training processes
+    "jobs.busy": ("a training is already running (run '{name}', process {pid}); stop it or wait until it finishes, "
+                  "then start again",
+                  "学習 '{name}' がすでに実行中です（プロセス {pid}）。止めるか終わるのを待ってから、もう一度開始してください"),
+    "jobs.starting": ("a training is starting right now; wait a moment and look at the Train tab",
+                      "いま学習を始めているところです。少し待ってから「学習」タブを見てください"),
+    "jobs.bad_run_name": ("run name '{name}' is not allowed: use a plain name like my-lora (letters, digits, '-', "
+                          "'_', '.'); every run is a folder in {outputs}",
+                          "実行名 '{name}' は使えません。my-lora のような名前（英数字と '-'・'_'・'.'）にしてください。"
+                          "実行はどれも {outputs} の中のフォルダーになります"),
+    "jobs.output_dir_fixed": ("output_dir '{output_dir}': the studio keeps runs in {outputs}/<name>",
+                              "output_dir '{output_dir}': スタジオでは実行を {outputs}/<name> に置きます"),
+    "jobs.run_exists": ("run '{name}' already exists in {outputs}; pick another name, or resume it",
+                        "実行 '{name}' は {outputs} にもうあります。別の名前にするか、その実行を再開してください"),
+    "jobs.no_config": ("run '{name}' has no config.yaml, so it cannot be resumed",
+                       "実行 '{name}' には config.yaml がないので、再開できません"),
+    "jobs.already_finished": ("run '{name}' already finished; start a new run to train more",
+                              "実行 '{name}' はもう完了しています。さらに学習するなら新しく開始してください"),
+    "jobs.no_runs": ("there is no training run yet; start one in the Train tab",
+                     "学習の実行はまだありません。「学習」タブで開始してください"),
+    "jobs.run_not_found": ("run '{run}' not found in {outputs}", "実行 '{run}' が {outputs} に見つかりません"),
+    "jobs.nothing_to_stop": ("no training is running, so there is nothing to stop",
+                             "実行中の学習はないので、止めるものはありません"),
+    "jobs.exited": ("the trainer exited without finishing; see {log}",
+                    "学習のプロセスが終わらないまま止まりました。{log} を見てください"),
+    "jobs.not_started": ("the trainer did not start; see {log}", "学習のプロセスが始まりませんでした。{log} を見てください"),
 }
