@@ -116,10 +116,6 @@ def tiny_path() -> Path:
 # ---------------------------------------------------------------- resolving a base
 
 
-def _offline_message(base: str, error: Exception) -> Text:
-    return Text("models.offline", base=base, kind=type(error).__name__)
-
-
 def check_base(base: str, *, allow_pickle: bool = False) -> str:
     """What kind of base this is ("tiny", "folder", "file" or "hub"), or a BaseModelError saying what is wrong.
 
@@ -166,7 +162,7 @@ def load_pipeline(base: str, *, allow_pickle: bool = False, dtype: torch.dtype =
         try:
             pipe = StableDiffusionPipeline.from_pretrained(base, **common)
         except OSError as e:
-            raise BaseModelError(_offline_message(base, e)) from None
+            raise BaseModelError("models.offline", base=base, kind=type(e).__name__) from None
     # Sampling runs inside our own progress (the training bar, the studio's); diffusers' per-step bar would
     # print over it.
     pipe.set_progress_bar_config(disable=True)

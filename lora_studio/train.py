@@ -88,7 +88,7 @@ def train(cfg: TrainConfig) -> TrainResult:
             ckpt.clean_partials(run_dir)
             earlier = None if cfg.train.resume else ckpt.set_aside_earlier_run(run_dir)
         except OSError as e:
-            raise UserError(write_failure(e, "io.what_run_folder", run_dir)) from None
+            raise UserError("io.write_failed", **write_failure(e, "io.what_run_folder", run_dir).values) from None
         if earlier:
             log.info("train.resume is not set, so this is a new run: the checkpoints of the run before it (%s) were "
                      "moved to %s. To continue that run instead, stop this one and pass train.resume=%s",

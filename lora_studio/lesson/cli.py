@@ -11,8 +11,8 @@ from pathlib import Path
 
 from ..config import load_config
 from ..errors import ConfigError, UserError
+from ..text import Text, in_language
 from .config import LessonConfig
-from .data import split_skipped
 from .lines import line
 from .model import TINY_CLASSIFIER
 from .texts import explain, explain_stage
@@ -85,8 +85,10 @@ class ConsoleReport:
             self.line("classes", classes=", ".join(event["classes"]), train=event["train"],
                       validation=event["validation"], test=event["test"])
             for entry in event["skipped"]:
-                path, reason = split_skipped(entry)
-                self.line("skipped", path=path, reason=line(f"skip_{reason}", lang))
+                if isinstance(entry, Text):
+                    self.line("skipped", path=entry.values["path"], reason=in_language(entry.values["reason"], lang))
+                else:  # an entry made elsewhere: its path, and no reason we know
+                    self.line("skipped", path=entry, reason=line("skip_other", lang))
             self.say()
         elif kind == "summary":
             self.say(event["text"])
@@ -133,7 +135,7 @@ def run_lesson_cli(config_path: str, overrides: list[str]) -> int:
 
     # read_yaml's own message suggests the LoRA quickstart config; point lesson users at the lesson's.
     if not Path(config_path).is_file():
-        raise ConfigError(f"lesson config file '{config_path}' not found; pass {LESSON_CONFIGS}")
+        raise ConfigError("lesson_config.file_missing", path=config_path, configs=LESSON_CONFIGS)
     config = load_config(config_path, overrides, cls=LessonConfig)
     with _report_speaks_for_the_loggers():
         run_lesson(config, on_event=ConsoleReport(config))

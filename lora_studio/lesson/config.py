@@ -102,11 +102,10 @@ class LessonConfig:
 
     def validate(self) -> None:
         if not self.name.strip():
-            raise ConfigError("name: must not be empty")
+            raise ConfigError("lesson_config.name_empty")
         if not self.base.strip():
-            raise ConfigError(f"base: must not be empty; use {PRETRAINED_BASE}, a local folder, or tiny")
+            raise ConfigError("lesson_config.base_empty", base=PRETRAINED_BASE)
         if self.data.source == "folder" and not self.data.path:
-            raise ConfigError("data.path: needed for data.source=folder; give a folder with train/<class>/ and "
-                              "validation/<class>/ subfolders of images")
+            raise ConfigError("lesson_config.path_needed")
         if self.transfer.epochs + self.finetune.epochs == 0:
-            raise ConfigError("transfer.epochs and finetune.epochs are both 0; train for at least one epoch")
+            raise ConfigError("lesson_config.no_epochs")

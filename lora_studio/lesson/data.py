@@ -16,14 +16,13 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import DatasetError, UserError
+from ..text import Text
 
 log = logging.getLogger(__name__)
 
 
 
 IMAGE_ERRORS = (UnidentifiedImageError, OSError, ValueError, SyntaxError)
-# Why a file was skipped, as recorded in LessonSplits.skipped ("PATH: REASON"); the CLI translates the reason.
-SKIP_REASONS = {"not_image": "not an image file", "damaged": "damaged or incomplete image"}
 
 
 def _image_tensor(source: str | Path | Image.Image, size: int) -> torch.Tensor:
@@ -44,15 +43,7 @@ def load_image(source: str | Path | Image.Image, size: int) -> torch.Tensor:
     try:
         return _image_tensor(source, size)
     except IMAGE_ERRORS as e:
-        raise UserError(f"'{source}' is not a readable image ({type(e).__name__}: {e})") from None
-
-
-def split_skipped(entry: str) -> tuple[str, str]:
-    """('PATH', reason key) of one LessonSplits.skipped entry; the key is 'other' for an entry made elsewhere."""
-    for key, reason in SKIP_REASONS.items():
-        if entry.endswith(f": {reason}"):
-            return entry[: -len(reason) - 2], key
-    return entry, "other"
+        raise UserError("lesson_data.not_image", source=source, kind=type(e).__name__, detail=e) from None
 
 
 @dataclass
@@ -88,17 +79,15 @@ class LessonSplits:
     validation: ImageSet
     test: ImageSet
     classes: list[str]
-    skipped: list[str] = field(default_factory=list)  # "PATH: REASON" (SKIP_REASONS) per file that was left out
+    skipped: list[Text] = field(default_factory=list)  # "PATH: REASON" per file that was left out, by key
 
 
 def find_classes(split_dir: Path) -> list[str]:
     if not split_dir.is_dir():
-        raise DatasetError(f"'{split_dir}' does not exist; the dataset folder needs {split_dir.name}/<class>/ "
-                           f"subfolders of images (for example train/cats and train/dogs)")
+        raise DatasetError("lesson_data.split_missing", folder=split_dir, split=split_dir.name)
     classes = sorted(p.name for p in split_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
     if len(classes) < 2:
-        raise DatasetError(f"'{split_dir}' has {len(classes)} class folder(s); it needs at least two, one per "
-                           f"kind of picture (for example cats/ and dogs/)")
+        raise DatasetError("lesson_data.too_few_classes", folder=split_dir, count=len(classes))
     return classes
 
 
@@ -107,14 +96,14 @@ def list_files(split_dir: Path, classes: list[str]) -> list[tuple[Path, int]]:
     for label, name in enumerate(classes):
         folder = split_dir / name
         if not folder.is_dir():
-            raise DatasetError(f"'{folder}' is missing; every split needs the same class folders: {', '.join(classes)}")
+            raise DatasetError("lesson_data.class_missing", folder=folder, classes=", ".join(classes))
         files += [(p, label) for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")]
     if not files:
-        raise DatasetError(f"'{split_dir}' holds no images")
+        raise DatasetError("lesson_data.no_images", folder=split_dir)
     return files
 
 
-def load_split(split_dir: Path, classes: list[str], size: int, skipped: list[str],
+def load_split(split_dir: Path, classes: list[str], size: int, skipped: list[Text],
                on_progress: Callable[[int, int], None] | None = None) -> ImageSet:
     """Decode every image of one split; unreadable files are logged once, added to `skipped` and left out."""
     files = list_files(split_dir, classes)
@@ -123,8 +112,8 @@ def load_split(split_dir: Path, classes: list[str], size: int, skipped: list[str
         try:
             images.append(_image_tensor(path, size))
         except IMAGE_ERRORS as e:
-            reason = SKIP_REASONS["not_image" if isinstance(e, UnidentifiedImageError) else "damaged"]
-            skipped.append(f"{path}: {reason}")
+            reason = Text("lesson.skip_not_image" if isinstance(e, UnidentifiedImageError) else "lesson.skip_damaged")
+            skipped.append(Text("lesson_data.skipped_file", path=str(path), reason=reason))
             log.warning("skipped %s: %s", path, reason)
             continue
         finally:
@@ -133,7 +122,7 @@ def load_split(split_dir: Path, classes: list[str], size: int, skipped: list[str
         labels.append(label)
         kept.append(path)
     if not kept:
-        raise DatasetError(f"'{split_dir}' holds no readable images ({len(files)} files skipped)")
+        raise DatasetError("lesson_data.no_readable_images", folder=split_dir, skipped=len(files))
     return ImageSet(torch.stack(images), torch.tensor(labels, dtype=torch.long), kept, classes)
 
 
@@ -148,8 +137,7 @@ def split_validation(validation: ImageSet, test_fraction: float, seed: int) -> t
         test_idx += members[:n_test]
         val_idx += members[n_test:]
     if not val_idx or not test_idx:
-        raise DatasetError(f"the validation folder ({len(validation)} images) is too small to split "
-                           f"{test_fraction:.0%} off as a test set; add images or change data.test_fraction")
+        raise DatasetError("lesson_data.validation_too_small", images=len(validation), fraction=test_fraction)
     return validation.subset(sorted(val_idx)), validation.subset(sorted(test_idx))
 
 
@@ -157,12 +145,12 @@ def check_layout(folder: Path, train_split: str = "train", validation_split: str
     """The class names, or a DatasetError naming what is missing; lists folders only, so it takes a moment."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise DatasetError(f"dataset folder '{folder}' does not exist; give a folder with {train_split}/<class>/ "
-                           f"and {validation_split}/<class>/ subfolders of images")
+        raise DatasetError("lesson_data.folder_missing", folder=folder, train=train_split,
+                           validation=validation_split)
     classes = find_classes(folder / train_split)
     if not (folder / validation_split).is_dir():
-        raise DatasetError(f"'{folder / validation_split}' does not exist; the dataset folder needs "
-                           f"{validation_split}/<class>/ subfolders too ({', '.join(classes)})")
+        raise DatasetError("lesson_data.validation_missing", folder=folder / validation_split,
+                           validation=validation_split, classes=", ".join(classes))
     for split in (train_split, validation_split):
         list_files(folder / split, classes)
     return classes
@@ -174,7 +162,7 @@ def load_splits(folder: Path, *, image_size: int, train_split: str = "train", va
     """Read `folder/train/<class>/*` and `folder/validation/<class>/*`; split validation into validation + test."""
     folder = Path(folder)
     classes = check_layout(folder, train_split, validation_split)
-    skipped: list[str] = []
+    skipped: list[Text] = []
 
     def progress(split: str) -> Callable[[int, int], None] | None:
         return (lambda done, total: on_progress(split, done, total)) if on_progress else None

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from ..atomic import atomic_dir
 from ..errors import DatasetError
+from ..text import Text
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +26,8 @@ ProgressFn = Callable[[int, int | None], None]
 CHUNK = 1 << 16
 
 
-def _offline_help(url: str, archive: Path, folder: Path) -> str:
-    return (f"Check the internet connection and run again (a partial download resumes), or download {url} by hand "
-            f"and save it as '{archive}' (the next run unpacks it), or unzip it so that '{folder}' itself holds "
-            f"train/ and validation/; or use your own photos with data.source=folder data.path=FOLDER; or try "
-            f"everything offline with data.source=generated base=tiny.")
+def _offline_help(url: str, archive: Path, folder: Path) -> Text:
+    return Text("lesson_data.offline_help", url=url, archive=archive, folder=folder)
 
 
 def _tqdm_progress(desc: str) -> tuple[ProgressFn, Callable[[], None]]:
@@ -70,7 +68,8 @@ def download_file(url: str, dest: Path, expected_size: int | None = None, *, on_
         response = urllib.request.urlopen(request, timeout=timeout)
     except (OSError, http.client.HTTPException) as e:  # URLError is an OSError
         reason = getattr(e, "reason", None) or e
-        raise DatasetError(f"could not download {url} ({reason}). {_offline_help(url, dest, unpack_into or dest.with_suffix(''))}") from None
+        raise DatasetError("lesson_data.download_failed", url=url, reason=reason,
+                           help=_offline_help(url, dest, unpack_into or dest.with_suffix(""))) from None
     close_bar = None
     if on_progress is None:
         on_progress, close_bar = _tqdm_progress(dest.name)
@@ -82,8 +81,7 @@ def download_file(url: str, dest: Path, expected_size: int | None = None, *, on_
             length = response.headers.get("Content-Length")
             total = done + int(length) if length else None
             if expected_size and total and total != expected_size:
-                raise DatasetError(f"{url} is {total:,} bytes but {expected_size:,} were expected; the file on the "
-                                   f"server changed or the address is wrong (set data.expected_size to skip the check)")
+                raise DatasetError("lesson_data.size_differs", url=url, total=total, expected=expected_size)
             on_progress(done, total or expected_size)
             with open(part, "ab" if resumed else "wb") as out:
                 try:
@@ -92,8 +90,7 @@ def download_file(url: str, dest: Path, expected_size: int | None = None, *, on_
                         done += len(chunk)
                         on_progress(done, total or expected_size)
                 except (OSError, http.client.HTTPException) as e:
-                    raise DatasetError(f"the download of {url} broke off after {done:,} bytes ({e}); run again to "
-                                       f"resume it") from None
+                    raise DatasetError("lesson_data.broke_off", url=url, done=done, detail=e) from None
                 out.flush()
                 os.fsync(out.fileno())
     finally:
@@ -102,7 +99,7 @@ def download_file(url: str, dest: Path, expected_size: int | None = None, *, on_
     size = part.stat().st_size
     want = expected_size or total
     if want and size != want:
-        raise DatasetError(f"the download of {url} has {size:,} of {want:,} bytes; run again to resume it")
+        raise DatasetError("lesson_data.incomplete", url=url, size=size, want=want)
     os.replace(part, dest)
     return dest
 
@@ -115,7 +112,7 @@ def _member_target(root: Path, name: str, strip: str) -> Path | None:
     if not parts or name.endswith("/") or parts[0] == "__MACOSX":
         return None
     if any(p in ("..", "") or p.startswith("/") for p in parts):
-        raise DatasetError(f"the archive holds an unsafe path '{name}'; it was not unpacked")
+        raise DatasetError("lesson_data.unsafe_path", name=name)
     return root.joinpath(*parts)
 
 
@@ -125,8 +122,7 @@ def extract_zip(archive: Path, folder: Path) -> Path:
         with zipfile.ZipFile(archive) as zf:
             bad = zf.testzip()
             if bad is not None:
-                raise DatasetError(f"'{archive}' is damaged (member '{bad}' fails its checksum); delete it and "
-                                   f"run again to download it afresh")
+                raise DatasetError("lesson_data.damaged_archive", archive=archive, member=bad)
             tops = {PurePosixPath(n).parts[0] for n in zf.namelist() if PurePosixPath(n).parts}
             tops.discard("__MACOSX")
             strip = next(iter(tops)) if len(tops) == 1 else ""
@@ -140,7 +136,7 @@ def extract_zip(archive: Path, folder: Path) -> Path:
                         while chunk := src.read(CHUNK):
                             dst.write(chunk)
     except zipfile.BadZipFile:
-        raise DatasetError(f"'{archive}' is not a zip archive; delete it and run again to download it afresh") from None
+        raise DatasetError("lesson_data.not_zip", archive=archive) from None
     return folder
 
 
@@ -164,8 +160,8 @@ def ensure_downloaded_dataset(folder: Path, url: str, expected_size: int | None 
         log.info("downloading %s to %s", url, archive)
         download_file(url, archive, expected_size, on_progress=on_progress, unpack_into=folder)
     elif expected_size and archive.stat().st_size != expected_size:
-        raise DatasetError(f"'{archive}' is {archive.stat().st_size:,} bytes, not {expected_size:,}; delete it and "
-                           f"run again to download it afresh")
+        raise DatasetError("lesson_data.archive_size", archive=archive, size=archive.stat().st_size,
+                           expected=expected_size)
     log.info("unpacking %s into %s", archive, folder)
     if on_unpack:
         on_unpack(folder)

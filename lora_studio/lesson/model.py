@@ -91,24 +91,19 @@ def load_base(base: str):
     path = Path(base).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
-            raise BaseModelError(f"base folder '{path}' has no config.json; it must be a MobileNetV2 saved with "
-                                 f"save_pretrained (for example a download of google/mobilenet_v2_1.0_224)")
+            raise BaseModelError("lesson_model.no_config", path=path)
         try:
             with _quiet_transformers():
                 return MobileNetV2Model.from_pretrained(path).eval()
         except (OSError, ValueError) as e:
-            raise BaseModelError(f"could not load base folder '{path}': {e}") from None
+            raise BaseModelError("lesson_model.folder_failed", path=path, detail=e) from None
     if base.count("/") != 1 or base.startswith((".", "/", "~")):
-        raise BaseModelError(f"base '{base}' is neither an existing folder, a hub id (owner/name), nor 'tiny'")
+        raise BaseModelError("lesson_model.unknown_base", base=base)
     try:
         with _quiet_transformers():
             return MobileNetV2Model.from_pretrained(base).eval()
     except OSError as e:
-        raise BaseModelError(
-            f"could not load base model '{base}': it is not in the local Hugging Face cache and cannot be downloaded "
-            f"here ({type(e).__name__}). Run once with internet to cache it, point base at a local folder holding "
-            f"its config.json and weights, or use base: tiny (with data.source: generated) to try the lesson offline."
-        ) from None
+        raise BaseModelError("lesson_model.offline", base=base, kind=type(e).__name__) from None
 
 
 # ---------------------------------------------------------------- the classifier

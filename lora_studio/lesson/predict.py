@@ -48,8 +48,7 @@ def load_lesson_model(run_dir: str | Path, device: str | torch.device = "cpu") -
     run_dir = Path(run_dir)
     config_path, weights_path = run_dir / MODEL_CONFIG_FILE, run_dir / MODEL_FILE
     if not config_path.is_file() or not weights_path.is_file():
-        raise UserError(f"'{run_dir}' holds no trained lesson model ({MODEL_FILE} + {MODEL_CONFIG_FILE}); run "
-                        f"'lora-studio lesson CONFIG' first, or give the run folder it printed")
+        raise UserError("lesson_model.no_model", run_dir=run_dir, model=MODEL_FILE, config=MODEL_CONFIG_FILE)
     try:
         meta = json.loads(config_path.read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT:
@@ -60,7 +59,7 @@ def load_lesson_model(run_dir: str | Path, device: str | torch.device = "cpu") -
         model = LessonClassifier(base, meta["classes"], int(meta["image_size"]), dropout=float(meta["dropout"]))
         model.load_state_dict(load_file(str(weights_path)))
     except (KeyError, TypeError, ValueError, RuntimeError, OSError) as e:
-        raise UserError(f"could not load the lesson model in '{run_dir}': {e}") from None
+        raise UserError("lesson_model.model_failed", run_dir=run_dir, detail=e) from None
     return model.to(device).eval()
 
 

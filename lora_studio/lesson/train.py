@@ -34,6 +34,7 @@ import torch.nn.functional as F
 
 from ..config import save_config
 from ..errors import ConfigError, TrainingStopped
+from ..text import Text
 from .config import LessonConfig
 from .data import ImageSet, LessonSplits, check_layout, load_splits
 from .download import ensure_downloaded_dataset, is_unpacked
@@ -74,7 +75,7 @@ class LessonResult:
     history: list[dict]  # one record per epoch, as in metrics.jsonl
     summaries: dict[str, dict]  # "phase1"/"phase2" -> parameter_summary
     samples: list[dict]  # the test images shown in predictions.png: file, label, predicted, probability
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[Text] = field(default_factory=list)
     device: str = "cpu"
     seconds: float = 0.0
 
@@ -88,7 +89,7 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device: cuda was asked for but PyTorch sees no CUDA GPU; use device=auto or device=cpu")
+        raise ConfigError("lesson_config.no_cuda")
     return torch.device(name)
 
 
@@ -164,12 +165,12 @@ def train_epoch(model: LessonClassifier, train: ImageSet, optimizer: torch.optim
     loss_sum, correct, seen = 0.0, 0, 0
     for step, (x, y) in enumerate(train.batches(batch_size, generator), start=1):
         if stop is not None and stop.is_set():
-            raise TrainingStopped("the lesson was stopped; run it again to start over")
+            raise TrainingStopped("lesson_train.stopped")
         x, y = x.to(device), y.to(device)
         logits = model(x)
         loss = F.cross_entropy(logits, y)
         if not math.isfinite(loss.item()):
-            raise TrainingStopped("the loss became NaN or infinite; lower the learning rate and run again")
+            raise TrainingStopped("lesson_train.nan_loss")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
