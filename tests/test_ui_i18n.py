@@ -1,5 +1,5 @@
-"""Every text of the studio exists in English and Japanese, with the same placeholders, and every training
-setting has a one-line explanation in both."""
+"""The studio speaks the page's language: server-side texts, refusals, the core library's warnings and errors
+(rendered from their keys), toasts. The tables themselves are checked in tests/test_text.py."""
 
 from __future__ import annotations
 
@@ -7,27 +7,7 @@ import re
 
 import pytest
 
-from lora_studio.config import TrainConfig
-from lora_studio.ui.help_ja import HELP_JA
-from lora_studio.ui.i18n import ALL_TEXT, I18N, TEXT, help_key, tr
-from lora_studio.ui.train_form import all_fields
-
-PLACEHOLDER = re.compile(r"{(\w+)}")
-
-
-def test_every_setting_is_explained_in_both_languages():
-    keys = [key for key, _, _ in all_fields(TrainConfig)]
-    assert set(keys) == set(HELP_JA), "help_ja.py and TrainConfig differ"
-    for key in keys:
-        en, ja = ALL_TEXT[help_key(key)]
-        assert en and ja and en != ja, key
-
-
-@pytest.mark.parametrize("key", sorted(TEXT))
-def test_texts_have_both_languages_and_the_same_placeholders(key):
-    en, ja = TEXT[key]
-    assert en.strip() and ja.strip()
-    assert sorted(PLACEHOLDER.findall(en)) == sorted(PLACEHOLDER.findall(ja)), key
+from lora_studio.ui.i18n import I18N, help_key, tr
 
 
 def test_server_side_texts_follow_the_language():
@@ -36,7 +16,7 @@ def test_server_side_texts_follow_the_language():
     assert tr("ja", "no-such-key") == "no-such-key"
     assert I18N.translations_dict["ja"]["tab_train"] == "2. 学習"
     assert all("." not in key for key in I18N.translations_dict["en"])  # dots would nest in the browser
-
+    assert I18N.translations_dict["ja"][help_key("train.learning_rate")].startswith("アダプターの学習率")
 
 
 def _has_english_sentence(text: str) -> bool:
@@ -47,7 +27,7 @@ def _has_english_sentence(text: str) -> bool:
 
 def test_studio_messages_keep_their_english_and_render_in_japanese(tmp_path):
     from lora_studio.ui import dataset_store as store
-    from lora_studio.ui.i18n import Msg, StudioError, say
+    from lora_studio.ui.i18n import StudioError, Text, say
     from lora_studio.ui.paths import check_name, safe_relative
 
     with pytest.raises(StudioError) as refused:
@@ -57,9 +37,9 @@ def test_studio_messages_keep_their_english_and_render_in_japanese(tmp_path):
     with pytest.raises(StudioError) as bad:
         check_name("../x", "dataset name")
     assert str(bad.value).startswith("dataset name '../x' is not allowed")
-    assert bad.value.msg.text("ja").startswith("データセット名 '../x' は使えません")
+    assert bad.value.render("ja").startswith("データセット名 '../x' は使えません")
     report = store.import_uploads(tmp_path / "ds", [_file(tmp_path, "notes.pdf", b"%PDF")])
-    assert isinstance(report.rejected[0], Msg) and "notes.pdf" in report.rejected[0]
+    assert isinstance(report.rejected[0], Text) and "notes.pdf" in report.rejected[0]
     assert not _has_english_sentence(say("ja", report.rejected[0]))
 
 
@@ -85,24 +65,37 @@ def test_core_dataset_warnings_are_japanese_in_japanese_mode(tmp_path):
         ja = say("ja", line)
         assert re.search(r"[ぁ-んァ-ン一-龥]", ja) and not _has_english_sentence(ja), (line, ja)
     assert say("en", warnings[0]) == warnings[0]
-    # anything the patterns do not know still gets a Japanese lead-in, with the English detail after it
-    assert say("ja", "something new happened") == "注意（英語のメッセージ）: something new happened"
-    assert say("ja", "train.learning_rate: -1 is too small; it must be at least 0.0", error=True) == \
-        "train.learning_rate: -1 は小さすぎます。0.0 以上にしてください"
+    # a plain sentence (code from before keys) is shown as it is: nothing is guessed from its English
+    assert say("ja", "something new happened") == "something new happened"
+
+
+def test_a_broken_upload_is_refused_in_japanese(tmp_path):
+    from lora_studio.ui import dataset_store as store
+    from lora_studio.ui.i18n import say
+
+    report = store.import_uploads(tmp_path / "ds", [_file(tmp_path, "half.png", b"\x89PNG\r\n\x1a\nbroken")])
+    assert report.rejected[0].startswith("image 'half.png' is not a readable") and "it was not saved" in report.rejected[0]
+    ja = say("ja", report.rejected[0])
+    assert ja.startswith("画像 'half.png' は読み込める") and ja.endswith("保存しませんでした"), ja
+    assert ".upload-" not in ja  # the picture's own name, not the staging file's
 
 
 def test_errors_and_toasts_follow_the_language():
-    from lora_studio.errors import UserError
+    from lora_studio.errors import DatasetError, UserError
     from lora_studio.jobs import TrainingBusy
     from lora_studio.ui.common import _page_error, message_of
     from lora_studio.ui.i18n import StudioError
 
-    busy = TrainingBusy("a training is already running (run 'first', process 12); stop it or wait until it "
-                        "finishes, then start again")
-    assert message_of(busy, "ja") == "学習 'first' がすでに実行中です。止めるか終わるのを待ってから、もう一度開始してください"
+    busy = TrainingBusy("jobs.busy", name="first", pid=12)
+    assert str(busy) == ("a training is already running (run 'first', process 12); stop it or wait until it "
+                         "finishes, then start again")
+    assert message_of(busy, "ja") == ("学習 'first' がすでに実行中です（プロセス 12）。止めるか終わるのを待ってから、"
+                                      "もう一度開始してください")
     assert message_of(busy, "en") == str(busy)
-    assert message_of(UserError("dataset.path: folder 'x' not found"), "ja").startswith("うまくいきませんでした。英語の詳細:")
-    error = _page_error(StudioError("tr_nothing_to_stop"), "ja")
+    missing = DatasetError("data.folder_missing", path="x")
+    assert message_of(missing, "ja").startswith("dataset.path: フォルダー 'x' が見つかりません")
+    assert message_of(UserError("a sentence from before keys"), "ja") == "a sentence from before keys"
+    error = _page_error(StudioError("jobs.nothing_to_stop"), "ja")
     assert error.title == "エラー" and error.message == "実行中の学習はないので、止めるものはありません"
 
 

@@ -111,7 +111,7 @@ def parse_auth(auth: str | None) -> tuple[str, str] | None:
         return None
     user, sep, password = auth.partition(":")
     if not sep or not user or not password:
-        raise UserError("--auth must look like user:password (both parts non-empty)")
+        raise UserError("app_bad_auth")
     return user, password
 
 

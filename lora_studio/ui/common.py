@@ -13,7 +13,7 @@ import gradio as gr
 
 from ..errors import UserError
 from ..jobs import Jobs
-from .i18n import StudioError, say, tr
+from .i18n import say, tr
 from .paths import StudioPaths
 
 log = logging.getLogger(__name__)
@@ -29,11 +29,9 @@ class Studio:
 
 
 def message_of(error: Exception, lang: str = "en") -> str:
-    """The sentence the page shows for `error`, in `lang` (the core library's English behind a Japanese lead-in)."""
-    if isinstance(error, StudioError):
-        return error.msg.text(lang)
+    """The sentence the page shows for `error`, in `lang`, rendered from the key it was raised with."""
     if isinstance(error, UserError):
-        return say(lang, str(error), error=True)
+        return error.render(lang)
     # Anything else is our bug: the server log gets the traceback, the page a sentence.
     log.exception("unexpected error in the studio")
     return tr(lang, "unexpected_error", kind=type(error).__name__, detail=str(error)[:300])

@@ -27,7 +27,7 @@ from ..data import (
     tag_frequency,
 )
 from ..errors import DatasetError, UserError
-from .i18n import Msg, StudioError
+from .i18n import StudioError, Text
 from .paths import inside, links_in, safe_relative
 
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # one picture; a zip's members each and...
@@ -42,7 +42,7 @@ CHECK_BUCKET_STEP = DatasetConfig().bucket_step
 @dataclass
 class ImportReport:
     saved: list[str] = field(default_factory=list)
-    rejected: list[Msg] = field(default_factory=list)  # "name: reason", one per refused file
+    rejected: list[Text] = field(default_factory=list)  # "name: reason", one per refused file
 
 
 @dataclass
@@ -89,8 +89,7 @@ def _store_image(folder: Path, shown: str, name: str, data: bytes, report: Impor
         load_image(staged)  # decode fully now, so a broken file is refused by name at upload time
     except DatasetError as e:
         staged.unlink(missing_ok=True)
-        detail = str(e).replace(f"'{staged}'", f"'{shown}'")
-        report.rejected.append(Msg("up_broken", english=f"{detail}; it was not saved", name=shown, detail=detail))
+        report.rejected.append(Text("up_broken", detail=Text(e.key, **{**e.values, "path": shown})))
         return
     target.parent.mkdir(parents=True, exist_ok=True)
     staged.replace(target)
@@ -103,7 +102,7 @@ def _store_caption(folder: Path, shown: str, name: str, data: bytes, report: Imp
         return
     relative, target = checked
     if not any(target.with_suffix(ext).is_file() for ext in IMAGE_EXTENSIONS):
-        report.rejected.append(Msg("up_no_picture", name=shown, stem=PurePosixPath(shown).stem))
+        report.rejected.append(Text("up_no_picture", name=shown, stem=PurePosixPath(shown).stem))
         return
     write_text_atomic(target, ", ".join(parse_tags(data.decode("utf-8-sig", errors="replace"))) + "\n")
     report.saved.append(relative.as_posix())
@@ -154,7 +153,7 @@ def _zip_entries(archive: Path, report: ImportReport) -> list[tuple[str, str, by
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as e:
-        report.rejected.append(Msg("up_bad_zip", name=archive.name, error=str(e)))
+        report.rejected.append(Text("up_bad_zip", name=archive.name, error=str(e)))
         return []
     entries, total = [], 0
     with zf:
@@ -163,11 +162,11 @@ def _zip_entries(archive: Path, report: ImportReport) -> list[tuple[str, str, by
             if info.is_dir() or name.startswith("__MACOSX/") or PurePosixPath(name).name in (".DS_Store", "Thumbs.db"):
                 continue
             if stat.S_ISLNK(info.external_attr >> 16):
-                report.rejected.append(Msg("up_zip_link", name=name, archive=archive.name))
+                report.rejected.append(Text("up_zip_link", name=name, archive=archive.name))
                 continue
             total += info.file_size
             if info.file_size > MAX_UPLOAD_BYTES or total > MAX_ZIP_TOTAL:
-                report.rejected.append(Msg("up_zip_large", name=name, archive=archive.name))
+                report.rejected.append(Text("up_zip_large", name=name, archive=archive.name))
                 continue
             entries.append((name, zf.read(info)))
     layout = zip_layout([name for name, _ in entries])
@@ -187,11 +186,11 @@ def import_uploads(folder: Path, uploads: list[str | Path]) -> ImportReport:
     for upload in uploads:
         path = Path(upload)
         if path.is_symlink():
-            report.rejected.append(Msg("up_link", name=path.name))
+            report.rejected.append(Text("up_link", name=path.name))
         elif path.suffix.lower() == ".zip":
             entries += _zip_entries(path, report)
         elif path.stat().st_size > MAX_UPLOAD_BYTES:
-            report.rejected.append(Msg("up_too_large", name=path.name))
+            report.rejected.append(Text("up_too_large", name=path.name))
         else:
             entries.append((path.name, path.name, path.read_bytes()))
     for shown, name, data in entries:
@@ -213,7 +212,7 @@ def _duplicates(items: list[ImageItem], folder: Path) -> list[str]:
     for item in items:
         digest = hashlib.sha256(item.path.read_bytes()).hexdigest()
         by_hash.setdefault(digest, []).append(item.path.relative_to(folder).as_posix())
-    return [Msg("ds_dup", names=", ".join(repr(n) for n in names)) for names in by_hash.values() if len(names) > 1]
+    return [Text("ds_dup", names=", ".join(repr(n) for n in names)) for names in by_hash.values() if len(names) > 1]
 
 
 def _guess_trigger(items: list[ImageItem]) -> str:
@@ -229,7 +228,7 @@ def _without_links(folder: Path, items: list[ImageItem], notes: list[str]) -> li
     (or shows) a file outside datasets/ that a link points to."""
     links = links_in(folder)
     for name in links:
-        notes.append(Msg("ds_link_skipped", name=name))
+        notes.append(Text("ds_link_skipped", name=name))
     kept = []
     for item in items:
         relative = item.path.relative_to(folder).as_posix()
@@ -257,7 +256,7 @@ def describe(folder: Path) -> DatasetView:
     """Scan like the trainer does (every image decoded) and add what a person preparing pictures should know,
     including the pictures training would skip, so they can be removed."""
     if folder.is_symlink():
-        return DatasetView(folder, [], [Msg("ds_folder_link", name=folder.name)], {}, "")
+        return DatasetView(folder, [], [Text("ds_folder_link", name=folder.name)], {}, "")
     if not folder.is_dir() or not any(folder.iterdir()):
         return DatasetView(folder, [], [], {}, "")
     try:
@@ -268,7 +267,7 @@ def describe(folder: Path) -> DatasetView:
     scan.items = _without_links(folder, scan.items, notes)
     for item in scan.items:
         if min(item.width, item.height) < SMALL_SIDE:
-            notes.append(Msg("ds_small", name=item.path.relative_to(folder).as_posix(), w=item.width, h=item.height,
+            notes.append(Text("ds_small", name=item.path.relative_to(folder).as_posix(), w=item.width, h=item.height,
                              side=SMALL_SIDE))
     notes += _duplicates(scan.items, folder)
     view = DatasetView(folder, scan.items, notes, tag_frequency(scan.items), _guess_trigger(scan.items))

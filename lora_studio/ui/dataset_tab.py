@@ -8,11 +8,10 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from ..errors import UserError
 from ..sample_data import TRIGGER_WORD, make_sample_dataset
 from . import dataset_store as store
 from .common import Studio, readable_errors, warn_all
-from .i18n import I18N, say, tr
+from .i18n import I18N, StudioError, say, tr
 from .paths import list_datasets, newest_dataset, suggest_name
 
 DEFAULT_NAME = "my-character"
@@ -106,7 +105,7 @@ def build(studio: Studio) -> DatasetTab:
         """Save pictures (png/jpg/webp/bmp), their .txt tag files, or zips of both into datasets/<dataset>/."""
         folder = paths.dataset(dataset)
         if not uploads:
-            raise UserError(tr(lang, "ds_no_files"))
+            raise StudioError("ds_no_files")
         report = store.import_uploads(folder, uploads)
         if trigger_word.strip() and report.saved:
             store.add_tag_everywhere(folder, trigger_word, first=True)
@@ -124,21 +123,21 @@ def build(studio: Studio) -> DatasetTab:
     @readable_errors
     def save_tags(dataset: str, rel: str, text: str, lang: str):
         if not rel:
-            raise UserError(tr(lang, "ds_pick_first"))
+            raise StudioError("ds_pick_first")
         tags = store.write_tags(paths.dataset(dataset), rel, text)
         return tr(lang, "ds_tags_saved", name=rel, n=len(tags))
 
     @readable_errors
     def delete(dataset: str, rel: str, lang: str):
         if not rel:
-            raise UserError(tr(lang, "ds_pick_first"))
+            raise StudioError("ds_pick_first")
         store.delete_picture(paths.dataset(dataset), rel)
         return tr(lang, "ds_deleted", name=rel), "", ""
 
     @readable_errors
     def delete_skipped(dataset: str, rels: list[str] | None, lang: str):
         if not rels:
-            raise UserError(tr(lang, "ds_pick_skipped"))
+            raise StudioError("ds_pick_skipped")
         for rel in rels:
             store.delete_picture(paths.dataset(dataset), rel)
         return tr(lang, "ds_removed_n", n=len(rels))

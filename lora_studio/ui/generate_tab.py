@@ -118,7 +118,7 @@ def build(studio: Studio) -> dict:
         pictures = [(str(p), _params(p)) for p in written]
         text = tr(lang, "gen_done", n=len(written), folder=studio.paths.generated)
         if is_tiny(base):
-            text += f"\n\nℹ️ {tr(lang, 'tiny_note')}"
+            text += f"\n\nℹ️ {tr(lang, 'models.tiny_note')}"
         files = [str(p) for p in written]
         return pictures, files, _params(written[0]) if written else "", text, files
 

@@ -13,7 +13,6 @@ import gradio as gr
 import pandas as pd
 
 from ..config import apply_overrides, load_dataclass, read_yaml
-from ..errors import UserError
 from ..lesson import LessonConfig, explain, explain_stage, load_lesson_model, predict, run_lesson
 from ..lesson.model import TINY_CLASSIFIER
 from .common import Studio, readable_errors
@@ -68,8 +67,8 @@ class LessonView:
             texts = explain_stage(stage, lang, facts=facts, place="studio")
             if stage == "model" and self.config.base == TINY_CLASSIFIER:
                 texts.append(f"ℹ️ {explain('tiny', lang, facts=facts)}")
-            self.sections.append(f"### {tr(lang, 'ls_stage_' + stage)}\n\n" + "\n\n".join(texts))
-            self.progress = tr(lang, "ls_stage_" + stage)
+            self.sections.append(f"### {tr(lang, 'lesson.stage_' + stage)}\n\n" + "\n\n".join(texts))
+            self.progress = tr(lang, "lesson.stage_" + stage)
         elif kind in ("download", "load"):
             what = tr(lang, "ls_download") if kind == "download" else tr(lang, "ls_reading", split=event["split"])
             total = event.get("total") or 0
@@ -156,7 +155,7 @@ def build(studio: Studio) -> list[tuple[gr.LinePlot, str | None, str, str]]:
         """Run the lesson (a preset such as lesson-quick plus `key=value` lines) and stream what it shows."""
         config = lesson_config(paths, preset, overrides, lang)
         if _running:
-            raise UserError(tr(lang, "ls_busy"))
+            raise StudioError("ls_busy")
         events: queue.Queue = queue.Queue()
         stop = _running.setdefault("stop", threading.Event())
         failure: list[BaseException] = []
@@ -187,7 +186,7 @@ def build(studio: Studio) -> list[tuple[gr.LinePlot, str | None, str, str]]:
     @readable_errors
     def stop(lang: str):
         if not _running:
-            raise UserError(tr(lang, "ls_not_running"))
+            raise StudioError("ls_not_running")
         _running["stop"].set()
         return tr(lang, "ls_stopping")
 
@@ -195,14 +194,14 @@ def build(studio: Studio) -> list[tuple[gr.LinePlot, str | None, str, str]]:
     def classify(photo_path: str | None, run: str, lang: str = "en") -> dict:
         """Classify one photo with the lesson model trained last (or the newest one in outputs/lessons)."""
         if not photo_path:
-            raise UserError(tr(lang, "ls_no_photo"))
+            raise StudioError("ls_no_photo")
         folder = Path(run).resolve() if run else None
         if folder is not None and not folder.is_relative_to(paths.lessons):
             raise StudioError("ls_not_run", run=run, lessons=str(paths.lessons))
         if folder is None or not (folder / "model.safetensors").is_file():
             trained = sorted(paths.lessons.glob("*/model.safetensors"), key=lambda p: p.stat().st_mtime)
             if not trained:
-                raise UserError(tr(lang, "ls_no_model"))
+                raise StudioError("ls_no_model")
             folder = trained[-1].parent
         model = _model_for(folder.resolve())
         ((label, probability),) = predict(model, [photo_path])

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ..config import preset_folder
-from .i18n import Msg, StudioError
+from .i18n import StudioError, Text
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
@@ -74,7 +74,7 @@ def check_name(name: str, what: str) -> str:
     name = (name or "").strip()
     if not _NAME.match(name) or name in (".", ".."):
         label = {"dataset name": "what_dataset", "run name": "what_run"}.get(what)
-        raise StudioError("bad_name", what=Msg(label) if label else what, name=name)
+        raise StudioError("bad_name", what=Text(label) if label else what, name=name)
     return name
 
 

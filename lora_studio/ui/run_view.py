@@ -63,7 +63,7 @@ def _sample_every(status: RunStatus) -> Any:
 def state_message(status: RunStatus, lang: str) -> str:
     """What happened, said for the studio (a button to press, not a command-line setting)."""
     if status.state == "failed":
-        return f"❌ {tr(lang, 'st_failed', detail=status.message) if lang == 'ja' else status.message}"
+        return f"❌ {tr(lang, 'st_failed', detail=status.message)}"
     if status.state == "finished" and status.adapter:
         message = f"✅ {tr(lang, 'st_finished', adapter=status.adapter.name)}"
     elif status.state == "stopped":

@@ -200,9 +200,9 @@ def preset_choices(paths: StudioPaths) -> list[tuple[Any, str]]:
 
 def field_error(error: UserError, lang: str) -> str:
     """A bad setting's message with the field's label in front, so the person sees which box to fix."""
-    key = str(error).split(":", 1)[0]
+    key = str(error.values.get("key", ""))  # the setting a config error names
     label = tr(lang, f"f_{key.split('.')[-1]}") if key in MAIN_NUMBERS else ""
-    text = error.msg.text(lang) if isinstance(error, StudioError) else say(lang, str(error), error=True)
+    text = error.render(lang)
     if not label:
         return f"⚠️ {text}"
     return f"⚠️ **{label}** ({key}): {text.removeprefix(key + ': ')}"
@@ -232,6 +232,6 @@ def arithmetic(cfg: TrainConfig, lang: str) -> str:
     try:
         plan = plan_steps(cfg, _items(cfg), world_size=1)
     except (DatasetError, OSError) as e:
-        return f"⚠️ {say(lang, str(e), error=True)}"
+        return f"⚠️ {say(lang, e)}"
     return tr(lang, "arith", images=plan.num_images, samples=plan.num_samples, batch=plan.batch_size * plan.accumulation,
               per_epoch=plan.steps_per_epoch, epochs=plan.epochs, total=plan.total_steps)

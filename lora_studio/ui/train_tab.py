@@ -136,7 +136,7 @@ def build(studio: Studio, follow: tuple[gr.State, gr.Textbox]) -> TrainTab:
 
     def _base_note(kind: str, path: str, lang: str) -> str:
         if kind == "tiny":
-            return f"ℹ️ {tr(lang, 'tiny_note')}"
+            return f"ℹ️ {tr(lang, 'models.tiny_note')}"
         if kind and not (path or "").strip():
             return f"⚠️ {tr(lang, 'tr_base_missing')}"
         return tr(lang, f"base_{kind}_note") if kind else ""
@@ -166,7 +166,7 @@ def build(studio: Studio, follow: tuple[gr.State, gr.Textbox]) -> TrainTab:
     def stop(lang: str):
         active = jobs.active()
         if active is None:
-            raise StudioError("tr_nothing_to_stop")
+            raise StudioError("jobs.nothing_to_stop")
         jobs.stop()
         return tr(lang, "tr_stop_requested", name=active.name)
 

@@ -1,7 +1,13 @@
-"""Japanese one-line explanations of every training setting; the English ones are the fields' `help` in config.py.
+"""The training settings' one-line explanations: the English ones are the fields' `help` in config.py (next to the
+setting they explain), the Japanese ones are here. `help_texts()` pairs them as `{help_key(setting): (english,
+japanese)}`, the shape of every other text table.
 
-tests/test_ui_i18n.py checks that every TrainConfig field has one here, so a new setting cannot ship untranslated.
+tests/test_text.py checks that every TrainConfig field has one here, so a new setting cannot ship untranslated.
 """
+
+from __future__ import annotations
+
+import functools
 
 HELP_JA = {
     "name": "実行名。アダプターは outputs/<name>/<name>.safetensors に保存されます。",
@@ -56,3 +62,19 @@ HELP_JA = {
     "sample.sampler": "サンプル画像のサンプラー。",
     "sample.seed": "サンプル画像のシード。",
 }
+
+
+def help_key(dotted: str) -> str:
+    """The text key of a setting's help; dots would be read as nested keys by the browser's translation library."""
+    return "h__" + dotted.replace(".", "__")
+
+
+@functools.cache
+def help_texts() -> dict[str, tuple[str, str]]:
+    from ..config import (  # the config imports the errors, which import this package
+        TrainConfig,
+        config_fields,
+    )
+
+    return {help_key(key): (f.metadata.get("help", ""), HELP_JA.get(key, f.metadata.get("help", "")))
+            for key, _tp, f in config_fields(TrainConfig)}
