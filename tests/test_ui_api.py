@@ -138,6 +138,22 @@ def test_refusals_are_readable(client, studio, tmp_path):
                        width=0, height=0, batch_size=1, api_name="/generate")
 
 
+def test_core_errors_come_back_in_japanese_with_lang_ja(client, studio):
+    """A bad setting is refused by the core library (config.py); with lang=ja its whole message is Japanese."""
+    (studio[1] / "datasets" / "ja-refusals").mkdir(parents=True, exist_ok=True)
+    settings = {"dataset.path": "ja-refusals", "train.learning_rate": "fast"}
+    with pytest.raises(AppError) as english:
+        client.predict(settings=settings, preset="", api_name="/start_training")
+    assert "train.learning_rate: expected a number, got 'fast'" in str(english.value)
+    with pytest.raises(AppError) as japanese:
+        client.predict(settings=settings, preset="", lang="ja", api_name="/start_training")
+    assert "train.learning_rate: 数を入れてください（入っていた値: 'fast'）" in str(japanese.value)
+    assert "expected" not in str(japanese.value) and "English" not in str(japanese.value)
+    with pytest.raises(AppError) as missing:
+        client.predict(run="no-such-run", lang="ja", api_name="/resume_training")
+    assert "実行 'no-such-run' が" in str(missing.value) and "見つかりません" in str(missing.value)
+
+
 def test_only_datasets_and_outputs_are_served(studio):
     url, root = studio
     (root / "secret.txt").write_text("private")

@@ -49,7 +49,7 @@ class ImportReport:
 class DatasetView:
     folder: Path
     items: list[ImageItem]
-    warnings: list[str]  # Msg for the studio's own notes, plain English lines from the scan
+    warnings: list[str]  # Texts (keyed): the studio's own notes and the scan's warnings
     tags: dict[str, int]  # tag -> number of images carrying it, most frequent first
     trigger: str  # the tag every caption starts with, if there is one
     skipped: list[str] = field(default_factory=list)  # pictures in the folder that training would not use

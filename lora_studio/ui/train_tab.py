@@ -241,9 +241,10 @@ def _api_endpoints(studio: Studio) -> None:
     jobs = studio.jobs
 
     @readable_errors
-    def start_training(settings: dict, preset: str = "") -> dict:
+    def start_training(settings: dict, preset: str = "", lang: str = "en") -> dict:
         """Start a training run. `settings`: TrainConfig keys (nested or dotted, e.g. {"train.max_train_steps": 5})
-        over the preset's values; dataset.path may be a dataset name under datasets/. Returns the run's status."""
+        over the preset's values; dataset.path may be a dataset name under datasets/. Returns the run's status.
+        `lang` ("en" or "ja"): the language of an error's message."""
         cfg = prepare(studio, config_from_api(studio, settings, preset))
         return jobs.start(cfg).to_dict()
 
@@ -259,8 +260,8 @@ def _api_endpoints(studio: Studio) -> None:
         return {"message": jobs.stop()}
 
     @readable_errors
-    def resume_training(run: str) -> dict:
-        """Continue a stopped run from its latest checkpoint."""
+    def resume_training(run: str, lang: str = "en") -> dict:
+        """Continue a stopped run from its latest checkpoint; `lang` ("en" or "ja"): the language of an error."""
         return jobs.resume(run).to_dict()
 
     @readable_errors
