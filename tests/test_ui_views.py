@@ -10,6 +10,8 @@ import pytest
 
 from lora_studio.config import load_config, preset_folder, save_config
 from lora_studio.jobs import Jobs, RunStatus
+from lora_studio.runlog import RunLog
+from lora_studio.text import Text
 from lora_studio.ui import run_view
 from lora_studio.ui.common import Studio
 from lora_studio.ui.paths import StudioPaths
@@ -44,8 +46,10 @@ def test_progress_states_and_the_runs_table_are_translated(tmp_path):
     ja = run_view.progress_html(status, "ja")
     assert "損失 0.2500" in ja and "<b>停止</b>" in ja and "loss" not in ja.replace('class="ls-', "")
     failed = RunStatus(run_dir=tmp_path, name="x", state="failed", message="error: CUDA out of memory")
-    assert run_view.state_message(failed, "ja") == "❌ 学習は失敗しました。英語の詳細: error: CUDA out of memory"
-    starting = RunStatus(run_dir=tmp_path, name="x", state="starting", message="loading the base model")
+    assert run_view.state_message(failed, "ja") == "❌ 学習は失敗しました: error: CUDA out of memory"  # a log line
+    oom = RunStatus(run_dir=tmp_path, name="x", state="failed", message=Text("train.oom", step=3))
+    assert run_view.state_message(oom, "ja").startswith("❌ 学習は失敗しました: ステップ 3 で GPU のメモリが足りなく")
+    starting = RunStatus(run_dir=tmp_path, name="x", state="starting", message=Text("train.loading_base"))
     assert run_view.state_message(starting, "ja") == "ベースモデルを読み込み中"
 
     paths = StudioPaths.at(tmp_path / "studio")
@@ -58,11 +62,20 @@ def test_progress_states_and_the_runs_table_are_translated(tmp_path):
     assert list(run_view.runs_table(studio, "en")[0].columns) == ["run", "state", "step", "adapter"]
 
 
+def test_a_failed_runs_message_keeps_its_key_through_status_json(tmp_path):
+    run_dir = tmp_path / "outputs" / "oom"
+    run_dir.mkdir(parents=True)
+    RunLog(run_dir).fail(Text("train.oom", step=4))
+    status = Jobs(tmp_path / "outputs").status("oom")
+    assert status.message.startswith("the GPU ran out of memory at step 4")  # the API's JSON stays English
+    assert run_view.state_message(status, "ja").startswith("❌ 学習は失敗しました: ステップ 4 で GPU のメモリが")
+
+
 def test_train_form_messages_name_the_field_and_arithmetic_needs_no_base(tmp_path):
     from lora_studio.errors import ConfigError, UserError
     from lora_studio.ui.train_form import field_error
 
-    error = ConfigError("train.learning_rate: -1 is too small; it must be at least 0.0")
+    error = ConfigError("config.too_small", key="train.learning_rate", value=-1, lo=0.0)
     assert field_error(error, "en") == "⚠️ **Learning rate** (train.learning_rate): -1 is too small; it must be at least 0.0"
     assert field_error(error, "ja") == "⚠️ **学習率** (train.learning_rate): -1 は小さすぎます。0.0 以上にしてください"
 
