@@ -137,8 +137,12 @@ def run_lesson_cli(config_path: str, overrides: list[str]) -> int:
     if not Path(config_path).is_file():
         raise ConfigError("lesson_config.file_missing", path=config_path, configs=LESSON_CONFIGS)
     config = load_config(config_path, overrides, cls=LessonConfig)
-    with _report_speaks_for_the_loggers():
-        run_lesson(config, on_event=ConsoleReport(config))
+    try:
+        with _report_speaks_for_the_loggers():
+            run_lesson(config, on_event=ConsoleReport(config))
+    except UserError as e:  # the report speaks the lesson's language; so does what stopped it
+        print(f"error: {e.render(config.language)}", file=sys.stderr)
+        return 2
     return 0
 
 
