@@ -26,9 +26,16 @@ class UserError(Exception):
         """The message in `lang` ('en' or 'ja')."""
         return render(self.key, lang, **self.values) if is_key(self.key) else str(self)
 
+    def __reduce__(self):  # pickled (a worker thread or process handing it on) with its key, not only its English
+        return _rebuild, (type(self), self.key, self.values)
+
     def text(self) -> Text | str:
         """The message as a Text to render later (the sentence itself for a plain-sentence error)."""
         return Text(self.key, **self.values) if is_key(self.key) else str(self)
+
+
+def _rebuild(cls: type[UserError], key: str, values: dict) -> UserError:
+    return cls(key, **values)
 
 
 class ConfigError(UserError):

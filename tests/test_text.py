@@ -68,6 +68,14 @@ def test_a_keyed_error_is_english_in_str_and_renders_any_language():
                                    "空きを作ってください。直したら train.resume=latest で再開してください")
 
 
+def test_an_error_keeps_its_key_through_pickle():
+    import pickle
+
+    error = pickle.loads(pickle.dumps(ConfigError("config.too_small", key="train.batch_size", value=0, lo=1)))
+    assert type(error) is ConfigError and error.key == "config.too_small"
+    assert error.render("ja") == "train.batch_size: 0 は小さすぎます。1 以上にしてください"
+
+
 def test_a_plain_sentence_still_works_during_the_transition():
     error = UserError("a sentence from code written before keys")
     assert str(error) == error.render("ja") == "a sentence from code written before keys"
@@ -109,7 +117,14 @@ def _literal(node: ast.expr | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
-def test_every_error_is_raised_with_a_key_that_exists():
+def _values_fit(node: ast.Call, key: str) -> bool:
+    """The call names exactly the text's placeholders (unless it passes **values, checked when it runs)."""
+    if any(k.arg is None for k in node.keywords):
+        return True
+    return {k.arg for k in node.keywords} == blanks(ALL[key][0])
+
+
+def test_every_error_is_raised_with_a_key_that_exists_and_its_values():
     trees = _sources()
     errors = _error_classes(trees)
     assert {"ConfigError", "DatasetError", "BaseModelError", "TrainingStopped", "TrainingBusy"} <= errors
@@ -118,7 +133,7 @@ def test_every_error_is_raised_with_a_key_that_exists():
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and _called(node) in errors:
                 key = _literal(node.args[0]) if node.args else None
-                if key is None or not is_key(key):
+                if key is None or not is_key(key) or not _values_fit(node, key):
                     where = f"{path.relative_to(PACKAGE.parent)}:{node.lineno}"
                     bad.append(f"{where}: {ast.unparse(node)[:120]}")
     assert not bad, "raise errors with a key of lora_studio/text and its values:\n" + "\n".join(bad)
@@ -140,7 +155,7 @@ def test_every_literal_key_the_code_uses_exists():
             if key is None:
                 continue  # built from a value (f"f_{name}"): covered by the tests of that screen
             seen += 1
-            if not is_key(prefix + key):
+            if not is_key(prefix + key) or (_called(node) != "explain" and not _values_fit(node, prefix + key)):
                 missing.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: {prefix + key}")
     assert seen > 100 and not missing, missing
 
