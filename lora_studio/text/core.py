@@ -295,7 +295,6 @@ CORE: dict[str, tuple[str, str]] = {
                                  "or use train.optimizer=adamw",
                                  "train.optimizer=adamw8bit には bitsandbytes が必要です（pip install bitsandbytes、"
                                  "CUDA のみ）。または train.optimizer=adamw を使ってください"),
-    "train.dataset_note": ("dataset: {note}", "データセット: {note}"),
     "train.loading_base": ("loading the base model", "ベースモデルを読み込み中"),
     "train.saved": ("adapter saved to {adapter}", "アダプターを {adapter} に保存しました"),
     "train.stopped": ("stopped; resume with train.resume=latest", "停止しました。train.resume=latest で再開できます"),
