@@ -1,7 +1,8 @@
 """Errors a user can act on. The CLI and the studio print their message, never a traceback.
 
-Each is raised with a key of lora_studio/text and its values: `ConfigError("config.unknown_key", key=..., known=...)`.
-str() is the English sentence (the CLI and the logs print it); `render(lang)` gives it in any language.
+Each is raised with a key of lora_studio/text and its values:
+`ConfigError("config.unknown_key", key=..., known=...)`. str() is the English sentence (the CLI and the logs
+print it); `render(lang)` gives it in any language.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class UserError(Exception):
         """The message in `lang` ('en' or 'ja')."""
         return render(self.key, lang, **self.values) if is_key(self.key) else str(self)
 
-    def __reduce__(self):  # pickled (a worker thread or process handing it on) with its key, not only its English
+    def __reduce__(self):  # pickled with its key (by a process handing it on), not only its English
         return _rebuild, (type(self), self.key, self.values)
 
     def text(self) -> Text | str:

@@ -1,13 +1,13 @@
-"""Every user-facing text of lora-studio in English and Japanese, by key, in one shape: `{key: (english, japanese)}`
-with `{placeholders}`.
+"""Every user-facing text of lora-studio in English and Japanese, by key, in one shape:
+`{key: (english, japanese)}` with `{placeholders}`.
 
     core.py    errors and warnings of the library (config, data, models, lora, generate, train, jobs, lesson...)
     studio.py  the studio's labels, help texts and server-side messages
     lesson.py  the lesson's lines and explanations
     help.py    the training settings' explanations in Japanese (the English ones are the fields' `help`)
 
-`render(key, lang, **values)` fills one in; a `Text` carries a key and its values until the reader's language is
-known (it is a str holding the English, so logs and JSON keep working). Errors carry their key the same way
+`render(key, lang, **values)` fills one in; a `Text` carries a key and its values until the reader's language
+is known (it is a str holding the English, so logs and JSON keep working). Errors carry their key the same way
 (errors.UserError), so any language renders them from where they were raised: nothing is translated back.
 """
 
@@ -39,8 +39,8 @@ def is_key(key: object) -> bool:
 def render(key: str, lang: str = "en", /, **values: object) -> str:
     """The text `key` in `lang` ('en' or 'ja'; anything else reads English) with its `{placeholders}` filled in.
 
-    Values that are keyed texts themselves (a Text, a UserError) render in the same language; an unknown key is
-    returned as it is (a plain sentence from code that predates keys)."""
+    Values that are keyed texts themselves (a Text, a UserError) render in the same language; an unknown key
+    is returned as it is (a plain sentence from code that predates keys)."""
     pair = _pair(key)
     if pair is None:
         return key
@@ -51,8 +51,8 @@ def render(key: str, lang: str = "en", /, **values: object) -> str:
 
 
 def in_language(value: object, lang: str) -> object:
-    """`value` in `lang` when it is a keyed text (has .render), else unchanged; a list is rendered item by item
-    and joined with '; '."""
+    """`value` in `lang` when it is a keyed text (has .render), else unchanged; a list is rendered item by
+    item and joined with '; '."""
     if isinstance(value, (list, tuple)):
         return "; ".join(str(in_language(item, lang)) for item in value)
     renderer = getattr(value, "render", None)
@@ -60,8 +60,8 @@ def in_language(value: object, lang: str) -> object:
 
 
 class Text(str):
-    """A text by key: its English (so it works anywhere a str does, e.g. a log line or the API's JSON), plus the
-    key and values that render it in the reader's language later."""
+    """A text by key: its English (so it works anywhere a str does, e.g. a log line or the API's JSON), plus
+    the key and values that render it in the reader's language later."""
 
     key: str
     values: dict
@@ -76,8 +76,9 @@ class Text(str):
 
     def to_json(self) -> dict:
         """A plain dict that `from_json` turns back into the Text (values that are not texts become str)."""
-        return {"key": self.key, "values": {name: value.to_json() if isinstance(value, Text) else str(in_language(value, 'en'))
-                                            for name, value in self.values.items()}}
+        return {"key": self.key,
+                "values": {name: value.to_json() if isinstance(value, Text) else str(in_language(value, "en"))
+                           for name, value in self.values.items()}}
 
     @classmethod
     def from_json(cls, data: dict) -> Text:

@@ -20,7 +20,8 @@ TEXT = STUDIO  # the studio's own table (labels, help, messages); text/studio.py
 
 
 # The browser gets the labels and help; the server-side messages only ever go through tr().
-I18N = gr.I18n(**{lang: {key: pair[i] for key, pair in {**STUDIO, **help_texts()}.items()} for i, lang in enumerate(LANGS)})
+I18N = gr.I18n(**{lang: {key: pair[i] for key, pair in {**STUDIO, **help_texts()}.items()}
+                  for i, lang in enumerate(LANGS)})
 
 
 def tr(lang: str, key: str, /, **values: object) -> str:
