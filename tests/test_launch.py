@@ -1,0 +1,49 @@
+"""`lora-studio train` starts accelerate the way a user would, after cheap checks, and reports a failed run as 2."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from lora_studio import launch
+from lora_studio.errors import ConfigError
+
+
+def test_without_an_accelerate_config_one_local_process_is_asked_for(monkeypatch):
+    monkeypatch.setattr(launch, "_has_accelerate_config", lambda: False)
+    cmd = launch.accelerate_command("configs/quickstart.yaml", ["train.max_train_steps=2"])
+    assert cmd[:3] == [sys.executable, "-m", "accelerate.commands.launch"]
+    assert cmd[cmd.index("--num_processes") + 1] == "1" and "--quiet" in cmd
+    assert cmd[-4:] == ["-m", "lora_studio.train", "configs/quickstart.yaml", "train.max_train_steps=2"]
+
+
+def test_the_users_launcher_arguments_replace_the_defaults(monkeypatch):
+    monkeypatch.setattr(launch, "_has_accelerate_config", lambda: False)
+    cmd = launch.accelerate_command("c.yaml", [], "--multi_gpu --num_processes 2")
+    assert cmd[3:6] == ["--multi_gpu", "--num_processes", "2"] and cmd.count("--num_processes") == 1
+
+
+def test_a_bad_config_is_refused_before_any_process_starts(monkeypatch, tmp_path):
+    started = []
+    monkeypatch.setattr(launch.subprocess, "call", lambda *a, **k: started.append(a) or 0)
+    with pytest.raises(ConfigError, match="lora.rank"):
+        launch.run_training("configs/quickstart.yaml", ["lora.rank=0", f"output_dir={tmp_path}"])
+    assert started == []
+
+
+@pytest.mark.parametrize("state, launcher_code, expected", [("failed", 1, 2), ("finished", 0, 0), ("stopped", 1, 1)])
+def test_a_run_that_failed_with_a_message_exits_2(monkeypatch, tmp_path, tiny_base_path, state, launcher_code,
+                                                   expected):
+    import json
+
+    from lora_studio.runlog import STATUS_FILE
+
+    def fake_accelerate(cmd, env):  # stands in for the trainer process: it leaves its status.json and exits
+        (tmp_path / "run").mkdir(exist_ok=True)
+        (tmp_path / "run" / STATUS_FILE).write_text(json.dumps({"state": state, "step": 0}))
+        return launcher_code
+
+    monkeypatch.setattr(launch.subprocess, "call", fake_accelerate)
+    code = launch.run_training("configs/quickstart.yaml", [f"output_dir={tmp_path / 'run'}"])
+    assert code == expected
