@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import setting
-from ..errors import ConfigError
+from ..errors import ConfigError, UserError
 
 CATS_DOGS_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip"
 CATS_DOGS_SIZE = 68_606_236  # bytes of the archive, checked after the download
@@ -28,7 +28,8 @@ class LessonData:
     path: str | None = setting(None,
                                help="Dataset folder with train/<class>/ and validation/<class>/ (empty: "
                                     "datasets/cats_and_dogs_filtered, or <run folder>/shapes for 'generated').")
-    url: str = setting(CATS_DOGS_URL, help="Where 'cats_and_dogs' is downloaded from.")
+    url: str = setting(CATS_DOGS_URL, help="Where 'cats_and_dogs' is downloaded from: an https:// address, or the "
+                                           "path of the zip archive on this computer.")
     expected_size: int | None = setting(CATS_DOGS_SIZE, minimum=1,
                                         help="Size of the downloaded archive in bytes (empty: do not check).")
     train_split: str = setting("train", help="Subfolder holding the training images.")
@@ -108,5 +109,12 @@ class LessonConfig:
         if self.data.source == "folder" and not self.data.path:
             raise ConfigError("data.path: needed for data.source=folder; give a folder with train/<class>/ and "
                               "validation/<class>/ subfolders of images")
+        if self.data.source == "cats_and_dogs":
+            from .download import local_archive
+
+            try:
+                local_archive(self.data.url)
+            except UserError as e:
+                raise ConfigError(str(e)) from None
         if self.transfer.epochs + self.finetune.epochs == 0:
             raise ConfigError("transfer.epochs and finetune.epochs are both 0; train for at least one epoch")
