@@ -338,6 +338,71 @@ def test_unwritable_adapter_keeps_the_previous_one_and_the_checkpoints(dataset, 
     assert not list(run.glob(".t.safetensors.*.tmp"))
 
 
+# What torch.save and safetensors really raise when the disk fills up: their own types, no errno attribute.
+def _torch_full(*args, **kwargs):
+    raise RuntimeError("[enforce fail at inline_container.cc:664] . unexpected pos 1472 vs 1364 "
+                       "PytorchStreamWriter failed writing file data/0: file write failed")
+
+
+def _safetensors_full(*args, **kwargs):
+    from safetensors import SafetensorError
+
+    raise SafetensorError('Error while serializing: IoError(Os { code: 28, kind: StorageFull, message: '
+                          '"No space left on device" })')
+
+
+def _refused_at_step_4(monkeypatch, module, name: str, fail) -> None:
+    real = getattr(module, name)
+
+    def writer(obj, f, *args, **kwargs):
+        if ".step-000004.partial" in str(f):
+            fail()
+        return real(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(module, name, writer)
+
+
+@pytest.mark.parametrize("writer", ["torch.save", "safetensors"])
+def test_a_write_error_of_any_type_while_saving_a_checkpoint_is_a_message(dataset, tmp_path, monkeypatch, writer):
+    import accelerate.utils.other
+
+    from lora_studio.train import train
+
+    if writer == "torch.save":  # the optimizer, scheduler and random states
+        _refused_at_step_4(monkeypatch, torch, "save", _torch_full)
+    else:  # the adapter weights of the checkpoint
+        _refused_at_step_4(monkeypatch, accelerate.utils.other, "safe_save_file", _safetensors_full)
+    run = tmp_path / "run"
+    previous = write_previous_adapter(run)
+    with pytest.raises(UserError) as err:
+        train(config(dataset, run, "train.max_train_steps=5", "train.checkpoint_every_n_steps=2"))
+    message = str(err.value)
+    assert ".step-000004.partial" in message and "train.resume=latest" in message
+    assert ("disk is full" if writer == "safetensors" else "free space") in message
+    assert read_status(run)["state"] == "failed" and read_status(run)["message"] == message
+    assert assert_checkpoints_complete(run) == ["step-000002"]
+    assert not (run / "checkpoints" / ".step-000004.partial").exists()
+    assert_unchanged(previous)
+
+
+@pytest.mark.parametrize("fail", [_safetensors_full, _torch_full], ids=["safetensors", "runtime-error"])
+def test_a_write_error_of_any_type_while_saving_the_adapter_is_a_message(dataset, tmp_path, monkeypatch, fail):
+    import lora_studio.lora
+    from lora_studio.train import train
+
+    monkeypatch.setattr(lora_studio.lora, "save_file", fail)
+    run = tmp_path / "run"
+    previous = write_previous_adapter(run)
+    with pytest.raises(UserError) as err:
+        train(config(dataset, run, "train.max_train_steps=3", "train.checkpoint_every_n_steps=2"))
+    message = str(err.value)
+    assert str(run / "t.safetensors") in message and "train.resume=latest" in message
+    assert read_status(run)["state"] == "failed"
+    assert assert_checkpoints_complete(run) == ["step-000002"]
+    assert_unchanged(previous)
+    assert not list(run.glob(".t.safetensors.*.tmp"))
+
+
 def test_full_disk_while_logging_the_loss(dataset, tmp_path, monkeypatch):
     import lora_studio.runlog
     from lora_studio.train import train
