@@ -584,3 +584,30 @@ def test_cli_out_of_memory_names_the_settings_keeps_a_checkpoint_and_shows_no_tr
     assert "Traceback" not in log
     assert assert_checkpoints_complete(run) == ["step-000001"]
     assert read_status(run)["state"] == "failed"
+
+
+STATUS_UNWRITABLE_SITECUSTOMIZE = '''
+import errno, os
+import lora_studio.runlog as runlog
+
+def refuse(path, text):  # status.json cannot be written: the disk is full
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+runlog.write_text_atomic = refuse
+'''
+
+
+@pytest.mark.slow
+def test_cli_exits_2_with_the_message_when_status_json_cannot_be_written(dataset, tmp_path):
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "sitecustomize.py").write_text(STATUS_UNWRITABLE_SITECUSTOMIZE)
+    run, config_path = tmp_path / "run", tmp_path / "config.yaml"
+    save_config(config(dataset, run, "train.max_train_steps=2"), config_path)
+    env = subprocess_env(tmp_path)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path / "site"), env.get("PYTHONPATH")]))
+    out = subprocess.run([sys.executable, "-m", "lora_studio.cli", "train", str(config_path)], capture_output=True,
+                         text=True, env=env, timeout=600)
+    log = out.stdout + out.stderr
+    assert out.returncode == 2, log[-3000:]
+    assert f"error: could not write the run status '{run / 'status.json'}': the disk is full" in log, log[-3000:]
+    assert "Traceback" not in log and not (run / "status.json").exists()
