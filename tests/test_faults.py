@@ -507,6 +507,51 @@ def test_cli_train_bad_config_names_the_key(capsys, tmp_path, yaml_text, extra, 
     assert not (tmp_path / "run").exists(), "nothing is started for a bad config"
 
 
+@pytest.mark.parametrize(("content", "extra", "named"), [
+    (b"base: tiny\nname: \x83L\x83\x83\x83\x89\n", [], "save it as UTF-8"),  # Shift_JIS, as Japanese Windows saves
+    (("base: tiny\nsample:\n  prompts: " + "[" * 5000 + "]" * 5000 + "\n").encode(), [], "nested more than"),
+    (b"base: tiny\n", ["sample.prompts=" + "[" * 40 + "]" * 40], "nested more than"),
+    (b"base: tiny\n", [f"train.seed={2**63}"], "train.seed"),
+    (b"base: tiny\n", ["train.seed=-1"], "train.seed"),
+    (b"base: tiny\n", ["sample.seed=-5"], "sample.seed"),  # at load, not when the samples are drawn
+    (b"base: tiny\n", [f"train.max_train_steps={10**30}"], "train.max_train_steps"),
+    (b"base: tiny\n", [f"train.learning_rate={10**400}"], "train.learning_rate"),
+    (b"base: tiny\n", ["train.learning_rate=0"], "train.learning_rate"),
+    (b"base: tiny\n", ["train.learning_rate=5"], "train.learning_rate"),
+    (b"base: tiny\nlora:\n  alpha: 0\n", [], "lora.alpha"),
+    (b'base: tiny\nname: "my\\nlora"\n', [], "name"),
+    (b'base: tiny\ndataset:\n  trigger_word: "mychar\\r\\nx"\n', [], "dataset.trigger_word"),
+    (b'base: tiny\ndataset:\n  path: "datasets/a\\0b"\n', [], "dataset.path"),
+    (b"base: tiny\n", ["base=tiny\x00.safetensors"], "base"),
+], ids=["not-utf8", "deep-file", "deep-override", "seed-2**63", "seed-negative", "sample-seed", "huge-steps",
+        "huge-lr", "lr-0", "lr-5", "alpha-0", "name-newline", "trigger-control", "path-nul", "base-nul"])
+def test_cli_train_refuses_inputs_that_would_crash_or_train_nothing(capsys, tmp_path, content, extra, named):
+    config_path = tmp_path / "bad.yaml"
+    config_path.write_bytes(content)
+    code, err = run_cli(capsys, "train", str(config_path), *extra, f"output_dir={tmp_path / 'run'}")
+    assert code == 2 and err.startswith("error: ") and named in err and "Traceback" not in err, err
+    assert not (tmp_path / "run").exists(), "nothing is started for a bad config"
+
+
+def test_alpha_0_says_what_kohya_does_and_what_to_use(capsys, tmp_path):
+    code, err = run_cli(capsys, "train", str(write_yaml(tmp_path / "c.yaml", "base: tiny\n")), "lora.alpha=0",
+                        "lora.rank=16")
+    assert code == 2 and "train nothing" in err and "lora.alpha=8" in err and "kohya" in err and "lora.alpha=16" in err
+
+
+@pytest.mark.parametrize(("extra", "named"), [
+    (["name=../elsewhere"], "name"), (["seed=-1"], "seed"), ("transfer.learning_rate=0", "transfer.learning_rate"),
+    (["data.source=cats_and_dogs", "data.url=file:///etc/passwd"], "only https://"),
+    (["data.source=cats_and_dogs", "data.url=http://example.com/x.zip"], "only https://"),
+])
+def test_cli_lesson_refuses_the_same_inputs(capsys, tmp_path, extra, named):
+    extra = [extra] if isinstance(extra, str) else extra
+    code, err = run_cli(capsys, "lesson", str(ROOT / "configs" / "lesson-quick.yaml"), *extra,
+                        f"output_dir={tmp_path / 'run'}")
+    assert code == 2 and named in err and "Traceback" not in err, err
+    assert not (tmp_path / "run").exists()
+
+
 def test_cli_generate_unknown_sampler_and_pickle_base(capsys, tmp_path):
     code, err = run_cli(capsys, "generate", "--base", "tiny", "--prompt", "x", "--sampler", "heun2")
     assert code == 2 and "--sampler" in err and "heun2" in err and "Traceback" not in err
