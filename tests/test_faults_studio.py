@@ -336,17 +336,21 @@ def test_train_resume_from_a_browser_names_only_checkpoints_of_runs_in_outputs(c
     assert not (root / "outputs" / "resumer").exists()
 
 
-def test_a_run_that_allows_pickle_is_not_resumed_from_a_browser(client, studio, no_training_left):
-    from lora_studio.config import TrainConfig, save_config
+def test_a_run_that_allows_pickle_or_reads_a_linked_dataset_is_not_resumed_from_a_browser(client, studio,
+                                                                                          linked_folder,
+                                                                                          no_training_left):
+    from lora_studio.config import DatasetConfig, TrainConfig, save_config
 
     root = studio[1]
-    run = root / "outputs" / "cli-pickled"
-    run.mkdir()
-    save_config(TrainConfig(name="cli-pickled", base="tiny", allow_pickle=True, output_dir=str(run)), run / "config.yaml")
-    (run / "status.json").write_text('{"state": "stopped", "step": 1, "total_steps": 5}')
-    with pytest.raises(AppError, match="allow_pickle"):
-        client.predict(run="cli-pickled", api_name="/resume_training")
-    assert not (run / "train.log").exists(), "no trainer was started"
+    for name, settings, refusal in (("cli-pickled", {"allow_pickle": True}, "allow_pickle"),
+                                    ("relinked", {"dataset": DatasetConfig(path=str(linked_folder[0]))}, "symbolic link")):
+        run = root / "outputs" / name
+        run.mkdir()
+        save_config(TrainConfig(name=name, base="tiny", output_dir=str(run), **settings), run / "config.yaml")
+        (run / "status.json").write_text('{"state": "stopped", "step": 1, "total_steps": 5}')
+        with pytest.raises(AppError, match=refusal):
+            client.predict(run=name, api_name="/resume_training")
+        assert not (run / "train.log").exists(), "no trainer was started"
 
 
 def test_a_zip_with_a_lying_or_unreadable_member_is_refused_by_name(client, studio, tmp_path):

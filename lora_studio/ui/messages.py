@@ -148,6 +148,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                              "{setting}: {value} は小さすぎます。{lo} 以上にしてください"),
     "core_too_large_value": ("{setting}: {value} is too large; it must be at most {hi}",
                              "{setting}: {value} は大きすぎます。{hi} 以下にしてください"),
+    "core_more_than": ("{setting}: {value} is too small; it must be more than {lo}",
+                       "{setting}: {value} は小さすぎます。{lo} より大きくしてください"),
 }
 
 # English lines from lora_studio/data.py and config.py, matched whole; anything else gets the "core_*" lead-in.
@@ -170,4 +172,5 @@ CORE_PATTERNS: list[tuple[re.Pattern, str]] = [(re.compile(pattern), key) for pa
     (r"^run '(?P<name>.+?)' already finished; start a new run to train more$", "tr_already_finished"),
     (r"^(?P<setting>[\w.]+): (?P<value>\S+) is too small; it must be at least (?P<lo>\S+)$", "core_too_small_value"),
     (r"^(?P<setting>[\w.]+): (?P<value>\S+) is too large; it must be at most (?P<hi>\S+)$", "core_too_large_value"),
+    (r"^(?P<setting>[\w.]+): (?P<value>\S+) is too small; it must be more than (?P<lo>\S+)$", "core_more_than"),
 ]]
