@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -132,10 +133,28 @@ _WRITE_ADVICE = {
 }
 
 
-def write_failure(error: OSError, what: str, path: str | os.PathLike | None = None) -> str:
+def write_errors() -> tuple[type[Exception], ...]:
+    """What a failed write raises: OSError, and also torch.save's RuntimeError ("PytorchStreamWriter failed
+    writing file") and safetensors' SafetensorError ("IoError(Os { code: 28, ... })"), which carry no errno."""
+    from safetensors import SafetensorError
+
+    return OSError, RuntimeError, SafetensorError
+
+
+_RUST_ERRNO = re.compile(r"(?:\bcode: |\bos error )(\d+)\b")  # how safetensors (Rust) spells an io::Error's errno
+
+
+def write_failure(error: BaseException, what: str, path: str | os.PathLike | None = None) -> str:
     """A sentence for a failed write: which file, why, and what to do (for a UserError).
 
     `path` names the file when the error does not (a failed write() carries no file name)."""
-    path = error.filename or path or "?"
-    advice = _WRITE_ADVICE.get(error.errno, error.strerror or str(error))
-    return f"could not write {what} '{path}': {advice}"
+    if isinstance(error, OSError):
+        path = error.filename or path or "?"
+        return f"could not write {what} '{path}': {_WRITE_ADVICE.get(error.errno, error.strerror or str(error))}"
+    found = _RUST_ERRNO.search(str(error))
+    code = int(found.group(1)) if found else None
+    if code in _WRITE_ADVICE:
+        return f"could not write {what} '{path or '?'}': {_WRITE_ADVICE[code]}"
+    detail = " ".join(str(error).split())[:200] or type(error).__name__
+    return (f"could not write {what} '{path or '?'}' ({detail}): check that the disk has free space and the "
+            f"folder is writable")

@@ -25,14 +25,21 @@ T = TypeVar("T")
 
 
 def setting(default: Any = None, *, help: str = "", choices: tuple | None = None, minimum: float | None = None,
-            maximum: float | None = None, factory: Any = None) -> Any:
-    """A config field with its one-line help, allowed choices and bounds (checked on load)."""
-    meta = {"help": help, "choices": choices, "minimum": minimum, "maximum": maximum}
+            maximum: float | None = None, above: float | None = None, one_line: bool = False,
+            factory: Any = None) -> Any:
+    """A config field with its one-line help, allowed choices and bounds (checked on load).
+
+    `above`: the value must be greater than this (a learning rate of 0 trains nothing); `one_line`: a name or a
+    path, so no line breaks or other control characters."""
+    meta = {"help": help, "choices": choices, "minimum": minimum, "maximum": maximum, "above": above,
+            "one_line": one_line}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
 
 
+SEED_MAX = 2**63 - 1  # a torch.Generator seed must fit in 64 bits
+LR_MAX = 1.0  # beyond this AdamW's updates overflow the weights at once
 SAMPLERS = ("euler_a", "euler", "dpmpp_2m_karras", "dpmpp_2m", "ddim", "ddpm", "pndm")
 # What sample and generated pictures avoid unless the user says otherwise (the CLI, the studio and samples).
 DEFAULT_NEGATIVE_PROMPT = "lowres, bad anatomy, worst quality"
@@ -40,8 +47,8 @@ DEFAULT_NEGATIVE_PROMPT = "lowres, bad anatomy, worst quality"
 
 @dataclass
 class DatasetConfig:
-    path: str = setting("datasets/sample-character", help="Folder of images with .txt tag files (kohya '10_name' subfolders give repeats).")
-    trigger_word: str = setting("", help="Word put first in every caption; use it in prompts to call up the character.")
+    path: str = setting("datasets/sample-character", one_line=True, help="Folder of images with .txt tag files (kohya '10_name' subfolders give repeats).")
+    trigger_word: str = setting("", one_line=True, help="Word put first in every caption; use it in prompts to call up the character.")
     resolution: int = setting(512, help="Training side length in pixels; buckets keep about this many pixels.", minimum=64, maximum=4096)
     repeats: int = setting(1, help="How often each image is seen per epoch (folders named 'N_name' override it).", minimum=1)
     shuffle_tags: bool = setting(True, help="Shuffle tags each step so the LoRA does not learn their order.")
@@ -58,7 +65,9 @@ class DatasetConfig:
 @dataclass
 class LoraSettings:
     rank: int = setting(16, help="Adapter size; 8-32 suits a character.", minimum=1, maximum=1024)
-    alpha: float = setting(8.0, help="Scale numerator: the update is multiplied by alpha / rank.", minimum=0.0)
+    alpha: float = setting(8.0, help="Scale numerator: the update is multiplied by alpha / rank (0 is refused: it "
+                                     "would train nothing; kohya's 'alpha = rank' is lora.alpha equal to lora.rank).",
+                           minimum=0.0)
     targets: str = setting("default", help="'default': attention blocks with proj and ff (kohya); 'attn': q/k/v/out only.",
                            choices=("default", "attn"))
     dropout: float = setting(0.0, help="Dropout inside the adapter.", minimum=0.0, maximum=1.0)
@@ -69,7 +78,8 @@ class TrainSettings:
     batch_size: int = setting(1, help="Images per step.", minimum=1)
     epochs: int = setting(10, help="Passes over the dataset (ignored when max_train_steps is set).", minimum=1)
     max_train_steps: int | None = setting(None, help="Stop after this many optimizer steps.", minimum=1)
-    learning_rate: float = setting(1e-4, help="Adapter learning rate; 1e-4 is a safe start.", minimum=0.0)
+    learning_rate: float = setting(1e-4, help="Adapter learning rate; 1e-4 is a safe start.", above=0.0,
+                                   maximum=LR_MAX)
     lr_scheduler: str = setting("constant", help="Learning-rate schedule.",
                                 choices=("constant", "constant_with_warmup", "linear", "cosine", "cosine_with_restarts", "polynomial"))
     lr_warmup_steps: int = setting(0, help="Steps to ramp the learning rate up from 0.", minimum=0)
@@ -83,10 +93,10 @@ class TrainSettings:
                                           choices=(None, "epsilon", "v_prediction"))
     min_snr_gamma: float | None = setting(5.0, help="Min-SNR loss weighting (5 is the paper's value; empty turns it off).", minimum=0.0)
     noise_offset: float = setting(0.0, help="Offset noise for darker/brighter images (0.05-0.1).", minimum=0.0)
-    seed: int = setting(42, help="Same seed, same run.")
+    seed: int = setting(42, help="Same seed, same run.", minimum=0, maximum=SEED_MAX)
     checkpoint_every_n_steps: int = setting(0, help="Save a resumable checkpoint every N steps (0: never; Stop always saves one).", minimum=0)
     checkpoints_total_limit: int = setting(2, help="Keep this many checkpoints.", minimum=1)
-    resume: str | None = setting(None, help="'latest' or a checkpoint folder to continue from.")
+    resume: str | None = setting(None, one_line=True, help="'latest' or a checkpoint folder to continue from.")
     fast_step: str = setting("auto", help="How steps run on a CUDA GPU: 'auto' captures the whole step as a CUDA graph per batch shape, checked against eager on first use, else eager; 'compile' adds torch.compile (minutes of compiling first).",
                              choices=("auto", "eager", "cuda_graph", "compile"))
     log_every_n_steps: int = setting(1, help="Write metrics.jsonl every N steps.", minimum=1)
@@ -101,16 +111,16 @@ class SampleSettings:
     steps: int = setting(20, help="Denoising steps per sample.", minimum=1)
     guidance_scale: float = setting(7.0, help="How strongly samples follow the prompt.", minimum=0.0)
     sampler: str = setting("euler_a", help="Sampler for sample images.", choices=SAMPLERS)
-    seed: int = setting(1, help="Seed for sample images.")
+    seed: int = setting(1, help="Seed for sample images.", minimum=0, maximum=SEED_MAX)
 
 
 @dataclass
 class TrainConfig:
-    name: str = setting("my-lora", help="Run name; the adapter is saved as outputs/<name>/<name>.safetensors.")
-    base: str = setting("stable-diffusion-v1-5/stable-diffusion-v1-5",
+    name: str = setting("my-lora", one_line=True, help="Run name; the adapter is saved as outputs/<name>/<name>.safetensors.")
+    base: str = setting("stable-diffusion-v1-5/stable-diffusion-v1-5", one_line=True,
                         help="Hub id, local diffusers folder, single .safetensors checkpoint, or 'tiny' (offline test model).")
     allow_pickle: bool = setting(False, help="Allow pickle .ckpt bases (they can run code: only for files you trust).")
-    output_dir: str | None = setting(None, help="Run folder (default outputs/<name>).")
+    output_dir: str | None = setting(None, one_line=True, help="Run folder (default outputs/<name>).")
     dataset: DatasetConfig = setting(factory=DatasetConfig)
     lora: LoraSettings = setting(factory=LoraSettings)
     train: TrainSettings = setting(factory=TrainSettings)
@@ -125,6 +135,10 @@ class TrainConfig:
         if not RUN_NAME.match(self.name) or self.name in (".", ".."):
             raise ConfigError(f"name: {self.name!r} is not a plain run name; use letters, digits, '-', '_' and '.' "
                               f"(e.g. my-lora): it names the run folder and the adapter file")
+        if self.lora.alpha == 0:
+            raise ConfigError(f"lora.alpha: 0 scales the adapter by alpha / rank = 0, so it would train nothing; "
+                              f"refused rather than guessed. Use half the rank (lora.alpha={self.lora.rank / 2:g}) "
+                              f"or, as kohya does when alpha is not given, the rank itself (lora.alpha={self.lora.rank})")
         d = self.dataset
         if d.bucket_step % 8:
             raise ConfigError(f"dataset.bucket_step: {d.bucket_step} must be a multiple of 8 (the VAE works in 8-pixel "
@@ -174,6 +188,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         raise ConfigError(f"{key}: expected true or false, got {value!r}")
     if tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) > 2**63 - 1:
+                raise ConfigError(f"{key}: {value} does not fit in 64 bits; give a smaller whole number")
             return value
         if isinstance(value, float) and value.is_integer():
             return int(value)
@@ -181,7 +197,11 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     if tp is float:
         number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            number = float(value)
+            try:
+                number = float(value)
+            except OverflowError:  # an integer of hundreds of digits
+                raise ConfigError(f"{key}: a number of {len(str(value))} digits is too large; give an ordinary "
+                                  f"number such as 1e-4") from None
         elif isinstance(value, str):
             try:
                 number = float(value)
@@ -194,12 +214,24 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         raise ConfigError(f"{key}: expected a number, got {value!r}")
     if tp is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            if "\x00" in str(value):
+                raise ConfigError(f"{key}: {value!r} contains a NUL byte (\\0), which no file name or text here may "
+                                  f"hold; retype the value")
             return str(value)
         raise ConfigError(f"{key}: expected text, got {value!r}")
     raise ConfigError(f"{key}: unsupported type {_type_name(tp)}")
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _check_bounds(value: Any, meta: typing.Mapping, key: str) -> None:
+    if meta.get("one_line") and isinstance(value, str) and _CONTROL.search(value):
+        raise ConfigError(f"{key}: {value!r} holds a line break or another control character; a name or a path "
+                          f"must be one line of ordinary characters")
+    above = meta.get("above")
+    if above is not None and isinstance(value, (int, float)) and not isinstance(value, bool) and value <= above:
+        raise ConfigError(f"{key}: {value} is too small; it must be more than {above:g}")
     choices = meta.get("choices")
     if choices is not None and value not in choices:
         allowed = ", ".join("null" if c is None else str(c) for c in choices)
@@ -247,6 +279,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
+    except RecursionError:
+        raise _too_deep(f"override '{key}'") from None
+    _check_depth(value, f"override '{key}'")
     return key.split("."), value
 
 
@@ -274,6 +309,25 @@ def config_fields(cls: type, prefix: str = "") -> list[tuple[str, Any, dataclass
         else:
             found.append((f"{prefix}{f.name}", hints[f.name], f))
     return found
+
+
+MAX_DEPTH = 16  # a config is a few levels deep; far more is a mistake or an attack (Python's recursion limit)
+
+
+def _too_deep(where: str) -> ConfigError:
+    return ConfigError(f"{where} is nested more than {MAX_DEPTH} levels deep; a config has a few levels of keys "
+                       f"(dataset: path: ...), write it that way")
+
+
+def _check_depth(data: Any, where: str) -> None:
+    """Refuse YAML nested absurdly deep, without recursing (a deep structure must not crash the check)."""
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _too_deep(where)
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack += [(child, depth + 1) for child in children]
 
 
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
@@ -310,9 +364,18 @@ def read_yaml(path: str | Path) -> dict:
     if not path.is_file():
         raise ConfigError(f"config file '{path}' not found; pass a YAML file such as configs/quickstart.yaml")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"config file '{path}' is not UTF-8 text (byte 0x{e.object[e.start]:02x} at position "
+                          f"{e.start}); save it as UTF-8 (for example in Notepad: Save As, "
+                          f"Encoding: UTF-8; Japanese Windows often saves Shift_JIS)") from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise ConfigError(f"config file '{path}' is not valid YAML: {e}") from None
+    except RecursionError:
+        raise _too_deep(f"config file '{path}'") from None
+    _check_depth(data, f"config file '{path}'")
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import shlex
 import subprocess
@@ -34,7 +35,8 @@ def run_training(config_path: str | Path, overrides: list[str], launcher_args: s
     """Validate the config, base and dataset here (clean errors before any process starts), then run accelerate.
 
     A run that stops with a message (NaN loss, out of memory, a full disk) exits 2 like a bad config; accelerate
-    itself only says 1, so the run's status.json tells."""
+    itself only says 1, so the run's status.json tells, or, when the trainer could not even write that (the
+    disk is full), its one-line "error: ..." message on stderr."""
     from .data import scan_dataset
     from .runlog import read_status
     from .sample_data import ensure_sample_dataset
@@ -46,7 +48,27 @@ def run_training(config_path: str | Path, overrides: list[str], launcher_args: s
         print(f"drew the sample dataset into {cfg.dataset.path}", file=sys.stderr)
     scan_dataset(cfg.dataset)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    code = subprocess.call(accelerate_command(config_path, overrides, launcher_args), env=env)
-    if code != 0 and (read_status(cfg.run_dir) or {}).get("state") == "failed":
+    proc = subprocess.Popen(accelerate_command(config_path, overrides, launcher_args), env=env, stderr=subprocess.PIPE)
+    try:
+        said_error = _relay_stderr(proc)
+    finally:  # Ctrl+C reaches the trainer too: wait while it saves its checkpoint and ends
+        code = proc.wait()
+    if code != 0 and (said_error or (read_status(cfg.run_dir) or {}).get("state") == "failed"):
         return 2
     return code
+
+
+_ERROR_LINE = b"\nerror: "  # how the trainer's main() ends a run that stopped with a message
+
+
+def _relay_stderr(proc: subprocess.Popen) -> bool:
+    """Copy the trainer's stderr to ours as it comes (progress bars too); True when it printed its message line."""
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    said, tail = False, b"\n"
+    while chunk := os.read(proc.stderr.fileno(), 1 << 16):
+        sys.stderr.write(decoder.decode(chunk))
+        sys.stderr.flush()
+        said = said or _ERROR_LINE in tail + chunk
+        tail = (tail + chunk)[-len(_ERROR_LINE):]
+    proc.stderr.close()
+    return said

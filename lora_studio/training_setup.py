@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from .atomic import write_bytes_atomic, write_failure
+from .atomic import write_bytes_atomic, write_errors, write_failure
 from .config import TrainConfig
 from .data import ImageItem
 from .errors import ConfigError, TrainingStopped, UserError
@@ -202,6 +202,8 @@ def save_adapter(unet, cfg: TrainConfig, run_dir: Path, step: int, epoch: int, t
     }
     try:
         return save_lora(unet, run_dir, cfg.name, cfg.lora, metadata)
-    except OSError as e:
+    except torch.OutOfMemoryError:
+        raise
+    except write_errors() as e:
         raise UserError(f"{write_failure(e, 'the adapter', Path(run_dir) / f'{cfg.name}.safetensors')}. The previous adapter file (if any) and the "
                         f"checkpoints are unchanged; resume with train.resume=latest once the problem is fixed") from None

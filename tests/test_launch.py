@@ -26,24 +26,25 @@ def test_the_users_launcher_arguments_replace_the_defaults(monkeypatch):
 
 def test_a_bad_config_is_refused_before_any_process_starts(monkeypatch, tmp_path):
     started = []
-    monkeypatch.setattr(launch.subprocess, "call", lambda *a, **k: started.append(a) or 0)
+    monkeypatch.setattr(launch, "accelerate_command", lambda *a, **k: started.append(a) or ["false"])
     with pytest.raises(ConfigError, match="lora.rank"):
         launch.run_training("configs/quickstart.yaml", ["lora.rank=0", f"output_dir={tmp_path}"])
     assert started == []
 
 
-@pytest.mark.parametrize("state, launcher_code, expected", [("failed", 1, 2), ("finished", 0, 0), ("stopped", 1, 1)])
-def test_a_run_that_failed_with_a_message_exits_2(monkeypatch, tmp_path, tiny_base_path, state, launcher_code,
-                                                   expected):
-    import json
-
-    from lora_studio.runlog import STATUS_FILE
-
-    def fake_accelerate(cmd, env):  # stands in for the trainer process: it leaves its status.json and exits
-        (tmp_path / "run").mkdir(exist_ok=True)
-        (tmp_path / "run" / STATUS_FILE).write_text(json.dumps({"state": state, "step": 0}))
-        return launcher_code
-
-    monkeypatch.setattr(launch.subprocess, "call", fake_accelerate)
-    code = launch.run_training("configs/quickstart.yaml", [f"output_dir={tmp_path / 'run'}"])
-    assert code == expected
+@pytest.mark.parametrize("state, says_error, trainer_code, expected", [
+    ("failed", False, 1, 2),     # status.json says failed
+    ("running", True, 1, 2),     # the trainer could not write status.json but printed its one error line
+    ("finished", False, 0, 0),
+    ("stopped", False, 1, 1),    # accelerate's own failure, no message from the trainer: its code stands
+])
+def test_a_run_that_failed_with_a_message_exits_2(monkeypatch, tmp_path, tiny_base_path, state, says_error,
+                                                   trainer_code, expected):
+    status = tmp_path / "run" / "status.json"
+    trainer = (  # stands in for the trainer process: it leaves its status.json, maybe its error line, and exits
+        "import json, pathlib, sys; p = pathlib.Path(sys.argv[1]); p.parent.mkdir(exist_ok=True); "
+        f"p.write_text(json.dumps({{'state': {state!r}, 'step': 0}})); "
+        f"print('error: could not write status.json' if {says_error} else 'bye', file=sys.stderr); "
+        f"sys.exit({trainer_code})")
+    monkeypatch.setattr(launch, "accelerate_command", lambda *a, **k: [sys.executable, "-c", trainer, str(status)])
+    assert launch.run_training("configs/quickstart.yaml", [f"output_dir={tmp_path / 'run'}"]) == expected

@@ -15,14 +15,23 @@ import pandas as pd
 from ..config import apply_overrides, load_dataclass, read_yaml
 from ..errors import UserError
 from ..lesson import LessonConfig, explain, explain_stage, load_lesson_model, predict, run_lesson
+from ..lesson.config import CATS_DOGS_FOLDER
 from ..lesson.model import TINY_CLASSIFIER
 from .common import Studio, readable_errors
 from .i18n import I18N, StudioError, tr
 from .paths import StudioPaths
 
 DEFAULT_PRESET = "lesson-quick"
-LOCKED_KEYS = ("output_dir", "data.url")  # a browser must not choose where files go or what gets downloaded
 _running: dict[str, threading.Event] = {}  # the one lesson running in this studio: its stop switch
+
+
+def _locked(config: LessonConfig) -> dict[str, object]:
+    """What a browser must not choose: where files go and what is downloaded, from where, into where.
+
+    Compared after the overrides are applied, so no syntax gets around it (dotted keys, `data={...}`, YAML
+    anchors and aliases all end up as these values)."""
+    return {"output_dir": config.output_dir, "data.url": config.data.url,
+            "data.expected_size": config.data.expected_size, "data.path": config.data.path}
 
 
 def lesson_config(paths: StudioPaths, preset: str, overrides: str, lang: str) -> LessonConfig:
@@ -31,19 +40,24 @@ def lesson_config(paths: StudioPaths, preset: str, overrides: str, lang: str) ->
     if preset not in presets:
         raise StudioError("ls_preset_missing", name=preset, names=", ".join(presets))
     lines = [line.strip() for line in (overrides or "").splitlines() if line.strip() and not line.startswith("#")]
-    for line in lines:
-        if line.split("=", 1)[0].strip() in LOCKED_KEYS:
-            raise StudioError("ls_locked", line=line, key=line.split("=", 1)[0].strip())
-    data = apply_overrides(read_yaml(presets[preset]), lines)
-    config = load_dataclass(LessonConfig, data)
+    preset_config = load_dataclass(LessonConfig, read_yaml(presets[preset]))
+    config = load_dataclass(LessonConfig, apply_overrides(read_yaml(presets[preset]), lines))
+    preset_values = _locked(preset_config)
+    for key, value in _locked(config).items():
+        # data.path may change only to read a folder of photos: cats_and_dogs downloads into it, generated draws
+        reading = key == "data.path" and config.data.source == "folder"
+        if value != preset_values[key] and not reading:
+            raise StudioError("ls_locked", line=", ".join(lines), key=key)
     config.language = lang if lang in ("en", "ja") else "en"
     config.output_dir = str(paths.lessons / paths.run(config.name).name)
+    if config.data.source == "cats_and_dogs":  # the download's place is the studio's datasets/, never the cwd's
+        config.data.path = str(paths.root / (config.data.path or CATS_DOGS_FOLDER))
+    elif config.data.source == "generated":  # drawn into the lesson's own run folder, nowhere else
+        config.data.path = None
     if config.data.path:
         folder = Path(config.data.path).expanduser()
-        folder = (folder if folder.is_absolute() else paths.root / folder).resolve()
-        if not folder.is_relative_to(paths.datasets):
-            raise StudioError("ls_outside", path=config.data.path, datasets=str(paths.datasets))
-        config.data.path = str(folder)
+        folder = folder if folder.is_absolute() else paths.root / folder
+        config.data.path = str(paths.dataset_folder(folder, key="data.path"))
     config.validate()
     return config
 

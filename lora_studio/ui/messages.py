@@ -38,6 +38,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
                       "'{name}' と同じ名前の画像（{stem}.png など）がありません。タグファイルは画像と同じ名前にしてください"),
     "up_bad_zip": ("'{name}' is not a readable zip file ({error})",
                    "'{name}' は読み込める zip ファイルではありません（{error}）"),
+    "up_zip_unreadable": ("'{name}' in {archive} cannot be read ({error}); it was not saved: zip the folder again",
+                          "{archive} の中の '{name}' は読み込めない（{error}）ので、保存しませんでした。"
+                          "フォルダーをもう一度 zip にしてください"),
     "up_zip_link": ("'{name}' in {archive} is a symbolic link; links are never extracted",
                     "{archive} の中の '{name}' はシンボリックリンクです。リンクは展開しません"),
     "up_zip_large": ("'{name}' in {archive} is too large once unpacked; it was not saved",
@@ -50,8 +53,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
                "同じ画像が重複しています: {names} は同じファイルです。1 枚だけ残してください"),
     "ds_link_skipped": ("skipped '{name}': it is a symbolic link; links are never followed (copy the file in instead)",
                         "'{name}' はスキップしました。シンボリックリンクはたどりません（ファイルそのものをコピーしてください）"),
-    "ds_folder_link": ("dataset '{name}' is a symbolic link; links are never followed",
-                       "データセット '{name}' はシンボリックリンクです。リンクはたどりません"),
+    "ds_folder_link": ("dataset '{name}' is a symbolic link; the studio never reads, writes or deletes through links: "
+                       "move or copy the folder itself into datasets/",
+                       "データセット '{name}' はシンボリックリンクです。スタジオはリンク先を読み書き・削除しません。"
+                       "フォルダーそのものを datasets/ に移動するかコピーしてください"),
     "ds_small": ("small picture '{name}' ({w}x{h}): pictures of {side}-1024 px or more train much better",
                  "小さい画像 '{name}'（{w}x{h}）: {side}〜1024 px 以上の画像のほうがずっとよく学習できます"),
     "ds_type_tag": ("type a tag first (for example 'smile')", "先にタグを入力してください（例: smile）"),
@@ -67,12 +72,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
                         "オフラインで流れだけ試すなら 'tiny' を選びます"),
     "preset_missing": ("preset '{name}' not found; choose one of: {names}",
                        "プリセット '{name}' が見つかりません。次から選んでください: {names}"),
-    "tr_outside_datasets": ("dataset.path '{path}' must be a dataset folder under {datasets}",
-                            "dataset.path '{path}' は {datasets} の中のデータセットにしてください"),
+    "tr_outside_datasets": ("{key} '{path}' must be a dataset folder under {datasets}",
+                            "{key} '{path}' は {datasets} の中のデータセットにしてください"),
     "tr_no_pickle": ("allow_pickle cannot be turned on in the studio (a pickle checkpoint can run code); convert the "
                      "base to .safetensors, or train it with `lora-studio train` if you trust it",
                      "スタジオでは allow_pickle をオンにできません（pickle のチェックポイントはプログラムを実行できます）。"
                      "ベースを .safetensors に変換するか、信頼できるファイルなら `lora-studio train` で学習してください"),
+    "tr_resume_outside": ("train.resume '{resume}': the studio resumes only from 'latest' or a checkpoint folder of a "
+                          "run in {outputs} (outputs/<run>/checkpoints/step-N); pick the run and press Resume",
+                          "train.resume '{resume}': スタジオで再開できるのは 'latest' か、{outputs} の中の実行の"
+                          "チェックポイント（outputs/<実行>/checkpoints/step-N）だけです。実行を選んで再開を押してください"),
     "tr_dataset_links": ("dataset '{name}' holds symbolic links ({links}); the studio never follows links: copy those "
                          "files into the folder instead",
                          "データセット '{name}' にシンボリックリンクがあります（{links}）。スタジオはリンクをたどらないので、"
@@ -139,6 +148,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                              "{setting}: {value} は小さすぎます。{lo} 以上にしてください"),
     "core_too_large_value": ("{setting}: {value} is too large; it must be at most {hi}",
                              "{setting}: {value} は大きすぎます。{hi} 以下にしてください"),
+    "core_more_than": ("{setting}: {value} is too small; it must be more than {lo}",
+                       "{setting}: {value} は小さすぎます。{lo} より大きくしてください"),
 }
 
 # English lines from lora_studio/data.py and config.py, matched whole; anything else gets the "core_*" lead-in.
@@ -161,4 +172,5 @@ CORE_PATTERNS: list[tuple[re.Pattern, str]] = [(re.compile(pattern), key) for pa
     (r"^run '(?P<name>.+?)' already finished; start a new run to train more$", "tr_already_finished"),
     (r"^(?P<setting>[\w.]+): (?P<value>\S+) is too small; it must be at least (?P<lo>\S+)$", "core_too_small_value"),
     (r"^(?P<setting>[\w.]+): (?P<value>\S+) is too large; it must be at most (?P<hi>\S+)$", "core_too_large_value"),
+    (r"^(?P<setting>[\w.]+): (?P<value>\S+) is too small; it must be more than (?P<lo>\S+)$", "core_more_than"),
 ]]

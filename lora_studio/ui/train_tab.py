@@ -3,13 +3,15 @@ resume, and the finished runs' adapters. All state is read back from the run fol
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from ..config import TrainConfig, load_dataclass, read_yaml, set_dotted
+from ..checkpoints import CHECKPOINT_DIR, TRAINER_STATE
+from ..config import TrainConfig, load_config, load_dataclass, read_yaml, set_dotted
 from ..data import scan_dataset
 from ..errors import UserError
 from ..sample_data import ensure_sample_dataset
@@ -43,20 +45,53 @@ class TrainTab:
 
 
 def prepare(studio: Studio, cfg: TrainConfig) -> TrainConfig:
-    """Check what would fail in the trainer's first seconds, here, with a message naming the problem."""
-    folder = Path(cfg.dataset.path).resolve()
-    if not folder.is_relative_to(studio.paths.datasets):
-        raise StudioError("tr_outside_datasets", path=cfg.dataset.path, datasets=str(studio.paths.datasets))
+    """Check what would fail in the trainer's first seconds, here, with a message naming the problem.
+
+    Every start from the page or the API comes through here: the same validate() as the CLI, a dataset folder
+    under datasets/ reached without links, no pickle, and a resume only from a checkpoint of a run in outputs/."""
+    cfg.validate()
+    folder = studio.paths.dataset_folder(cfg.dataset.path)
     ensure_sample_dataset(folder)  # the quickstart preset's dataset: create it rather than fail
     if cfg.allow_pickle:  # a browser must not switch on loading files that can run code on this computer
         raise StudioError("tr_no_pickle")
     links = links_in(folder) if folder.is_dir() else []
     if links:
         raise StudioError("tr_dataset_links", name=folder.name, links=", ".join(links[:3]))
+    resume = studio_resume(studio, cfg.train.resume)
     preflight(replace(cfg, train=replace(cfg.train, resume=None)))  # the base exists, is not pickle; packages
     scan = scan_dataset(replace(cfg.dataset, path=str(folder)))
     plan_steps(cfg, scan.items, world_size=1)  # "too few images for this batch size" before any process starts
-    return replace(cfg, dataset=replace(cfg.dataset, path=str(folder)), output_dir=None)
+    return replace(cfg, dataset=replace(cfg.dataset, path=str(folder)), train=replace(cfg.train, resume=resume),
+                   output_dir=None)
+
+
+def studio_resume(studio: Studio, resume: str | None) -> str | None:
+    """train.resume from a browser: 'latest', or a finished checkpoint of a run under outputs/ (a checkpoint is
+    read with torch.load, so one from anywhere else could run code); returned as its full path."""
+    if not resume or resume == "latest":
+        return resume
+    outputs, given = studio.paths.outputs, Path(resume).expanduser()
+    base = studio.paths.root if given.parts[:1] == ("outputs",) else outputs  # "outputs/run/..." or "run/..."
+    path = Path(os.path.abspath(base / given))  # links are not followed: they are refused below
+    inside = path.is_relative_to(outputs) and len(path.relative_to(outputs).parts) == 3
+    if not inside or path.parent.name != CHECKPOINT_DIR or not (path / TRAINER_STATE).is_file() \
+            or any(p.is_symlink() for p in (path, path.parent, path.parent.parent)):
+        raise StudioError("tr_resume_outside", resume=resume, outputs=str(outputs))
+    return str(path)
+
+
+def check_resumable(studio: Studio, run: str) -> None:
+    """Resuming from a browser is refused for what starting from one is: a run whose config allows pickle bases
+    (made with the CLI), or one whose dataset folder became a link."""
+    run_dir = studio.jobs.status(run or None).run_dir
+    try:
+        cfg = load_config(run_dir / "config.yaml")
+    except UserError:
+        return  # jobs.resume names the problem with the config
+    if cfg.allow_pickle:
+        raise StudioError("tr_no_pickle")
+    if Path(cfg.dataset.path).is_relative_to(studio.paths.datasets):
+        studio.paths.dataset_folder(cfg.dataset.path)
 
 
 def config_from_api(studio: Studio, settings: dict, preset: str) -> TrainConfig:
@@ -147,7 +182,7 @@ def build(studio: Studio, follow: tuple[gr.State, gr.Textbox]) -> TrainTab:
 
     @readable_errors
     def dataset_trigger(dataset: str):
-        folder = paths.datasets / dataset if dataset else None
+        folder = paths.dataset(dataset) if dataset else None
         if folder is None or not folder.is_dir():
             return gr.skip()
         return store.trigger_of(folder) or gr.skip()
@@ -172,6 +207,7 @@ def build(studio: Studio, follow: tuple[gr.State, gr.Textbox]) -> TrainTab:
 
     @readable_errors
     def resume(run: str, lang: str):
+        check_resumable(studio, run or "")
         status = jobs.resume(run or "")
         return gr.update(value=status.name, choices=_run_names()), tr(lang, "tr_resumed", name=status.name)
 
@@ -261,6 +297,7 @@ def _api_endpoints(studio: Studio) -> None:
     @readable_errors
     def resume_training(run: str) -> dict:
         """Continue a stopped run from its latest checkpoint."""
+        check_resumable(studio, run)
         return jobs.resume(run).to_dict()
 
     @readable_errors
