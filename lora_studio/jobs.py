@@ -256,7 +256,9 @@ class Jobs:
         return self.status(run_dir)
 
     def _launch(self, run_dir: Path, command: list[str]) -> None:
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        from .launch import trainer_env
+
+        env = trainer_env()  # the studio checked this run before launching it (train_tab.prepare)
         with open(run_dir / LOG_FILE, "ab") as log:
             log.write(f"$ {' '.join(command)}\n".encode())
             log.flush()

@@ -8,6 +8,7 @@ resumed from a checkpoint continues exactly as if it had never stopped.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import time
@@ -23,6 +24,7 @@ from .config import TrainConfig, load_config, save_config
 from .data import build_caption, caption_is_deterministic, plan_epoch, scan_dataset, tag_frequency
 from .errors import TrainingStopped, UserError
 from .fast_step import TrainStep
+from .launch import CHECKED_ENV
 from .loss import diffusion_loss
 from .models import TINY_NOTE, is_tiny, load_pipeline
 from .runlog import RunLog, clear_stop, stop_requested, truncate_metrics
@@ -128,7 +130,8 @@ def train(cfg: TrainConfig) -> TrainResult:
 
 def _train(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, stop_signal: _StopSignal) -> TrainResult:
     main = accelerator.is_main_process
-    preflight(cfg)  # `accelerate launch -m lora_studio.train` directly: the same early checks as `lora-studio train`
+    if os.environ.get(CHECKED_ENV) != "1":  # `accelerate launch -m lora_studio.train` directly: check here
+        preflight(cfg)
     scan = scan_dataset(cfg.dataset)
     if main:
         for warning in scan.warnings:

@@ -48,3 +48,34 @@ def test_a_run_that_failed_with_a_message_exits_2(monkeypatch, tmp_path, tiny_ba
         f"sys.exit({trainer_code})")
     monkeypatch.setattr(launch, "accelerate_command", lambda *a, **k: [sys.executable, "-c", trainer, str(status)])
     assert launch.run_training("configs/quickstart.yaml", [f"output_dir={tmp_path / 'run'}"]) == expected
+
+
+def test_the_checks_run_once_per_launch(monkeypatch, tmp_path, tiny_base_path):
+    from lora_studio import training_setup
+
+    calls = []
+    real = training_setup.preflight
+    monkeypatch.setattr(training_setup, "preflight", lambda cfg: calls.append(cfg.name) or real(cfg))
+    seen = tmp_path / "env.txt"
+    trainer = ("import os, pathlib, sys; "
+               f"pathlib.Path(sys.argv[1]).write_text(os.environ.get({launch.CHECKED_ENV!r}, 'unset'))")
+    monkeypatch.setattr(launch, "accelerate_command", lambda *a, **k: [sys.executable, "-c", trainer, str(seen)])
+    assert launch.run_training("configs/quickstart.yaml", [f"output_dir={tmp_path / 'run'}"]) == 0
+    assert calls == ["quickstart"] and seen.read_text() == "1"  # the trainer is told not to check again
+
+
+def test_a_trainer_started_by_a_launcher_does_not_check_again(monkeypatch, sample_dataset, tmp_path):
+    from lora_studio import train as train_module
+    from lora_studio.config import load_config
+
+    def checked_twice(cfg):
+        raise AssertionError("preflight ran again inside the trainer")
+
+    monkeypatch.setattr(train_module, "preflight", checked_twice)
+    monkeypatch.setenv(launch.CHECKED_ENV, "1")
+    cfg = load_config(None, ["base=tiny", f"dataset.path={sample_dataset}", "dataset.resolution=64",
+                             f"output_dir={tmp_path / 'run'}", "train.max_train_steps=1", "sample.steps=1"])
+    assert train_module.train(cfg).step == 1
+    monkeypatch.delenv(launch.CHECKED_ENV)  # `accelerate launch -m lora_studio.train` by hand: the trainer checks
+    with pytest.raises(AssertionError, match="preflight ran again"):
+        train_module.train(cfg)

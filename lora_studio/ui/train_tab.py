@@ -12,11 +12,9 @@ import gradio as gr
 
 from ..checkpoints import CHECKPOINT_DIR, TRAINER_STATE
 from ..config import TrainConfig, load_config, load_dataclass, read_yaml, set_dotted
-from ..data import scan_dataset
 from ..errors import UserError
+from ..launch import check_before_launch
 from ..sample_data import ensure_sample_dataset
-from ..steps import plan_steps
-from ..training_setup import preflight
 from . import dataset_store as store
 from .common import Studio, message_of, readable_errors
 from .i18n import I18N, StudioError, tr
@@ -58,11 +56,11 @@ def prepare(studio: Studio, cfg: TrainConfig) -> TrainConfig:
     if links:
         raise StudioError("tr_dataset_links", name=folder.name, links=", ".join(links[:3]))
     resume = studio_resume(studio, cfg.train.resume)
-    preflight(replace(cfg, train=replace(cfg.train, resume=None)))  # the base exists, is not pickle; packages
-    scan = scan_dataset(replace(cfg.dataset, path=str(folder)))
-    plan_steps(cfg, scan.items, world_size=1)  # "too few images for this batch size" before any process starts
-    return replace(cfg, dataset=replace(cfg.dataset, path=str(folder)), train=replace(cfg.train, resume=resume),
-                   output_dir=None)
+    cfg = replace(cfg, dataset=replace(cfg.dataset, path=str(folder)), train=replace(cfg.train, resume=resume),
+                  output_dir=None)
+    # the base, packages, a full step: once, before any process (the trainer checks the resume checkpoint itself)
+    check_before_launch(replace(cfg, train=replace(cfg.train, resume=None)))
+    return cfg
 
 
 def studio_resume(studio: Studio, resume: str | None) -> str | None:
