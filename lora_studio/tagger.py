@@ -1,0 +1,268 @@
+"""Booru tags for pictures: SmilingWolf's WD taggers v3 through timm, or the offline `tiny` tagger.
+
+A tagger is a timm model published the way SmilingWolf publishes them on the Hugging Face hub (`config.json`
+with its `pretrained_cfg`, `model.safetensors`) plus `selected_tags.csv` (tag_id,name,category,count; category
+9 = rating, 0 = general, 4 = character). Pictures are prepared as the model card's code does: transparency on
+white, padded to a square on white, resized (bicubic) to the model's input size, channels in BGR order, and
+scaled by the model's own mean/std (for the WD taggers 0.5/0.5, i.e. the 0..255 BGR values of the ONNX
+version mapped to -1..1, as their JAX/ONNX graph does internally). `timm` is imported only when tagging.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .data import parse_tags
+from .errors import UserError
+
+HUB_MODELS = {
+    "wd-vit-tagger-v3": "SmilingWolf/wd-vit-tagger-v3",
+    "wd-swinv2-tagger-v3": "SmilingWolf/wd-swinv2-tagger-v3",
+    "wd-eva02-large-tagger-v3": "SmilingWolf/wd-eva02-large-tagger-v3",
+}
+DEFAULT_MODEL = "wd-vit-tagger-v3"
+TINY = "tiny"
+TAGS_FILE = "selected_tags.csv"
+RATING, GENERAL, CHARACTER = 9, 0, 4
+MODES = ("add", "replace", "keep")
+# Emoticon tags keep their underscores: "^_^" is a tag, "^ ^" is not (the list SmilingWolf's wd-tagger space
+# uses; kohya's script keeps every tag of 3 characters or fewer, which `tag_text` also does).
+KAOMOJIS = frozenset({
+    "0_0", "(o)_(o)", "+_+", "+_-", "._.", "<o>_<o>", "<|>_<|>", "=_=", ">_<", "3_3", "6_9", ">_o", "@_@",
+    "^_^", "o_o", "u_u", "x_x", "|_|", "||_||",
+})
+INSTALL_HINT = 'automatic tagging needs the timm package: pip install "lora-studio[tag]" (or pip install timm)'
+
+
+class TaggerError(UserError):
+    """The tagger cannot be loaded or the tagging options are wrong; the message says what to do."""
+
+
+# ---------------------------------------------------------------- options
+
+
+@dataclass
+class TagOptions:
+    """What the CLI's flags and the studio's Tag form choose."""
+
+    model: str = DEFAULT_MODEL        # a name of HUB_MODELS, a hub id owner/name, a local folder, or tiny
+    threshold: float = 0.35           # general tags at or above this confidence are written
+    character_threshold: float = 0.85
+    ratings: bool = False             # write the most likely rating tag (general, sensitive, ...)
+    mode: str = "add"                 # pictures that have tags: add new ones after them, replace them, or keep them
+    trigger: str = ""                 # put first in every caption written
+    exclude: str = ""                 # comma-separated tags never to write
+    batch_size: int = 8
+
+    def check(self) -> TagOptions:
+        for key in ("threshold", "character_threshold"):
+            value = getattr(self, key)
+            if not 0.0 <= value <= 1.0:
+                raise TaggerError(f"{key} {value} is out of range: a confidence between 0 and 1, e.g. 0.35")
+        if self.mode not in MODES:
+            raise TaggerError(f"mode '{self.mode}' is unknown: use one of {', '.join(MODES)}")
+        if self.batch_size < 1:
+            raise TaggerError(f"batch_size {self.batch_size} must be at least 1")
+        return self
+
+    def excluded(self) -> set[str]:
+        return {_same(tag) for tag in parse_tags(self.exclude)}
+
+
+def _same(tag: str) -> str:
+    """The form two spellings of a tag share: 'long_hair' and 'Long Hair' are one tag."""
+    return tag.replace("_", " ").strip().lower()
+
+
+def tag_text(name: str) -> str:
+    """A tag as captions write it: underscores become spaces, except in emoticons like `^_^`."""
+    if name in KAOMOJIS or len(name) <= 3:
+        return name
+    return name.replace("_", " ")
+
+
+# ---------------------------------------------------------------- labels
+
+
+@dataclass(frozen=True)
+class Labels:
+    names: list[str]
+    categories: list[int]
+
+    def of(self, category: int) -> list[int]:
+        return [i for i, c in enumerate(self.categories) if c == category]
+
+
+def read_labels(path: Path) -> Labels:
+    """selected_tags.csv: header tag_id,name,category,count; a bad file is named with the line to fix."""
+    names, categories = [], []
+    with open(path, encoding="utf-8", newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader, [])
+        if header[:3] != ["tag_id", "name", "category"]:
+            raise TaggerError(f"tag list '{path}' does not start with tag_id,name,category; it is not a WD tagger's "
+                              f"selected_tags.csv")
+        for line, row in enumerate(reader, start=2):
+            try:
+                names.append(row[1])
+                categories.append(int(row[2]))
+            except (IndexError, ValueError):
+                raise TaggerError(f"tag list '{path}' line {line} is not 'tag_id,name,category,count'") from None
+    return Labels(names, categories)
+
+
+# ---------------------------------------------------------------- preprocessing
+
+
+def pad_square(image: Image.Image) -> Image.Image:
+    """RGB on white, centered on a white square as wide as its longer side (the model card's pil_pad_square)."""
+    if image.mode != "RGB":
+        rgba = image.convert("RGBA")
+        canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        canvas.alpha_composite(rgba)
+        image = canvas.convert("RGB")
+    side = max(image.size)
+    square = Image.new("RGB", (side, side), (255, 255, 255))
+    square.paste(image, ((side - image.width) // 2, (side - image.height) // 2))
+    return square
+
+
+def preprocess(image: Image.Image, size: int, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """The tagger's input for one picture: float [3, size, size], BGR, ((0..255 / 255) - mean) / std."""
+    square = pad_square(image)
+    if square.size != (size, size):
+        square = square.resize((size, size), Image.Resampling.BICUBIC)
+    pixels = torch.from_numpy(np.asarray(square, dtype=np.float32)).permute(2, 0, 1)  # RGB, 0..255
+    mean_t = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1)
+    std_t = torch.tensor(std, dtype=torch.float32).view(3, 1, 1)
+    normalized = (pixels / 255.0 - mean_t) / std_t
+    return normalized[[2, 1, 0]].contiguous()  # the WD taggers were trained on BGR pictures
+
+
+# ---------------------------------------------------------------- choosing tags
+
+
+@dataclass(frozen=True)
+class Prediction:
+    tag: str          # as written in a caption
+    confidence: float
+    category: int
+
+
+def pick_tags(probs: Sequence[float], labels: Labels, options: TagOptions) -> list[Prediction]:
+    """The tags to write for one picture, most confident first; the rating (when asked for) leads."""
+    probs = np.asarray(probs, dtype=np.float64)
+    excluded = options.excluded()
+    chosen = [Prediction(tag_text(labels.names[i]), float(probs[i]), GENERAL)
+              for i in labels.of(GENERAL) if probs[i] >= options.threshold]
+    chosen += [Prediction(tag_text(labels.names[i]), float(probs[i]), CHARACTER)
+               for i in labels.of(CHARACTER) if probs[i] >= options.character_threshold]
+    chosen.sort(key=lambda p: -p.confidence)  # stable: equal confidences keep the tag list's order
+    ratings = labels.of(RATING)
+    if options.ratings and ratings:
+        best = max(ratings, key=lambda i: probs[i])
+        chosen.insert(0, Prediction(tag_text(labels.names[best]), float(probs[best]), RATING))
+    return [p for p in chosen if _same(p.tag) not in excluded]
+
+
+# ---------------------------------------------------------------- the model
+
+
+def _timm():
+    try:
+        import timm
+    except ImportError:
+        raise TaggerError(INSTALL_HINT) from None
+    return timm
+
+
+def model_source(model: str) -> tuple[str, str]:
+    """("tiny" | "folder" | "hub", where) for what the user typed; a TaggerError for anything else."""
+    model = (model or "").strip() or DEFAULT_MODEL
+    if model == TINY:
+        return "tiny", TINY
+    if model in HUB_MODELS:
+        return "hub", HUB_MODELS[model]
+    path = Path(model).expanduser()
+    if path.is_dir():
+        missing = [name for name in ("config.json", TAGS_FILE) if not (path / name).is_file()]
+        if missing:
+            raise TaggerError(f"tagger folder '{path}' has no {' or '.join(missing)}; it must hold a timm model "
+                              f"(config.json, model.safetensors) and its {TAGS_FILE}")
+        return "folder", str(path)
+    if model.count("/") == 1 and not model.startswith((".", "/", "~")):
+        return "hub", model
+    raise TaggerError(f"tagger model '{model}' is neither {', '.join(HUB_MODELS)}, a hub id (owner/name), "
+                      f"a local folder, nor tiny")
+
+
+def _offline_message(repo: str, error: Exception) -> str:
+    return (f"could not load the tagger '{repo}': it is not in the local Hugging Face cache and cannot be downloaded "
+            f"here ({type(error).__name__}). Connect to the internet once (it is downloaded once into the Hugging Face "
+            f"cache, a few hundred MB), point --model at a folder holding its config.json, model.safetensors and "
+            f"{TAGS_FILE}, or use --model tiny to try the flow offline (its tags are meaningless).")
+
+
+@dataclass
+class Tagger:
+    model: torch.nn.Module
+    labels: Labels
+    size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    device: torch.device
+    name: str
+    note: str = ""  # said to the user before tagging (the tiny tagger's tags are meaningless)
+
+    def prepare(self, image: Image.Image) -> torch.Tensor:
+        return preprocess(image, self.size, self.mean, self.std)
+
+    @torch.inference_mode()
+    def probabilities(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """Sigmoid confidences [len(images), len(labels)] (timm returns logits)."""
+        batch = torch.stack([self.prepare(image) for image in images]).to(self.device)
+        return torch.sigmoid(self.model(batch).float()).cpu().numpy()
+
+
+def _load_hub(timm, repo: str) -> tuple[torch.nn.Module, Path]:
+    from huggingface_hub import hf_hub_download
+
+    try:
+        tags = Path(hf_hub_download(repo, TAGS_FILE))  # small: an offline machine finds out here, quickly
+        model = timm.create_model(f"hf-hub:{repo}", pretrained=True)
+    except OSError as e:  # huggingface_hub's not-found and offline errors are OSErrors
+        raise TaggerError(_offline_message(repo, e)) from None
+    return model, tags
+
+
+@functools.lru_cache(maxsize=1)  # the studio tags many times with one model; keep the last one loaded
+def load_tagger(model: str = DEFAULT_MODEL, device: str | None = None) -> Tagger:
+    """The tagger for `model` (see TagOptions.model) on `device` (CUDA when there is one)."""
+    kind, where = model_source(model)
+    timm = _timm()
+    note = ""
+    if kind == "hub":
+        net, tags = _load_hub(timm, where)
+    else:
+        if kind == "tiny":
+            from .tiny_tagger import TINY_TAGGER_NOTE, tiny_tagger_path
+
+            where, note = str(tiny_tagger_path()), TINY_TAGGER_NOTE
+        net, tags = timm.create_model(f"local-dir:{where}", pretrained=True), Path(where) / TAGS_FILE
+    labels = read_labels(tags)
+    cfg = net.pretrained_cfg
+    if cfg.get("num_classes", len(labels.names)) != len(labels.names):
+        raise TaggerError(f"tagger '{model}' predicts {cfg.get('num_classes')} tags but its {TAGS_FILE} lists "
+                          f"{len(labels.names)}; download it again")
+    target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    return Tagger(model=net.eval().to(target), labels=labels, size=int(cfg["input_size"][-1]),
+                  mean=tuple(cfg.get("mean", (0.5,) * 3)), std=tuple(cfg.get("std", (0.5,) * 3)), device=target,
+                  name=where, note=note)
