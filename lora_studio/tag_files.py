@@ -19,7 +19,7 @@ from .atomic import write_text_atomic
 from .config import DatasetConfig
 from .data import CAPTION_EXTENSIONS, ImageItem, load_image, parse_tags, scan_dataset
 from .errors import DatasetError, UserError
-from .tagger import CHARACTER, TagOptions, Tagger, pick_tags
+from .tagger import CHARACTER, Tagger, TagOptions, pick_tags
 
 BACKUP_NAME = ".lora-studio-tags-backup.json"
 MAX_BACKUP_BYTES = 32 * 1024 * 1024

@@ -20,73 +20,23 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .data import parse_tags
-from .errors import UserError
+from .tag_options import (  # noqa: F401  (re-exported: the tagger's names in one place)
+    DEFAULT_MODEL,
+    HUB_MODELS,
+    KAOMOJIS,
+    MODES,
+    TINY,
+    TaggerError,
+    TagOptions,
+    same_tag,
+    tag_text,
+)
 
-HUB_MODELS = {
-    "wd-vit-tagger-v3": "SmilingWolf/wd-vit-tagger-v3",
-    "wd-swinv2-tagger-v3": "SmilingWolf/wd-swinv2-tagger-v3",
-    "wd-eva02-large-tagger-v3": "SmilingWolf/wd-eva02-large-tagger-v3",
-}
-DEFAULT_MODEL = "wd-vit-tagger-v3"
-TINY = "tiny"
 TAGS_FILE = "selected_tags.csv"
 RATING, GENERAL, CHARACTER = 9, 0, 4
-MODES = ("add", "replace", "keep")
-# Emoticon tags keep their underscores: "^_^" is a tag, "^ ^" is not (the list SmilingWolf's wd-tagger space
-# uses; kohya's script keeps every tag of 3 characters or fewer, which `tag_text` also does).
-KAOMOJIS = frozenset({
-    "0_0", "(o)_(o)", "+_+", "+_-", "._.", "<o>_<o>", "<|>_<|>", "=_=", ">_<", "3_3", "6_9", ">_o", "@_@",
-    "^_^", "o_o", "u_u", "x_x", "|_|", "||_||",
-})
 INSTALL_HINT = 'automatic tagging needs the timm package: pip install "lora-studio[tag]" (or pip install timm)'
 
 
-class TaggerError(UserError):
-    """The tagger cannot be loaded or the tagging options are wrong; the message says what to do."""
-
-
-# ---------------------------------------------------------------- options
-
-
-@dataclass
-class TagOptions:
-    """What the CLI's flags and the studio's Tag form choose."""
-
-    model: str = DEFAULT_MODEL        # a name of HUB_MODELS, a hub id owner/name, a local folder, or tiny
-    threshold: float = 0.35           # general tags at or above this confidence are written
-    character_threshold: float = 0.85
-    ratings: bool = False             # write the most likely rating tag (general, sensitive, ...)
-    mode: str = "add"                 # pictures that have tags: add new ones after them, replace them, or keep them
-    trigger: str = ""                 # put first in every caption written
-    exclude: str = ""                 # comma-separated tags never to write
-    batch_size: int = 8
-
-    def check(self) -> TagOptions:
-        for key in ("threshold", "character_threshold"):
-            value = getattr(self, key)
-            if not 0.0 <= value <= 1.0:
-                raise TaggerError(f"{key} {value} is out of range: a confidence between 0 and 1, e.g. 0.35")
-        if self.mode not in MODES:
-            raise TaggerError(f"mode '{self.mode}' is unknown: use one of {', '.join(MODES)}")
-        if self.batch_size < 1:
-            raise TaggerError(f"batch_size {self.batch_size} must be at least 1")
-        return self
-
-    def excluded(self) -> set[str]:
-        return {_same(tag) for tag in parse_tags(self.exclude)}
-
-
-def _same(tag: str) -> str:
-    """The form two spellings of a tag share: 'long_hair' and 'Long Hair' are one tag."""
-    return tag.replace("_", " ").strip().lower()
-
-
-def tag_text(name: str) -> str:
-    """A tag as captions write it: underscores become spaces, except in emoticons like `^_^`."""
-    if name in KAOMOJIS or len(name) <= 3:
-        return name
-    return name.replace("_", " ")
 
 
 # ---------------------------------------------------------------- labels
@@ -170,7 +120,7 @@ def pick_tags(probs: Sequence[float], labels: Labels, options: TagOptions) -> li
     if options.ratings and ratings:
         best = max(ratings, key=lambda i: probs[i])
         chosen.insert(0, Prediction(tag_text(labels.names[best]), float(probs[best]), RATING))
-    return [p for p in chosen if _same(p.tag) not in excluded]
+    return [p for p in chosen if same_tag(p.tag) not in excluded]
 
 
 # ---------------------------------------------------------------- the model
