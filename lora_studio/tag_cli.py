@@ -64,8 +64,9 @@ def run_tag_cli(args: argparse.Namespace) -> int:
         print(f"restored the tags of {restore_backup(folder)} picture(s) in {folder}")
         return 0
     items, warnings = dataset_items(folder)
-    for line in warnings:
-        print(f"warning: {line}")
+    for line in warnings:  # missing or empty captions are what tagging is for; skipped pictures are worth a word
+        if line.startswith(("skipped", "ignored")):
+            print(f"warning: {line}")
     if args.remove is not None:
         info = backup_info(folder)
         n = remove_tags(folder, items, [args.remove], info["character_tags"] if info else ())
