@@ -37,9 +37,10 @@ def caption_path(item: ImageItem) -> Path:
 
 
 def shared_trigger(items: list[ImageItem]) -> str:
-    """The tag every caption starts with (a trigger word typed earlier), when there are two captions or more."""
-    firsts = {item.tags[0] if item.tags else "" for item in items}
-    return firsts.pop() if len(items) > 1 and len(firsts) == 1 else ""
+    """The tag every tagged caption starts with (a trigger word typed earlier), when two captions or more have it;
+    pictures without tags yet (the ones being tagged) do not count against it."""
+    firsts = [item.tags[0] for item in items if item.tags]
+    return firsts[0] if len(firsts) > 1 and len(set(firsts)) == 1 else ""
 
 
 def merge_tags(old: list[str], new: list[str], mode: str, trigger: str) -> list[str]:
