@@ -60,10 +60,11 @@ def write_tagger_folder(folder: Path, tags: Sequence[tuple[str, int]], *, image_
                 model.head.bias[index] += 4.0 if category == CHARACTER else 0.0
     folder.mkdir(parents=True, exist_ok=True)
     # The WD taggers' own pretrained_cfg: whole picture (crop_pct 1), bicubic, mean = std = 0.5.
-    cfg = dict(crop_pct=1.0, interpolation="bicubic", mean=[0.5] * 3, std=[0.5] * 3, tag="lora-studio-tiny",
-               license="apache-2.0")
-    timm.models.save_for_hf(model, str(folder), model_config={"pretrained_cfg": cfg}, model_args=args,
-                            safe_serialization=True)
+    # (Set on the model itself: every timm >= 1.0.20 saves the model's pretrained_cfg.)
+    model.pretrained_cfg = {**model.pretrained_cfg, "input_size": (3, image_size, image_size), "crop_pct": 1.0,
+                            "interpolation": "bicubic", "mean": (0.5,) * 3, "std": (0.5,) * 3,
+                            "num_classes": len(tags), "tag": "lora-studio-tiny", "license": "apache-2.0"}
+    timm.models.save_for_hf(model, str(folder), model_args=args, safe_serialization=True)
     write_tags_csv(folder / TAGS_FILE, tags)
     return folder
 
