@@ -59,6 +59,7 @@ TEST_TAGS = [
 @pytest.fixture(scope="session")
 def test_tagger_folder(tmp_path_factory) -> Path:
     """A timm ViT tagger folder (config.json, model.safetensors, selected_tags.csv) with the TEST_TAGS confidences."""
+    pytest.importorskip("timm")  # the optional 'tag' extra (in the 'test' extra too)
     from lora_studio.tiny_tagger import write_tagger_folder
 
     folder = tmp_path_factory.mktemp("test-tagger")

@@ -143,6 +143,7 @@ def test_bad_tag_list_is_named(tmp_path):
 
 
 def test_offline_and_not_cached_names_the_model_and_what_to_do(monkeypatch, tmp_path):
+    pytest.importorskip("timm")
     import huggingface_hub.constants as hub
 
     monkeypatch.setattr(hub, "HF_HUB_OFFLINE", True)
@@ -163,6 +164,7 @@ def test_missing_timm_says_how_to_install(monkeypatch, tmp_path):
 
 
 def test_tiny_tagger_is_built_once_offline_and_says_its_tags_are_meaningless():
+    pytest.importorskip("timm")
     load_tagger.cache_clear()
     tagger = load_tagger("tiny")
     assert "meaningless" in tagger.note
