@@ -291,6 +291,7 @@ def test_tag_automatically_prune_and_undo(studio, page):
     page.locator("#ds-tag-run").click()
     expect(page.locator("#ds-message")).to_contain_text("Tagged 3 of 3 picture(s) with tiny", timeout=120_000)
     expect(page.locator("#ds-message")).to_contain_text("its tags are meaningless")
+    expect(page.locator("#ds-tagger")).to_contain_text("competes with the trigger word")  # why pruning helps
     # the gallery's tag counts and the pruning step follow
     expect(page.locator("#ds-freq")).to_contain_text("twintails")
     choices = page.locator("#ds-prune-tags label")

@@ -121,12 +121,13 @@ TEXT: dict[str, tuple[str, str]] = {
                         "カンマ区切り。例: simple background, white background"),
     "tg_run": ("Tag automatically", "自動でタグ付け"),
     "tg_undo": ("Undo the last automatic change", "最後の自動変更を元に戻す"),
-    "pr_title": ("Prune the tags that describe the character", "キャラクターそのものを表すタグを整理する"),
-    "pr_why": ("A tag that is on most pictures and describes the character itself (hair colour, eye colour, "
+    "pr_why": ("### Prune the tags that describe the character\n"
+               "A tag that is on most pictures and describes the character itself (hair colour, eye colour, "
                "hairstyle, the character's name) competes with the trigger word: the LoRA learns the look through "
                "those tags instead of the trigger word, and later draws the character only when you type them all. "
                "Remove them so the trigger word carries the look; keep the tags of things that change (clothes, "
                "pose, background).",
+               "### キャラクターそのものを表すタグを整理する\n"
                "ほとんどの画像に付いていて、キャラクターそのもの（髪の色、目の色、髪型、キャラクター名）を表すタグは、"
                "トリガーワードと競合します。LoRA はその見た目をトリガーワードではなくそれらのタグで覚えてしまい、"
                "あとで全部のタグを書かないとキャラクターを描けなくなります。取り除けば、トリガーワードが見た目を"

@@ -59,7 +59,7 @@ def build() -> TagPanel:
         with gr.Row():
             run = gr.Button(I18N("tg_run"), variant="primary", elem_id="ds-tag-run")
             undo = gr.Button(I18N("tg_undo"), elem_id="ds-tag-undo")
-        gr.Markdown("### " + I18N("pr_title") + "\n\n" + I18N("pr_why"))
+        gr.Markdown(I18N("pr_why"))
         prune_note = gr.Markdown(elem_id="ds-prune-note")
         prune_tags = gr.CheckboxGroup([], label=I18N("pr_tags"), elem_id="ds-prune-tags")
         with gr.Row():
