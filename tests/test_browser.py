@@ -281,7 +281,7 @@ def test_tag_automatically_prune_and_undo(studio, page):
     for caption in folder.glob("mychar_*.txt"):
         caption.unlink()  # a beginner's pictures: no tags at all
     page.goto(url)
-    expect(page.locator("#ds-warnings")).to_contain_text("3 pictures in dataset untagged")
+    expect(page.locator("#ds-warnings")).to_contain_text("3 pictures in dataset untagged", timeout=60_000)
 
     page.locator("#ds-tagger").get_by_text("Tag automatically").first.click()  # opens the section
     _set_dropdown(page, "ds-tag-model", "tiny")
@@ -293,9 +293,9 @@ def test_tag_automatically_prune_and_undo(studio, page):
     expect(page.locator("#ds-message")).to_contain_text("its tags are meaningless")
     expect(page.locator("#ds-tagger")).to_contain_text("competes with the trigger word")  # why pruning helps
     # the gallery's tag counts and the pruning step follow
-    expect(page.locator("#ds-freq")).to_contain_text("twintails")
+    expect(page.locator("#ds-freq")).to_contain_text("twintails", timeout=30_000)
     choices = page.locator("#ds-prune-tags label")
-    expect(choices.filter(has_text="twintails: 3 of 3 pictures (hairstyle)")).to_be_visible()
+    expect(choices.filter(has_text="twintails: 3 of 3 pictures (hairstyle)")).to_be_visible(timeout=30_000)
     expect(choices.filter(has_text="tiny character (lora studio): 3 of 3 pictures (character)")).to_be_visible()
     expect(choices.filter(has_text="smile")).to_have_count(0)
     assert all(p.read_text().startswith("mychar, ") and "solo" not in p.read_text() for p in folder.glob("*_0*.txt"))
@@ -303,14 +303,14 @@ def test_tag_automatically_prune_and_undo(studio, page):
     # keep typing "blue eyes": uncheck it, remove the others with one click
     choices.filter(has_text="blue eyes: 3 of 3").click()
     page.locator("#ds-prune-run").click()
-    expect(page.locator("#ds-message")).to_contain_text("from 3 picture(s)")
+    expect(page.locator("#ds-message")).to_contain_text("from 3 picture(s)", timeout=30_000)
     captions = [p.read_text() for p in folder.glob("mychar_*.txt")]
     assert all("blue eyes" in c and "twintails" not in c and "green hair" not in c for c in captions)
-    expect(page.locator("#ds-prune-note")).to_contain_text("1 tag(s) describe the character")
+    expect(page.locator("#ds-prune-note")).to_contain_text("1 tag(s) describe the character", timeout=30_000)
 
     page.locator("#ds-tag-undo").click()
-    expect(page.locator("#ds-message")).to_contain_text("Put back the tags of 3 picture(s)")
-    expect(page.locator("#ds-freq")).to_contain_text("twintails")
+    expect(page.locator("#ds-message")).to_contain_text("Put back the tags of 3 picture(s)", timeout=30_000)
+    expect(page.locator("#ds-freq")).to_contain_text("twintails", timeout=30_000)
     assert all("twintails" in p.read_text() for p in folder.glob("mychar_*.txt"))
     page.locator("#lang-switch label", has_text="日本語").click()
     expect(page.locator("#ds-tagger")).to_contain_text("自動でタグ付け")
