@@ -178,8 +178,16 @@ class Tagger:
     @torch.inference_mode()
     def probabilities(self, images: Sequence[Image.Image]) -> np.ndarray:
         """Sigmoid confidences [len(images), len(labels)] (timm returns logits)."""
+        if next(self.model.parameters()).device != self.device:
+            self.model.to(self.device)
         batch = torch.stack([self.prepare(image) for image in images]).to(self.device)
         return torch.sigmoid(self.model(batch).float()).cpu().numpy()
+
+    def release(self) -> None:
+        """Give the GPU memory back: the studio keeps its tagger between runs, and training needs the GPU."""
+        if self.device.type == "cuda":
+            self.model.to("cpu")
+            torch.cuda.empty_cache()
 
 
 def _load_hub(timm, repo: str) -> tuple[torch.nn.Module, Path]:
@@ -193,7 +201,7 @@ def _load_hub(timm, repo: str) -> tuple[torch.nn.Module, Path]:
     return model, tags
 
 
-@functools.lru_cache(maxsize=1)  # the studio tags many times with one model; keep the last one loaded
+@functools.lru_cache(maxsize=1)  # the studio tags many times with one model; keep the last one loaded (on the CPU)
 def load_tagger(model: str = DEFAULT_MODEL, device: str | None = None) -> Tagger:
     """The tagger for `model` (see TagOptions.model) on `device` (CUDA when there is one)."""
     kind, where = model_source(model)
@@ -213,6 +221,6 @@ def load_tagger(model: str = DEFAULT_MODEL, device: str | None = None) -> Tagger
         raise TaggerError(f"tagger '{model}' predicts {cfg.get('num_classes')} tags but its {TAGS_FILE} lists "
                           f"{len(labels.names)}; download it again")
     target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    return Tagger(model=net.eval().to(target), labels=labels, size=int(cfg["input_size"][-1]),
+    return Tagger(model=net.eval(), labels=labels, size=int(cfg["input_size"][-1]),
                   mean=tuple(cfg.get("mean", (0.5,) * 3)), std=tuple(cfg.get("std", (0.5,) * 3)), device=target,
                   name=where, note=note)

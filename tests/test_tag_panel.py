@@ -8,12 +8,13 @@ import pytest
 
 pytest.importorskip("gradio_client")
 pytest.importorskip("timm")
-from gradio_client import Client  # noqa: E402
+from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 from test_ui_api import start_studio  # noqa: E402
 
 from lora_studio.sample_data import make_sample_dataset  # noqa: E402
 from lora_studio.tag_files import BACKUP_NAME  # noqa: E402
+from lora_studio.ui import dataset_store as store  # noqa: E402
 from lora_studio.ui.tag_panel import prune_choices  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -44,6 +45,8 @@ def test_tag_prune_and_undo_through_the_api(studio):
         assert tags[0] == "mychar" and "solo" not in tags and "^_^" in tags  # the tiny tagger writes every tag
         assert (folder / name).with_suffix(".txt").read_text(encoding="utf-8") == ", ".join(tags) + "\n"
     assert (folder / BACKUP_NAME).is_file()
+    view = store.describe(folder)  # the backup is no picture, no caption and no warning
+    assert len(view.items) == 4 and not view.skipped and not any(BACKUP_NAME in str(w) for w in view.warnings)
 
     # The pruning step offers the character's look with its frequency, all checked.
     update, note = prune_choices(folder, "mychar", [], "en")
@@ -87,3 +90,14 @@ def test_refusals_name_what_is_wrong(studio):
         client.predict(dataset="empty", model="tiny", mode="merge", api_name="/tag_dataset")
     with pytest.raises(AppError, match="check the tags to remove first"):
         client.predict(dataset="empty", tags=[], api_name="/prune_tags")
+
+
+def test_the_backup_cannot_be_uploaded_over(studio, tmp_path):
+    client, root = studio
+    forged = tmp_path / BACKUP_NAME
+    forged.write_text('{"captions": {"../../escape.txt": "x"}}', encoding="utf-8")
+    folder = make_sample_dataset(root / "datasets" / "forged", count=2, size=96)
+    message, summary = client.predict(uploads=[handle_file(str(forged))], dataset="forged", trigger_word="",
+                                      api_name="/upload_dataset")
+    assert "Nothing was saved" in message and BACKUP_NAME in summary["rejected"][0]
+    assert not (folder / BACKUP_NAME).exists()

@@ -89,7 +89,10 @@ def tag_folder(folder: Path, name: str, options: TagOptions, lang: str,
     options.check()
     items = _pictures(folder, name)
     tagger = load_tagger(options.model)
-    report = tag_items(folder, items, tagger, options, progress)
+    try:
+        report = tag_items(folder, items, tagger, options, progress)
+    finally:
+        tagger.release()
     text = tr(lang, "tg_done", tagged=report.tagged, total=report.pictures, model=options.model, changed=report.changed)
     if tagger.note:
         text += f"\n\nℹ️ {tr(lang, 'tg_tiny_note')}"
