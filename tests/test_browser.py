@@ -315,3 +315,4 @@ def test_tag_automatically_prune_and_undo(studio, page):
     page.locator("#lang-switch label", has_text="日本語").click()
     expect(page.locator("#ds-tagger")).to_contain_text("自動でタグ付け")
     expect(page.locator("#ds-tagger")).to_contain_text("トリガーワードと競合するタグ")
+    expect(choices.filter(has_text="twintails: 3 枚中 3 枚（髪型）")).to_be_visible(timeout=30_000)

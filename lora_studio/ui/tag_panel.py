@@ -102,8 +102,8 @@ def tag_folder(folder: Path, name: str, options: TagOptions, lang: str,
     return text, summary
 
 
-def prune_choices(folder: Path, trigger: str, character_tags: list[str], lang: str):
-    """The pruning checkboxes (all checked) and the sentence above them."""
+def prune_choices(folder: Path, trigger: str, character_tags: list[str], lang: str, checked: list[str] | None = None):
+    """The pruning checkboxes (all checked, or those of `checked` still found) and the sentence above them."""
     from ..tag_files import backup_info
     from ..tag_prune import candidates
 
@@ -115,7 +115,8 @@ def prune_choices(folder: Path, trigger: str, character_tags: list[str], lang: s
     choices = [(tr(lang, "pr_choice", tag=c.tag, count=c.count, total=c.total, kind=tr(lang, f"pr_kind_{c.kind}")),
                 c.tag) for c in found]
     note = tr(lang, "pr_found", n=len(found)) if found else tr(lang, "pr_none")
-    return gr.update(choices=choices, value=[c.tag for c in found]), note
+    value = [c.tag for c in found if checked is None or c.tag in checked]
+    return gr.update(choices=choices, value=value), note
 
 
 def remove_from_all(folder: Path, tags: list[str], character_tags: list[str], lang: str) -> str:
@@ -159,6 +160,13 @@ def wire(panel: TagPanel, studio: Studio, *, current: gr.State, trigger: gr.Text
         return prune_choices(paths.dataset(dataset), trigger_word, character_tags, lang)
 
     @readable_errors
+    def relabel(dataset: str, trigger_word: str, character_tags: list[str], checked: list[str], lang: str):
+        # The checkbox labels are written by the server: a language switch redraws them, keeping what is checked.
+        if not dataset or not checked:
+            return gr.skip(), gr.skip()
+        return prune_choices(paths.dataset(dataset), trigger_word, character_tags, lang, checked)
+
+    @readable_errors
     def prune(dataset: str, tags: list[str], character_tags: list[str], lang: str):
         return remove_from_all(paths.dataset(dataset), tags, character_tags, lang)
 
@@ -174,6 +182,8 @@ def wire(panel: TagPanel, studio: Studio, *, current: gr.State, trigger: gr.Text
     panel.run.click(run, inputs, [message, panel.summary, panel.character_tags], concurrency_limit=1,
                     concurrency_id="tagger", **private).success(**then_refresh).then(**then_find)
     panel.find.click(**then_find)
+    lang.change(relabel, [current, trigger, panel.character_tags, panel.prune_tags, lang],
+                [panel.prune_tags, panel.prune_note], **private)
     panel.remove.click(prune, [current, panel.prune_tags, panel.character_tags, lang], [message], **private).success(
         **then_refresh).then(**then_find)
     panel.undo.click(undo, [current, lang], [message], **private).success(**then_refresh).then(**then_find)
