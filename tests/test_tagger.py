@@ -127,8 +127,9 @@ def test_model_names(tmp_path):
     assert model_source("tiny") == ("tiny", "tiny")
     with pytest.raises(TaggerError, match="has no config.json or selected_tags.csv"):
         model_source(str(tmp_path))
-    with pytest.raises(TaggerError, match="neither"):
-        model_source("../../etc")
+    for wrong in (str(tmp_path / "missing"), "./missing", "a/b/c"):
+        with pytest.raises(TaggerError, match="neither"):
+            model_source(wrong)
 
 
 def test_bad_tag_list_is_named(tmp_path):
