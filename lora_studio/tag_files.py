@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .atomic import write_text_atomic
+from .atomic import write_bytes_atomic, write_text_atomic
 from .config import DatasetConfig
 from .data import CAPTION_EXTENSIONS, ImageItem, load_image, parse_tags, scan_dataset
 from .errors import DatasetError, UserError
@@ -66,10 +66,15 @@ def write_backup(folder: Path, items: list[ImageItem], reason: str, character_ta
     for item in items:
         path = caption_path(item)
         readable = path.is_file() and not path.is_symlink()
-        captions[_relative(folder, path)] = path.read_text(encoding="utf-8", errors="replace") if readable else None
+        captions[_relative(folder, path)] = _read_exact(path) if readable else None
     data = {"version": 1, "reason": reason, "time": time.strftime("%Y-%m-%d %H:%M:%S"),
             "character_tags": sorted(character_tags), "captions": captions}
-    write_text_atomic(folder / BACKUP_NAME, json.dumps(data, ensure_ascii=False, indent=1))
+    # ASCII JSON: a caption that is not UTF-8 keeps its bytes as escaped surrogates and comes back byte for byte.
+    write_text_atomic(folder / BACKUP_NAME, json.dumps(data, indent=1))
+
+
+def _read_exact(path: Path) -> str:
+    return path.read_bytes().decode("utf-8", "surrogateescape")
 
 
 def _read_backup(folder: Path) -> dict:
@@ -124,13 +129,13 @@ def restore_backup(folder: Path) -> int:
     changed = 0
     for relative, text in captions.items():
         target = targets[relative]
-        now = target.read_text(encoding="utf-8", errors="replace") if target.is_file() else None
+        now = _read_exact(target) if target.is_file() else None
         if now == text:
             continue
         if text is None:
             target.unlink(missing_ok=True)
         else:
-            write_text_atomic(target, str(text))
+            write_bytes_atomic(target, str(text).encode("utf-8", "surrogateescape"))
         changed += 1
     (folder / BACKUP_NAME).unlink()
     return changed

@@ -87,6 +87,15 @@ def test_restore_puts_every_caption_back_once(dataset, test_tagger_folder):
         restore_backup(dataset)
 
 
+def test_restore_gives_back_the_exact_bytes(dataset, test_tagger_folder):
+    odd = "mychar, caf\u00e9\r\n".encode("latin-1")  # not UTF-8, with a Windows line end
+    (dataset / "a.txt").write_bytes(odd)
+    _tag(dataset, test_tagger_folder, mode="replace", trigger="mychar")
+    assert (dataset / "a.txt").read_bytes() != odd
+    restore_backup(dataset)
+    assert (dataset / "a.txt").read_bytes() == odd
+
+
 def test_a_crash_while_writing_loses_nothing(dataset, test_tagger_folder, monkeypatch):
     before = _captions(dataset)
     real_write, calls = tag_files.write_text_atomic, []
