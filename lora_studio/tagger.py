@@ -192,12 +192,19 @@ class Tagger:
 
 def _load_hub(timm, repo: str) -> tuple[torch.nn.Module, Path]:
     from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError
 
     try:
         tags = Path(hf_hub_download(repo, TAGS_FILE))  # small: an offline machine finds out here, quickly
         model = timm.create_model(f"hf-hub:{repo}", pretrained=True)
-    except OSError as e:  # huggingface_hub's not-found and offline errors are OSErrors
+    except LocalEntryNotFoundError as e:  # offline, or the hub unreachable, and not in the cache
         raise TaggerError(_offline_message(repo, e)) from None
+    except RepositoryNotFoundError:
+        raise TaggerError(f"tagger '{repo}' was not found on the Hugging Face hub (or needs a login); check the "
+                          f"id, e.g. SmilingWolf/wd-vit-tagger-v3") from None
+    except (OSError, RuntimeError, ValueError, KeyError) as e:  # no selected_tags.csv, not a timm model, ...
+        raise TaggerError(f"could not load '{repo}' as a WD tagger ({type(e).__name__}: {str(e)[:200]}); it must "
+                          f"publish a timm model and {TAGS_FILE} like SmilingWolf/wd-vit-tagger-v3") from None
     return model, tags
 
 
@@ -214,7 +221,11 @@ def load_tagger(model: str = DEFAULT_MODEL, device: str | None = None) -> Tagger
             from .tiny_tagger import TINY_TAGGER_NOTE, tiny_tagger_path
 
             where, note = str(tiny_tagger_path()), TINY_TAGGER_NOTE
-        net, tags = timm.create_model(f"local-dir:{where}", pretrained=True), Path(where) / TAGS_FILE
+        try:
+            net, tags = timm.create_model(f"local-dir:{where}", pretrained=True), Path(where) / TAGS_FILE
+        except (OSError, RuntimeError, ValueError, KeyError) as e:
+            raise TaggerError(f"tagger folder '{where}' does not hold a timm model that loads ({type(e).__name__}: "
+                              f"{str(e)[:200]}); save it with timm (config.json, model.safetensors)") from None
     labels = read_labels(tags)
     cfg = net.pretrained_cfg
     if cfg.get("num_classes", len(labels.names)) != len(labels.names):

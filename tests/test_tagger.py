@@ -132,6 +132,16 @@ def test_model_names(tmp_path):
             model_source(wrong)
 
 
+def test_a_broken_tagger_folder_is_named(tmp_path, test_tagger_folder):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(test_tagger_folder, broken)
+    (broken / "config.json").write_text('{"architecture": "no_such_net"}', encoding="utf-8")
+    with pytest.raises(TaggerError, match=r"tagger folder '.*broken' does not hold a timm model that loads"):
+        load_tagger(str(broken))
+
+
 def test_bad_tag_list_is_named(tmp_path):
     bad = tmp_path / "selected_tags.csv"
     bad.write_text("tag_id,name,category,count\n0,1girl,zero,5\n", encoding="utf-8")
