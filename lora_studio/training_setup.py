@@ -66,7 +66,7 @@ def place(module: torch.nn.Module, device: torch.device | str, dtype: torch.dtyp
 
 def quiet_libraries() -> None:
     """Keep the terminal for our own progress: library INFO chatter and import-time notices off."""
-    for name in ("accelerate", "diffusers", "transformers", "peft"):
+    for name in ("accelerate", "diffusers", "transformers", "peft", "timm"):
         logging.getLogger(name).setLevel(logging.WARNING)
     try:
         from diffusers.utils import logging as diffusers_logging

@@ -270,3 +270,49 @@ def test_dataset_tab_acts_on_the_dataset_it_shows(studio, page):
     expect(page.locator("#ds-skipped")).to_be_hidden()
     assert not (old / "tiny.png").exists() and not (old / "tiny.txt").exists()
     assert len(list(old.glob("*.png"))) == 3
+
+
+def test_tag_automatically_prune_and_undo(studio, page):
+    from lora_studio.sample_data import make_sample_dataset
+
+    url, root = studio
+    expect = sync_api.expect
+    folder = make_sample_dataset(root / "datasets" / "untagged", count=3, size=96)
+    for caption in folder.glob("mychar_*.txt"):
+        caption.unlink()  # a beginner's pictures: no tags at all
+    page.goto(url)
+    expect(page.locator("#ds-warnings")).to_contain_text("3 pictures in dataset untagged", timeout=60_000)
+
+    page.locator("#ds-tagger").get_by_text("Tag automatically").first.click()  # opens the section
+    _set_dropdown(page, "ds-tag-model", "tiny")
+    expect(page.locator("#ds-tag-model input")).to_have_value("tiny")
+    page.locator("#ds-trigger textarea, #ds-trigger input").first.fill("mychar")
+    page.locator("#ds-tag-exclude textarea, #ds-tag-exclude input").first.fill("solo")
+    page.locator("#ds-tag-run").click()
+    expect(page.locator("#ds-message")).to_contain_text("Tagged 3 of 3 picture(s) with tiny", timeout=120_000)
+    expect(page.locator("#ds-message")).to_contain_text("its tags are meaningless")
+    expect(page.locator("#ds-tagger")).to_contain_text("competes with the trigger word")  # why pruning helps
+    # the gallery's tag counts and the pruning step follow
+    expect(page.locator("#ds-freq")).to_contain_text("twintails", timeout=30_000)
+    choices = page.locator("#ds-prune-tags label")
+    expect(choices.filter(has_text="twintails: 3 of 3 pictures (hairstyle)")).to_be_visible(timeout=30_000)
+    expect(choices.filter(has_text="tiny character (lora studio): 3 of 3 pictures (character)")).to_be_visible()
+    expect(choices.filter(has_text="smile")).to_have_count(0)
+    assert all(p.read_text().startswith("mychar, ") and "solo" not in p.read_text() for p in folder.glob("*_0*.txt"))
+
+    # keep typing "blue eyes": uncheck it, remove the others with one click
+    choices.filter(has_text="blue eyes: 3 of 3").click()
+    page.locator("#ds-prune-run").click()
+    expect(page.locator("#ds-message")).to_contain_text("from 3 picture(s)", timeout=30_000)
+    captions = [p.read_text() for p in folder.glob("mychar_*.txt")]
+    assert all("blue eyes" in c and "twintails" not in c and "green hair" not in c for c in captions)
+    expect(page.locator("#ds-prune-note")).to_contain_text("1 tag(s) describe the character", timeout=30_000)
+
+    page.locator("#ds-tag-undo").click()
+    expect(page.locator("#ds-message")).to_contain_text("Put back the tags of 3 picture(s)", timeout=30_000)
+    expect(page.locator("#ds-freq")).to_contain_text("twintails", timeout=30_000)
+    assert all("twintails" in p.read_text() for p in folder.glob("mychar_*.txt"))
+    page.locator("#lang-switch label", has_text="日本語").click()
+    expect(page.locator("#ds-tagger")).to_contain_text("自動でタグ付け")
+    expect(page.locator("#ds-tagger")).to_contain_text("トリガーワードと競合するタグ")
+    expect(choices.filter(has_text="twintails: 3 枚中 3 枚（髪型）")).to_be_visible(timeout=30_000)

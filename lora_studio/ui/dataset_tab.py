@@ -11,6 +11,7 @@ import pandas as pd
 from ..errors import UserError
 from ..sample_data import TRIGGER_WORD, make_sample_dataset
 from . import dataset_store as store
+from . import tag_panel
 from .common import Studio, readable_errors, warn_all
 from .i18n import I18N, say, tr
 from .paths import list_datasets, newest_dataset, suggest_name
@@ -71,6 +72,7 @@ def build(studio: Studio) -> DatasetTab:
                 add_all = gr.Button(I18N("ds_add_all"), elem_id="ds-add-all")
                 remove_all = gr.Button(I18N("ds_remove_all"))
                 trigger_all = gr.Button(I18N("ds_trigger_all"))
+    tagging = tag_panel.build()
     with gr.Row():
         skipped = gr.Dropdown([], multiselect=True, label=I18N("ds_skipped"), info=I18N("ds_skipped_info"),
                               visible=False, scale=3, elem_id="ds-skipped")
@@ -187,6 +189,9 @@ def build(studio: Studio) -> DatasetTab:
     for button, kind in ((add_all, "add"), (remove_all, "remove"), (trigger_all, "trigger")):
         button.click(bulk_action(kind), [current, bulk, trigger, lang], [message], api_visibility="private").then(
             refresh, [current, lang], refresh_outputs, api_visibility="private")
+
+    tag_panel.wire(tagging, studio, current=current, trigger=trigger, message=message, refresh=refresh,
+                   refresh_outputs=refresh_outputs)
 
     @readable_errors
     def first(current: str):

@@ -126,6 +126,52 @@ MESSAGES: dict[str, tuple[str, str]] = {
                         "trained runs",
                         "アダプター '{value}' は {outputs} の中の .safetensors ファイルではありません。学習済みの一覧から"
                         "選んでください"),
+    # ---- automatic tagging and pruning (tag_panel.py)
+    "tg_loading": ("Loading the tagger {model}...", "タガー {model} を読み込んでいます..."),
+    "tg_progress": ("Tagging pictures", "画像にタグを付けています"),
+    "tg_done": ("Tagged {tagged} of {total} picture(s) with {model}; {changed} tag file(s) written. Check the tags, "
+                "then prune below; **Undo the last automatic change** puts the previous tags back.",
+                "{model} で {total} 枚中 {tagged} 枚にタグを付け、{changed} 個のタグファイルを書きました。タグを確かめ、"
+                "下で整理してください。**最後の自動変更を元に戻す** で前のタグに戻せます。"),
+    "tg_tiny_note": ("tagger 'tiny' is a random offline test model: its tags are meaningless, it only proves the "
+                     "tagging flow works",
+                     "タガー 'tiny' はランダムなオフラインのテスト用モデルです。タグに意味はなく、流れが動くことを"
+                     "確かめるためだけのものです"),
+    "tg_no_pictures": ("dataset '{name}' has no pictures to tag: add some first",
+                       "データセット '{name}' にはタグを付ける画像がありません。先に画像を追加してください"),
+    "tg_bad_model": ("tagger '{model}' is not one of the studio's choices ({choices}); other taggers work with "
+                     "lora-studio tag --model",
+                     "タガー '{model}' はスタジオの選択肢（{choices}）にありません。ほかのタガーは lora-studio tag "
+                     "--model で使えます"),
+    "tg_no_backup": ("there is nothing to undo in dataset '{name}': automatic tagging and removing tags keep the "
+                     "previous tags once, and undoing uses them up",
+                     "データセット '{name}' には元に戻せる変更がありません。自動タグ付けとタグの削除は前のタグを 1 回分"
+                     "だけ残し、元に戻すとそれを使い切ります"),
+    "tg_restored": ("Put back the tags of {n} picture(s) from before the last automatic change.",
+                    "最後の自動変更の前のタグに {n} 枚の画像を戻しました。"),
+    "pr_found": ("{n} tag(s) describe the character and are on most pictures; they are checked below. Uncheck the "
+                 "ones you want to keep typing in prompts, then remove the others.",
+                 "{n} 個のタグがキャラクターそのものを表し、ほとんどの画像に付いています。下でチェックしてあります。"
+                 "プロンプトで書き続けたいものはチェックを外し、残りを削除してください。"),
+    "pr_none": ("No tag competes with the trigger word: no hair, eye, hairstyle or character tag is on most "
+                "pictures.",
+                "トリガーワードと競合するタグはありません。髪・目・髪型・キャラクターのタグで、ほとんどの画像に"
+                "付いているものはありません。"),
+    "pr_choice": ("{tag}: {count} of {total} pictures ({kind})", "{tag}: {total} 枚中 {count} 枚（{kind}）"),
+    "pr_kind_character": ("character", "キャラクター"),
+    "pr_kind_hair": ("hair", "髪"),
+    "pr_kind_eyes": ("eyes", "目"),
+    "pr_kind_hairstyle": ("hairstyle", "髪型"),
+    "pr_kind_body": ("body", "体"),
+    "pr_pick": ("check the tags to remove first", "先に削除するタグをチェックしてください"),
+    "pr_removed": ("Removed {tags} from {n} picture(s); **Undo the last automatic change** puts them back.",
+                   "{n} 枚の画像から {tags} を削除しました。**最後の自動変更を元に戻す** で戻せます。"),
+    "core_tagger_offline": ("could not load the tagger '{model}': {detail}",
+                            "タガー '{model}' を読み込めませんでした。このコンピューターの Hugging Face キャッシュになく、"
+                            "ここからはダウンロードできません。一度インターネットにつないでダウンロードするか、"
+                            "tiny で流れだけ試してください（英語の詳細: {detail}）"),
+    "core_tagger_timm": ("automatic tagging needs the timm package: {detail}",
+                         "自動タグ付けには timm パッケージが必要です: {detail}"),
     # ---- the core library's English, in Japanese (see CORE_PATTERNS)
     "core_note": ("{detail}", "注意（英語のメッセージ）: {detail}"),
     "core_error": ("{detail}", "うまくいきませんでした。英語の詳細: {detail}"),
@@ -169,6 +215,8 @@ CORE_PATTERNS: list[tuple[re.Pattern, str]] = [(re.compile(pattern), key) for pa
     (r"^a training is already running \(run '(?P<name>.+?)', process \d+\); stop it or wait until it finishes, "
      r"then start again$", "tr_busy"),
     (r"^loading the base model$", "st_loading_base"),
+    (r"^could not load the tagger '(?P<model>[^']+)': (?P<detail>.+)$", "core_tagger_offline"),
+    (r"^automatic tagging needs the timm package: (?P<detail>.+)$", "core_tagger_timm"),
     (r"^run '(?P<name>.+?)' already finished; start a new run to train more$", "tr_already_finished"),
     (r"^(?P<setting>[\w.]+): (?P<value>\S+) is too small; it must be at least (?P<lo>\S+)$", "core_too_small_value"),
     (r"^(?P<setting>[\w.]+): (?P<value>\S+) is too large; it must be at most (?P<hi>\S+)$", "core_too_large_value"),
