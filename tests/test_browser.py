@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import zipfile
 from pathlib import Path
 
@@ -17,38 +16,11 @@ if not Path(CHROMIUM).exists():
     pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
 
-from lora_studio.ui.app import build_app, launch_kwargs  # noqa: E402
-
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture
-def studio(tmp_path, tiny_base_path):
+def studio(tmp_path, start_studio):
     root = tmp_path / "studio"
-    demo = build_app(root)
-    demo.queue()
-    demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
-                **launch_kwargs(demo))
-    yield demo.local_url, root
-    demo.close()
-
-
-@pytest.fixture
-def page(tmp_path):
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        yield page
-        browser.close()
+    return start_studio(root).local_url, root
 
 
 @pytest.fixture
@@ -83,7 +55,7 @@ def _upload(page, files: list[Path]) -> None:
     sync_api.expect(links).to_have_count(0)  # the previous batch was added and cleared
     page.locator("#ds-files input[type=file]").set_input_files([str(p) for p in files])
     # the button reads the files only once each is uploaded (and listed with its download link)
-    sync_api.expect(links).to_have_count(len(files), timeout=60_000)
+    sync_api.expect(links).to_have_count(len(files))
 
 
 def test_tag_train_generate_in_the_browser(studio, page, uploads, tmp_path):
@@ -99,7 +71,7 @@ def test_tag_train_generate_in_the_browser(studio, page, uploads, tmp_path):
     expect(page.locator("#ds-warnings")).to_contain_text("has no pictures yet")
     _upload(page, uploads["bad"])
     page.locator("#ds-add").click()
-    expect(page.locator("#ds-message")).to_contain_text("notes.pdf", timeout=60_000)
+    expect(page.locator("#ds-message")).to_contain_text("notes.pdf")
     expect(page.locator("#ds-message")).to_contain_text("../escape.png")
     assert not (root / "datasets" / "escape.png").exists()
 
@@ -107,7 +79,7 @@ def test_tag_train_generate_in_the_browser(studio, page, uploads, tmp_path):
     _upload(page, uploads["good"])
     page.locator("#ds-trigger textarea, #ds-trigger input").first.fill("mychar")
     page.locator("#ds-add").click()
-    expect(page.locator("#ds-message")).to_contain_text("Saved 8 file(s)", timeout=60_000)
+    expect(page.locator("#ds-message")).to_contain_text("Saved 8 file(s)")
     expect(page.locator("#ds-warnings")).to_contain_text("4 pictures")
     page.locator("#ds-gallery button.thumbnail-item, #ds-gallery .thumbnail-item").first.click()
     selected = page.locator("#ds-selected textarea, #ds-selected input").first
@@ -132,14 +104,14 @@ def test_tag_train_generate_in_the_browser(studio, page, uploads, tmp_path):
     page.set_viewport_size({"width": 760, "height": 1000})  # a narrow window: the log's long lines wrap
     page.reload()  # the run lives on disk, not in the page: a reloaded page finds it again
     page.get_by_role("tab", name="2. Train").click()
-    expect(page.locator("#tr-progress")).to_contain_text("browser-run", timeout=30_000)
+    expect(page.locator("#tr-progress")).to_contain_text("browser-run")
     expect(page.locator("#tr-progress")).to_contain_text("finished", timeout=300_000)
-    expect(page.locator("#tr-adapters")).to_contain_text(re.compile(r"browser-run\s*\.safetensors"), timeout=30_000)
+    expect(page.locator("#tr-adapters")).to_contain_text(re.compile(r"browser-run\s*\.safetensors"))
     expect(page.locator("#tr-samples img").first).to_be_visible()
     assert (root / "outputs" / "browser-run" / "browser-run.safetensors").is_file()
     # the log shows its last lines: it overflows its box and is scrolled to the end
     log = page.locator("#tr-log textarea")
-    expect(log).to_have_value(re.compile(r"finished"), timeout=30_000)
+    expect(log).to_have_value(re.compile(r"finished"))
     page.wait_for_function("""() => { const t = document.querySelector('#tr-log textarea');
         return t.scrollHeight > t.clientHeight + 20 && t.scrollHeight - t.scrollTop - t.clientHeight < 8; }""")
     page.set_viewport_size({"width": 1400, "height": 1000})
@@ -160,7 +132,7 @@ def test_tag_train_generate_in_the_browser(studio, page, uploads, tmp_path):
     page.locator("#lang-switch label", has_text="日本語").click()
     expect(page.get_by_role("tab", name="2. 学習")).to_be_visible()
     page.get_by_role("tab", name="2. 学習").click()
-    expect(page.locator("#tr-progress")).to_contain_text("完了", timeout=15_000)
+    expect(page.locator("#tr-progress")).to_contain_text("完了")
     expect(page.locator("#tr-progress")).to_contain_text("損失")
     expect(page.locator("#tr-runs")).to_contain_text("状態")
     expect(page.locator("#tr-runs")).to_contain_text("完了")
@@ -169,7 +141,7 @@ def test_tag_train_generate_in_the_browser(studio, page, uploads, tmp_path):
     expect(page.locator("#ds-freq")).to_contain_text("タグ")
     _upload(page, uploads["bad"][:1])
     page.locator("#ds-add").click()
-    expect(page.locator("#ds-message")).to_contain_text("何も保存されませんでした", timeout=60_000)
+    expect(page.locator("#ds-message")).to_contain_text("何も保存されませんでした")
     expect(page.locator("#ds-message")).to_contain_text("notes.pdf")
     expect(page.locator("#ds-message")).to_contain_text("保存しませんでした")
     page.get_by_role("tab", name="2. 学習").click()
@@ -181,27 +153,23 @@ def test_tag_train_generate_in_the_browser(studio, page, uploads, tmp_path):
     print(f"screenshots: {screenshot} {tmp_path / 'studio-train-ja.png'}")
 
 
-def _tab_labels(page) -> list[str]:
-    return [tab.inner_text().strip() for tab in page.get_by_role("tab").all()]
-
-
 def test_language_switch_relabels_every_tab_and_is_kept(studio, page):
     url, _ = studio
     expect = sync_api.expect
     page.goto(url)
     expect(page.locator("#ds-warnings")).to_contain_text("has no pictures yet")
-    assert _tab_labels(page) == ["1. Dataset", "2. Train", "3. Generate", "4. Lesson"]
+    expect(page.get_by_role("tab")).to_have_text(["1. Dataset", "2. Train", "3. Generate", "4. Lesson"])
     page.locator("#lang-switch label", has_text="日本語").click()
     expect(page.get_by_role("tab", name="4. レッスン")).to_be_visible()  # a tab never opened
-    assert _tab_labels(page) == ["1. データセット", "2. 学習", "3. 生成", "4. レッスン"]
+    expect(page.get_by_role("tab")).to_have_text(["1. データセット", "2. 学習", "3. 生成", "4. レッスン"])
     expect(page.locator("#ds-warnings")).to_contain_text("まだ画像がありません")  # a text the server made
     page.reload()  # the choice is kept
     expect(page.locator("#ds-warnings")).to_contain_text("まだ画像がありません")
     expect(page.get_by_role("tab", name="3. 生成")).to_be_visible()
-    assert _tab_labels(page) == ["1. データセット", "2. 学習", "3. 生成", "4. レッスン"]
+    expect(page.get_by_role("tab")).to_have_text(["1. データセット", "2. 学習", "3. 生成", "4. レッスン"])
     page.locator("#lang-switch label", has_text="English").click()
     expect(page.get_by_role("tab", name="2. Train")).to_be_visible()
-    assert _tab_labels(page) == ["1. Dataset", "2. Train", "3. Generate", "4. Lesson"]
+    expect(page.get_by_role("tab")).to_have_text(["1. Dataset", "2. Train", "3. Generate", "4. Lesson"])
 
 
 def test_dataset_tab_acts_on_the_dataset_it_shows(studio, page):

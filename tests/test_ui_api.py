@@ -3,7 +3,6 @@ the tiny base, find the adapter, generate with it; and the refusals a user can m
 
 from __future__ import annotations
 
-import socket
 import time
 import zipfile
 from pathlib import Path
@@ -15,32 +14,16 @@ pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-from lora_studio.ui.app import build_app, launch_kwargs, parse_auth  # noqa: E402
+from lora_studio.ui.app import parse_auth  # noqa: E402
 
 pytestmark = pytest.mark.slow
 FINAL = ("finished", "stopped", "failed")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_studio(root: Path, **launch):
-    demo = build_app(root)
-    demo.queue()
-    demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
-                **launch_kwargs(demo), **launch)
-    return demo
-
-
 @pytest.fixture(scope="module")
-def studio(tmp_path_factory, tiny_base_path):
+def studio(tmp_path_factory, start_studio):
     root = tmp_path_factory.mktemp("studio")
-    demo = start_studio(root)
-    yield demo.local_url, root
-    demo.close()
+    return start_studio(root).local_url, root
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +133,7 @@ def test_only_datasets_and_outputs_are_served(studio):
         assert "private" not in response.text and "root:" not in response.text
 
 
-def test_login_is_required_with_auth(tmp_path):
+def test_login_is_required_with_auth(tmp_path, start_studio):
     assert parse_auth("ann:secret") == ("ann", "secret")
     with pytest.raises(Exception, match="user:password"):
         parse_auth("annsecret")

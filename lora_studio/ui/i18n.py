@@ -142,6 +142,10 @@ TEXT: dict[str, tuple[str, str]] = {
               "{epochs} epoch(s) = **{total} steps** in all.",
               "**{images}** 枚 × 繰り返し = {samples} サンプル ÷ バッチ {batch} = **1 エポック {per_epoch} ステップ**、"
               "{epochs} エポックで合計 **{total} ステップ**。"),
+    "arith_early": ("**{images}** images × repeats = {samples} samples ÷ batch {batch} = **{per_epoch} steps per "
+                    "epoch**; the step count ends the run early, at **step {total}** (in epoch {epochs}).",
+                    "**{images}** 枚 × 繰り返し = {samples} サンプル ÷ バッチ {batch} = **1 エポック {per_epoch} ステップ**。"
+                    "ステップ数の指定で、{epochs} エポック目の途中の **ステップ {total}** で終わります。"),
     "arith_no_dataset": ("Dataset **{name}** does not exist yet: create it in the Dataset tab.",
                          "データセット **{name}** はまだありません。データセットのタブで作ってください。"),
     "arith_sample": ("Dataset **{name}** is created from the built-in drawings when you start.",
