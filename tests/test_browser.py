@@ -238,3 +238,23 @@ def test_dataset_tab_acts_on_the_dataset_it_shows(studio, page):
     expect(page.locator("#ds-skipped")).to_be_hidden()
     assert not (old / "tiny.png").exists() and not (old / "tiny.txt").exists()
     assert len(list(old.glob("*.png"))) == 3
+
+
+def test_errors_in_japanese_show_one_japanese_message_under_a_japanese_title(studio, page):
+    url, _ = studio
+    expect = sync_api.expect
+    page.goto(url)
+    expect(page.locator("#ds-warnings")).to_contain_text("has no pictures yet")
+    page.locator("#lang-switch label", has_text="日本語").click()
+    page.get_by_role("tab", name="2. 学習").click()
+    page.locator("#tr-stop").click()  # nothing runs: an error
+    shown = page.locator(".toast-message-item:visible")
+    expect(shown).to_have_text("実行中の学習はないので、止めるものはありません")
+    page.locator("#tr-resume").click()  # a second error: it replaces the first instead of stacking under "(2)"
+    expect(page.locator(".toast-message-item")).to_have_count(2)
+    expect(shown).to_have_count(1)
+    expect(shown).to_have_text("まだ学習の実行がありません。学習のタブで開始してください")
+    expect(page.locator(".toast-count")).to_be_hidden()
+    title = page.locator(".toast-title.error")
+    assert title.evaluate("t => getComputedStyle(t, '::before').content") == '"エラー"'
+    assert title.evaluate("t => getComputedStyle(t).fontSize") == "0px"  # gradio's English "Error" is not drawn

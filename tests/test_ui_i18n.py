@@ -111,3 +111,12 @@ def _file(folder, name: str, data: bytes):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+def test_a_japanese_message_gets_no_english_lead_in():
+    from lora_studio.ui.i18n import say, tr
+
+    busy = tr("ja", "ls_busy")
+    assert say("ja", busy, error=True) == busy
+    assert say("ja", "there is no training run yet; start one in the Train tab", error=True) == \
+        "まだ学習の実行がありません。学習のタブで開始してください"

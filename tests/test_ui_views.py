@@ -31,11 +31,40 @@ def test_a_stopped_run_says_press_resume_and_claims_no_missing_samples(tmp_path)
     en, ja = run_view.state_message(status, "en"), run_view.state_message(status, "ja")
     assert "press Resume" in en and "train.resume" not in en and "No sample images were made" in en
     assert "「選んだ実行を再開」" in ja and "train.resume" not in ja and "サンプル画像は作られていません" in ja
-    assert "samples in" not in run_view.log_text(status) and run_view.log_text(status).endswith("train.resume=latest")
+    assert "samples in" not in run_view.log_text(status)
+    assert run_view.log_text(status).endswith("stopped; press Resume selected run in the Train tab")
 
     with_samples = _stopped(run_dir, samples=[run_dir / "samples" / "step-000005.png"])
     assert "No sample images" not in run_view.state_message(with_samples, "en")
-    assert run_view.log_text(with_samples) == with_samples.log_tail
+    assert "(samples in /x/outputs/run/samples)" in run_view.log_text(with_samples)
+
+
+def test_the_log_gives_studio_advice_not_command_lines(tmp_path):
+    tail = ("$ /usr/bin/python -m accelerate.commands.launch --num_processes 1 -m lora_studio.train config.yaml\n"
+            "8 images with repeats = 8 samples / batch 1 = 8 steps per epoch; 3 epochs = 24 steps\n"
+            "finished: adapter saved to /x/outputs/run/run.safetensors\n"
+            "try it: lora-studio generate --base tiny --lora /x/outputs/run/run.safetensors --prompt \"mychar\"\n"
+            "error: could not write the checkpoint; then resume with train.resume=latest")
+    status = RunStatus(run_dir=tmp_path, name="run", state="finished", step=24, total_steps=24, log_tail=tail,
+                       samples=[tmp_path / "s.png"])
+    for lang in ("en", "ja"):
+        log = run_view.log_text(status, lang)
+        assert "accelerate" not in log and "lora-studio generate" not in log and "train.resume" not in log
+        assert "8 steps per epoch" in log  # the trainer's own lines stay
+    assert "open the Generate tab" in run_view.log_text(status, "en")
+    assert "「選んだ実行を再開」を押してください" in run_view.log_text(status, "ja")
+    assert "生成のタブを開いて" in run_view.log_text(status, "ja")
+
+
+def test_a_run_trained_from_the_command_line_shows_its_loss_and_state(tmp_path):
+    status = RunStatus(run_dir=tmp_path, name="cli-run", state="finished", step=3, total_steps=3,
+                       message="adapter saved to x", adapter=tmp_path / "cli-run.safetensors",
+                       metrics=[{"step": s, "loss": 1 / s} for s in (1, 2, 3)], samples=[tmp_path / "s.png"])
+    log = run_view.log_text(status, "en")
+    assert "trained from the command line" in log
+    assert "step 3/3 · loss 0.3333" in log and "step 1/3 · loss 1.0000" in log
+    assert log.splitlines()[-1].startswith("finished: ") and "cli-run.safetensors" in log
+    assert "損失 0.3333" in run_view.log_text(status, "ja")
 
 
 def test_progress_states_and_the_runs_table_are_translated(tmp_path):

@@ -28,6 +28,16 @@ CSS = """
 .ls-progress[data-state="failed"] .ls-bar { background: var(--error-background-fill, #e53935); }
 .ls-progress-text { margin-top: 4px; font-size: 0.95em; }
 """
+# gradio 6 titles every pop-up with its type in English ("Error") and stacks earlier ones under a count
+# ("Error (2)"); its `title` argument never reaches the page. The page shows the newest message alone, titled in
+# the page's language (the data-ls-lang attribute the language switch sets).
+TOAST_CSS = """
+.toast-count, .toast-separator { display: none !important; }
+.toast-messages > .toast-message-item:not(:last-child) { display: none !important; }
+""" + "".join(f"""
+html[data-ls-lang="ja"] .toast-title.{kind} {{ font-size: 0 !important; }}
+html[data-ls-lang="ja"] .toast-title.{kind}::before {{ content: "{tr('ja', key)}"; font-size: var(--text-lg); }}
+""" for kind, key in (("error", "toast_error"), ("warning", "toast_warning"), ("info", "toast_info")))
 
 # The language: gradio's translation runtime lives in its `core-*.js` module; importing the URL the page already
 # loaded gives the same instance, whose changeLocale re-renders the mounted translated texts. The choice is kept in
@@ -36,6 +46,7 @@ CSS = """
 _LOCALE_JS = """
 const LANG_KEY = 'lora-studio-lang';
 async function applyLocale(choice) {
+  document.documentElement.dataset.lsLang = choice;  // the CSS that titles pop-ups in this language
   try {
     const loaded = performance.getEntriesByType('resource').map(e => e.name);
     const url = loaded.find(n => /\\/assets\\/core-[^/]*\\.js(\\?|$)/.test(n));
@@ -54,7 +65,9 @@ BROWSER_LANGUAGE_JS = "async (x) => {" + _LOCALE_JS + """
   let stored = null;
   try { stored = localStorage.getItem(LANG_KEY); } catch (error) {}
   if (stored === 'en' || stored === 'ja') { await applyLocale(stored); return stored; }
-  return (navigator.language || 'en').toLowerCase().startsWith('ja') ? 'ja' : 'en';
+  const choice = (navigator.language || 'en').toLowerCase().startsWith('ja') ? 'ja' : 'en';
+  document.documentElement.dataset.lsLang = choice;
+  return choice;
 }"""
 TAB_KEYS = ("tab_dataset", "tab_train", "tab_generate", "tab_lesson")
 
@@ -117,7 +130,7 @@ def parse_auth(auth: str | None) -> tuple[str, str] | None:
 
 def launch_kwargs(demo: gr.Blocks) -> dict:
     """What every launch of the studio passes: translations, style, and the only folders it may serve."""
-    return dict(i18n=I18N, css=CSS, allowed_paths=demo.studio_paths.served(), max_file_size="200mb",
+    return dict(i18n=I18N, css=CSS + TOAST_CSS, allowed_paths=demo.studio_paths.served(), max_file_size="200mb",
                 footer_links=["api", "settings"])
 
 

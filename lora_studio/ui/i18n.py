@@ -8,6 +8,7 @@ a `Msg` until the language is known. Setting help comes from config.py (English)
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing
 
 import gradio as gr
@@ -162,6 +163,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "ax_epoch": ("epoch", "エポック"),
     "ax_accuracy": ("accuracy", "正解率"),
     "tr_samples": ("Sample images", "サンプル画像"),
+    "log_press_resume": ("press Resume selected run in the Train tab", "学習のタブで「選んだ実行を再開」を押してください"),
+    "log_open_generate": ("try it: open the Generate tab; the adapter is already chosen there",
+                          "試すには生成のタブを開いてください。このアダプターがもう選ばれています"),
+    "log_no_file": ("(run '{name}' was trained from the command line, without train.log: its loss log and status)",
+                    "（実行 '{name}' はコマンドラインで学習したので train.log がありません。損失の記録と状態を表示します）"),
     "tr_log": ("Log (last lines)", "ログ（最後の行）"),
     "tr_runs": ("Runs and adapters", "実行とアダプター"),
     "tr_adapters": ("Adapters (click to download)", "アダプター（クリックでダウンロード）"),
@@ -326,12 +332,15 @@ class StudioError(UserError):
         super().__init__(str(self.msg))
 
 
+_JAPANESE = re.compile("[\u3040-\u30ff\u4e00-\u9fff]")  # kana and kanji
+
+
 def say(lang: str, line: str, error: bool = False) -> str:
     """Any message in `lang`: a Msg in its own words; an English line from the core library translated when it
     is a known kind, else behind a Japanese lead-in that says the detail is in English."""
     if isinstance(line, Msg):
         return line.text(lang)
-    if lang != "ja":
+    if lang != "ja" or _JAPANESE.search(str(line)):  # already written for a Japanese reader: no English lead-in
         return str(line)
     for pattern, key in CORE_PATTERNS:
         match = pattern.match(str(line))
