@@ -79,7 +79,7 @@ def test_tag_train_generate_in_the_browser(studio, page, uploads, tmp_path):
     _upload(page, uploads["good"])
     page.locator("#ds-trigger textarea, #ds-trigger input").first.fill("mychar")
     page.locator("#ds-add").click()
-    expect(page.locator("#ds-message")).to_contain_text("Saved 8 file(s)")
+    expect(page.locator("#ds-message")).to_contain_text("Saved 4 picture(s) and 4 tag file(s)")
     expect(page.locator("#ds-warnings")).to_contain_text("4 pictures")
     page.locator("#ds-gallery button.thumbnail-item, #ds-gallery .thumbnail-item").first.click()
     selected = page.locator("#ds-selected textarea, #ds-selected input").first
@@ -91,7 +91,10 @@ def test_tag_train_generate_in_the_browser(studio, page, uploads, tmp_path):
     caption = (root / "datasets" / "browser-set" / picture).with_suffix(".txt")
     assert caption.read_text() == "mychar, 1girl, edited in the browser\n"
 
-    # 3. train two steps on the tiny base with the quickstart preset
+    # 3. train two steps on the tiny base with the quickstart preset; an earlier failed try holds the name, so the
+    # run is browser-run-2, and the page says so where the name was typed
+    (root / "outputs" / "browser-run").mkdir(parents=True)
+    (root / "outputs" / "browser-run" / "train.log").write_text("error: out of memory\n")
     page.get_by_role("tab", name="2. Train").click()
     expect(page.locator("#tr-base-note")).to_contain_text("random offline test model")
     _set_dropdown(page, "tr-dataset", "browser-set")
@@ -101,14 +104,15 @@ def test_tag_train_generate_in_the_browser(studio, page, uploads, tmp_path):
     expect(page.locator("#tr-arithmetic")).to_contain_text("2 steps")
     page.locator("#tr-start").click()
     expect(page.locator("#tr-message")).to_contain_text("started")
+    expect(page.locator("#tr-name textarea, #tr-name input").first).to_have_value("browser-run-2")
     page.set_viewport_size({"width": 760, "height": 1000})  # a narrow window: the log's long lines wrap
     page.reload()  # the run lives on disk, not in the page: a reloaded page finds it again
     page.get_by_role("tab", name="2. Train").click()
-    expect(page.locator("#tr-progress")).to_contain_text("browser-run")
+    expect(page.locator("#tr-progress")).to_contain_text("browser-run-2")
     expect(page.locator("#tr-progress")).to_contain_text("finished", timeout=300_000)
-    expect(page.locator("#tr-adapters")).to_contain_text(re.compile(r"browser-run\s*\.safetensors"))
+    expect(page.locator("#tr-adapters")).to_contain_text(re.compile(r"browser-run-2\s*\.safetensors"))
     expect(page.locator("#tr-samples img").first).to_be_visible()
-    assert (root / "outputs" / "browser-run" / "browser-run.safetensors").is_file()
+    assert (root / "outputs" / "browser-run-2" / "browser-run-2.safetensors").is_file()
     # the log shows its last lines: it overflows its box and is scrolled to the end
     log = page.locator("#tr-log textarea")
     expect(log).to_have_value(re.compile(r"finished"))

@@ -177,3 +177,12 @@ def test_real_short_training_on_the_tiny_base(jobs, sample_dataset, tiny_base_pa
     assert [row["step"] for row in done.metrics][-1] == 2
     assert os.path.getsize(done.adapter) > 0
     assert Path(done.run_dir / "config.yaml").is_file()
+
+
+def test_a_taken_name_is_numbered_and_a_numbered_name_goes_on_counting(jobs):
+    assert jobs.new_run_name("quickstart") == "quickstart"
+    (jobs.outputs / "quickstart").mkdir()
+    assert jobs.new_run_name("quickstart") == "quickstart-2"
+    (jobs.outputs / "quickstart-2").mkdir()
+    assert jobs.new_run_name("quickstart-2") == "quickstart-3"  # the page shows quickstart-2; Start again
+    assert jobs.new_run_name("sd-15") == "sd-15"  # a name that only looks numbered

@@ -39,9 +39,9 @@ def pictures(tmp_path_factory) -> list[Path]:
     return sorted(folder.glob("*.png")) + sorted(folder.glob("mychar_*.txt"))
 
 
-def wait_for(client, done, timeout: float = 300) -> dict:
+def wait_for(client, done, timeout: float = 300, run: str = "api-run") -> dict:
     deadline = time.monotonic() + timeout
-    while not done(status := client.predict(run="api-run", api_name="/training_status")):
+    while not done(status := client.predict(run=run, api_name="/training_status")):
         assert time.monotonic() < deadline, status["log_tail"]
         time.sleep(0.5)
     return status
@@ -57,7 +57,7 @@ def stop_after(client, min_step: int) -> dict:
 def test_upload_train_and_generate(client, studio, pictures):
     message, summary = client.predict(uploads=[handle_file(str(p)) for p in pictures], dataset="mychar-set",
                                       trigger_word="mychar", api_name="/upload_dataset")
-    assert "Saved 8 file(s)" in message and summary["rejected"] == []
+    assert "Saved 4 picture(s) and 4 tag file(s)" in message and summary["rejected"] == []
     root = studio[1]
     assert (root / "datasets" / "mychar-set" / "mychar_01.txt").read_text().startswith("mychar, ")
 
@@ -80,11 +80,18 @@ def test_upload_train_and_generate(client, studio, pictures):
     assert [m["step"] for m in second["metrics"]] == list(range(1, second["step"] + 1))
     assert "resumed from" in second["log_tail"] or "resumed from" in (root / "outputs/api-run/train.log").read_text()
 
+    # the same script run twice: the second run is api-run-2, and its status says so
+    again = client.predict(settings=dict(settings, **{"train.max_train_steps": 1}), preset="quickstart",
+                           api_name="/start_training")
+    assert again["name"] == "api-run-2"
+    assert wait_for(client, lambda s: s["state"] in FINAL, run="api-run-2")["state"] == "finished"
+
     runs = client.predict(api_name="/list_runs")
-    assert [(r["name"], Path(r["adapter"]).name) for r in runs] == [("api-run", "api-run.safetensors")]
+    assert [(r["name"], Path(r["adapter"]).name) for r in runs] == [("api-run-2", "api-run-2.safetensors"),
+                                                                   ("api-run", "api-run.safetensors")]
 
     gallery, files, params, text = client.predict(
-        prompt="mychar, 1girl", negative_prompt="lowres", adapter_1=runs[0]["adapter"], scale_1=0.8, adapter_2=None,
+        prompt="mychar, 1girl", negative_prompt="lowres", adapter_1=runs[1]["adapter"], scale_1=0.8, adapter_2=None,
         scale_2=1, adapter_3=None, scale_3=1, base="tiny", seed=7, steps=2, guidance_scale=5, sampler="euler",
         width=0, height=0, batch_size=1, api_name="/generate")
     assert len(gallery) == 1 and Path(gallery[0]["image"]).is_file()

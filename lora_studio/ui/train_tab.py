@@ -165,7 +165,8 @@ def build(studio: Studio, follow: tuple[gr.State, gr.Textbox]) -> TrainTab:
         status = jobs.start(cfg)
         note = tr(lang, "tr_renamed", name=name) if name != values[0] else ""
         gr.Info(tr(lang, "tr_started", name=name), title=tr(lang, "toast_info"))
-        return gr.update(value=status.name, choices=_run_names()), f"{tr(lang, 'tr_started', name=name)} {note}"
+        # the form shows the name the run got (quickstart-2), so the page and the run folder agree
+        return gr.update(value=status.name, choices=_run_names()), f"{tr(lang, 'tr_started', name=name)} {note}", name
 
     @readable_errors
     def stop(lang: str):
@@ -214,7 +215,7 @@ def build(studio: Studio, follow: tuple[gr.State, gr.Textbox]) -> TrainTab:
         widget.input(**recompute)
     form.base_path.blur(**recompute)  # a pasted or autofilled path
     form.dataset.input(dataset_trigger, [form.dataset], [form.trigger], api_visibility="private")
-    start_btn.click(start, form_inputs, [runs, message], api_visibility="private")
+    start_btn.click(start, form_inputs, [runs, message, form.name], api_visibility="private")
     stop_btn.click(stop, [lang], [message], api_visibility="private")
     resume_btn.click(resume, [runs, lang], [runs, message], api_visibility="private")
     poll_outputs = [progress, state_md, loss_plot, samples, log_box, table, adapters, runs, signature]
@@ -248,8 +249,10 @@ def _api_endpoints(studio: Studio) -> None:
     @readable_errors
     def start_training(settings: dict, preset: str = "") -> dict:
         """Start a training run. `settings`: TrainConfig keys (nested or dotted, e.g. {"train.max_train_steps": 5})
-        over the preset's values; dataset.path may be a dataset name under datasets/. Returns the run's status."""
-        cfg = prepare(studio, config_from_api(studio, settings, preset))
+        over the preset's values; dataset.path may be a dataset name under datasets/. A name already taken becomes
+        name-2, name-3, ... Returns the run's status (its `name` is the one it got)."""
+        cfg = config_from_api(studio, settings, preset)
+        cfg = prepare(studio, replace(cfg, name=jobs.new_run_name(cfg.name)))  # a taken name: name-2, as the page
         return jobs.start(cfg).to_dict()
 
     @readable_errors
