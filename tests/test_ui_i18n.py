@@ -32,7 +32,7 @@ def test_texts_have_both_languages_and_the_same_placeholders(key):
 
 def test_server_side_texts_follow_the_language():
     assert tr("en", "ds_saved", n=3, tags=2, name="x") == "Saved 3 picture(s) and 2 tag file(s) to dataset **x**."
-    assert tr("ja", "ds_saved", n=3, name="x").startswith("データセット **x** に 3 個")
+    assert tr("ja", "ds_saved", n=3, tags=2, name="x").startswith("データセット **x** に画像 3 枚")
     assert tr("ja", "no-such-key") == "no-such-key"
     assert I18N.translations_dict["ja"]["tab_train"] == "2. 学習"
     assert all("." not in key for key in I18N.translations_dict["en"])  # dots would nest in the browser
