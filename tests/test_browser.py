@@ -8,6 +8,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import httpx
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
@@ -111,6 +112,10 @@ def test_tag_train_generate_in_the_browser(studio, page, uploads, tmp_path):
     expect(page.locator("#tr-progress")).to_contain_text("browser-run-2")
     expect(page.locator("#tr-progress")).to_contain_text("finished", timeout=300_000)
     expect(page.locator("#tr-adapters")).to_contain_text(re.compile(r"browser-run-2\s*\.safetensors"))
+    link = page.locator("#tr-adapters a").first  # a download link, with no "x" that would hide it
+    expect(page.locator("#tr-adapters button")).to_have_count(0)
+    adapter = root / "outputs" / "browser-run-2" / "browser-run-2.safetensors"
+    assert httpx.get(url + link.get_attribute("href")).content == adapter.read_bytes()
     expect(page.locator("#tr-samples img").first).to_be_visible()
     assert (root / "outputs" / "browser-run-2" / "browser-run-2.safetensors").is_file()
     # the log shows its last lines: it overflows its box and is scrolled to the end

@@ -203,3 +203,10 @@ def test_unusable_lora_file_is_named_and_leaves_the_pipe_clean(pipe, tmp_path):
     with pytest.raises(UserError, match="broken.safetensors"):
         generate(config(tmp_path, loras=[str(broken)]), pipe=pipe)
     assert np.array_equal(one(generate(config(tmp_path), pipe=pipe)), base)
+
+
+def test_each_denoising_step_is_reported_and_changes_nothing(pipe, tmp_path):
+    told: list[tuple[int, int]] = []
+    with_progress = one(generate(config(tmp_path, seed=3, steps=4), pipe=pipe, on_step=lambda *a: told.append(a)))
+    assert told == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert np.array_equal(with_progress, one(generate(config(tmp_path, seed=3, steps=4), pipe=pipe)))

@@ -63,7 +63,7 @@ def test_a_run_trained_from_the_command_line_shows_its_loss_and_state(tmp_path):
     log = run_view.log_text(status, "en")
     assert "trained from the command line" in log
     assert "step 3/3 · loss 0.3333" in log and "step 1/3 · loss 1.0000" in log
-    assert log.splitlines()[-1].startswith("finished: ") and "cli-run.safetensors" in log
+    assert "finished: adapter cli-run.safetensors is ready" in log.splitlines()[-1]
     assert "損失 0.3333" in run_view.log_text(status, "ja")
 
 
@@ -158,3 +158,15 @@ def test_the_lesson_points_to_classify_my_photo_and_speaks_japanese(tmp_path):
         plot = gr.LinePlot(x="epoch", y="accuracy", color="series")
     (titles,) = run_view.plot_titles("ja", [(plot, "ls_accuracy", "ax_epoch", "ax_accuracy")])
     assert (titles.title, titles.x_title, titles.y_title) == ("正解率", "エポック", "正解率")
+
+
+def test_adapters_are_download_links_without_a_hide_button(tmp_path):
+    files = []
+    for name in ("a", "b<c"):
+        (tmp_path / name).mkdir()
+        files.append(tmp_path / name / f"{name}.safetensors")
+        files[-1].write_bytes(b"x" * 2048)
+    page = run_view.adapters_html([str(f) for f in files], "ja")
+    assert page.count("<a href=\"gradio_api/file=") == 2 and "<button" not in page and "×" not in page
+    assert "b&lt;c / b&lt;c.safetensors" in page and "2.0 KiB" in page and "アダプター" in page
+    assert run_view.adapters_html([], "en") == ""

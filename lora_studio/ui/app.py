@@ -27,6 +27,7 @@ CSS = """
 .ls-bar { height: 100%; background: var(--color-accent); transition: width 0.6s; }
 .ls-progress[data-state="failed"] .ls-bar { background: var(--error-background-fill, #e53935); }
 .ls-progress-text { margin-top: 4px; font-size: 0.95em; }
+#ls-summaries pre { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.85em; }
 """
 # gradio 6 titles every pop-up with its type in English ("Error") and stacks earlier ones under a count
 # ("Error (2)"); its `title` argument never reaches the page. The page shows the newest message alone, titled in
@@ -45,8 +46,29 @@ html[data-ls-lang="ja"] .toast-title.{kind}::before {{ content: "{tr('ja', key)}
 # texts the server made are redrawn by the server (relabel, rerender).
 _LOCALE_JS = """
 const LANG_KEY = 'lora-studio-lang';
+const UPLOAD_TEXTS = [["Drop File Here", "ファイルをここにドロップ"], ["Drop Image Here", "画像をここにドロップ"],
+  ["Click to Upload", "クリックしてアップロード"], ["- or -", "- または -"],
+  ["Paste from Clipboard", "クリップボードから貼り付け"]];
+// gradio's upload boxes take their words once, when drawn: redraw them in the page's language, also after
+// gradio draws them again (a cleared file list).
+function relabelUploads() {
+  const ja = document.documentElement.dataset.lsLang === 'ja';
+  for (const root of document.querySelectorAll('#ds-files, #ls-photo')) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+      const node = walker.currentNode, text = node.nodeValue.trim();
+      const pair = UPLOAD_TEXTS.find(p => p.includes(text));
+      if (pair && text !== pair[ja ? 1 : 0]) node.nodeValue = node.nodeValue.replace(text, pair[ja ? 1 : 0]);
+    }
+  }
+  if (!window.lsUploadObserver) {
+    window.lsUploadObserver = new MutationObserver(relabelUploads);
+    window.lsUploadObserver.observe(document.body, {childList: true, subtree: true, characterData: true});
+  }
+}
 async function applyLocale(choice) {
   document.documentElement.dataset.lsLang = choice;  // the CSS that titles pop-ups in this language
+  relabelUploads();
   try {
     const loaded = performance.getEntriesByType('resource').map(e => e.name);
     const url = loaded.find(n => /\\/assets\\/core-[^/]*\\.js(\\?|$)/.test(n));
@@ -67,6 +89,7 @@ BROWSER_LANGUAGE_JS = "async (x) => {" + _LOCALE_JS + """
   if (stored === 'en' || stored === 'ja') { await applyLocale(stored); return stored; }
   const choice = (navigator.language || 'en').toLowerCase().startsWith('ja') ? 'ja' : 'en';
   document.documentElement.dataset.lsLang = choice;
+  relabelUploads();
   return choice;
 }"""
 TAB_KEYS = ("tab_dataset", "tab_train", "tab_generate", "tab_lesson")

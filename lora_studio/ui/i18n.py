@@ -221,6 +221,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "gen_files": ("Download PNGs", "PNG をダウンロード"),
     "gen_loading": ("loading base {base}", "ベース {base} を読み込み中"),
     "gen_working": ("generating {n} picture(s)", "{n} 枚を生成中"),
+    "gen_caption": ("seed {seed}", "シード {seed}"),
     "gen_done": ("Generated {n} picture(s) into {folder}.", "{folder} に {n} 枚生成しました。"),
     # ---- lesson
     "ls_intro": ("How does a model learn something new from few pictures? This lesson trains a small classifier "

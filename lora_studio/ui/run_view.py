@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import gradio as gr
 import pandas as pd
@@ -103,7 +105,7 @@ def _log_from_files(status: RunStatus, lang: str) -> str:
     lines += [tr(lang, "st_step", step=m["step"], total=total) + " · " + tr(lang, "st_loss", loss=f"{m['loss']:.4f}")
               for m in rows]
     if status.state != "none":
-        lines.append(f"{tr(lang, 'state_' + status.state)}: {state_message(status, lang) or status.message}")
+        lines.append(state_message(status, lang) or f"{tr(lang, 'state_' + status.state)}: {say(lang, status.message)}")
     return "\n".join(lines)
 
 
@@ -125,6 +127,20 @@ def render(status: RunStatus | None, lang: str) -> tuple:
         return "", tr(lang, "st_none"), None, [], ""
     samples = [(str(p), p.stem) for p in status.samples]
     return progress_html(status, lang), state_message(status, lang), loss_plot(status), samples, log_text(status, lang)
+
+
+def adapters_html(files: list[str], lang: str) -> str:
+    """Download links for the finished runs' adapters. Not a gr.File: with two files or more it draws an "x"
+    beside each that only hides the file from the list (nothing is deleted, and it never comes back)."""
+    if not files:
+        return ""
+    items = []
+    for file in files:
+        path = Path(file)
+        size = f"{path.stat().st_size / 1024:.1f} KiB" if path.is_file() else "?"
+        items.append(f'<li><a href="gradio_api/file={quote(str(path))}" download="{html.escape(path.name)}">'
+                     f"{html.escape(path.parent.name)} / {html.escape(path.name)}</a> · {size}</li>")
+    return f"<b>{html.escape(tr(lang, 'tr_adapters'))}</b><ul>{''.join(items)}</ul>"
 
 
 def runs_table(studio: Studio, lang: str) -> tuple[pd.DataFrame, list[str], list[str]]:

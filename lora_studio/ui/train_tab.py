@@ -19,7 +19,7 @@ from . import dataset_store as store
 from .common import Studio, message_of, readable_errors
 from .i18n import I18N, StudioError, tr
 from .paths import links_in, list_datasets
-from .run_view import LOG_LINES, SCROLL_LOG_JS, render, runs_table
+from .run_view import LOG_LINES, SCROLL_LOG_JS, adapters_html, render, runs_table
 from .train_form import TrainForm, arithmetic, field_error, load_preset, preset_choices
 
 POLL_S = 2.0
@@ -118,8 +118,7 @@ def build(studio: Studio, follow: tuple[gr.State, gr.Textbox]) -> TrainTab:
                          elem_id="tr-log")
     with gr.Accordion(I18N("tr_runs"), open=True):
         table = gr.Dataframe(headers=["run", "state", "step", "adapter"], interactive=False, elem_id="tr-runs")
-        adapters = gr.File(label=I18N("tr_adapters"), file_count="multiple", interactive=False,
-                           elem_id="tr-adapters")
+        adapters = gr.HTML(elem_id="tr-adapters")
     signature = gr.State(REDRAW)
     synced = gr.State("")  # the Dataset tab's dataset last copied into the form
     timer = gr.Timer(POLL_S)
@@ -199,7 +198,7 @@ def build(studio: Studio, follow: tuple[gr.State, gr.Textbox]) -> TrainTab:
         rows, names, files = runs_table(studio, lang)
         values = render(status, lang)
         watched = gr.update(choices=names, value=status.name if status else None)
-        return (*values, rows, files or None, watched, sig)
+        return (*values, rows, adapters_html(files, lang), watched, sig)
 
     form_inputs = [lang, *form.components]
     arithmetic_outputs = [form.arithmetic, form.base_note]
