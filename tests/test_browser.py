@@ -102,7 +102,7 @@ def test_tag_train_generate_in_the_browser(studio, page, uploads, tmp_path):
     page.locator("#tr-name textarea, #tr-name input").first.fill("browser-run")
     _set_number(page, "tr-length", 2)
     expect(page.locator("#tr-arithmetic")).to_contain_text("4 images")
-    expect(page.locator("#tr-arithmetic")).to_contain_text("2 steps")
+    expect(page.locator("#tr-arithmetic")).to_contain_text("ends the run early, at step 2")
     page.locator("#tr-start").click()
     expect(page.locator("#tr-message")).to_contain_text("started")
     expect(page.locator("#tr-name textarea, #tr-name input").first).to_have_value("browser-run-2")
@@ -134,6 +134,9 @@ def test_tag_train_generate_in_the_browser(studio, page, uploads, tmp_path):
     page.locator("#gen-run").click()
     expect(page.locator("#gen-gallery img").first).to_be_visible(timeout=120_000)
     expect(page.locator("#gen-params textarea")).to_have_value(re.compile("Lora hashes"))
+    # the caption under the picture is short (its seed); the whole parameter text is in the box below
+    expect(page.locator("#gen-gallery")).to_contain_text(re.compile(r"seed \d+"))
+    expect(page.locator("#gen-gallery")).not_to_contain_text("Negative prompt")
     screenshot = tmp_path / "studio-generate.png"
     page.screenshot(path=str(screenshot), full_page=True)
 
@@ -267,3 +270,30 @@ def test_errors_in_japanese_show_one_japanese_message_under_a_japanese_title(stu
     title = page.locator(".toast-title.error")
     assert title.evaluate("t => getComputedStyle(t, '::before').content") == '"エラー"'
     assert title.evaluate("t => getComputedStyle(t).fontSize") == "0px"  # gradio's English "Error" is not drawn
+
+
+def test_in_japanese_the_upload_box_relabels_and_the_lesson_shows_only_what_is_live(studio, page):
+    url, _ = studio
+    expect = sync_api.expect
+    page.goto(url)
+    expect(page.locator("#ds-warnings")).to_contain_text("has no pictures yet")
+    expect(page.locator("#ds-files")).to_contain_text("Drop File Here")
+    page.locator("#lang-switch label", has_text="日本語").click()
+    expect(page.locator("#ds-files")).to_contain_text("ファイルをここにドロップ")
+    expect(page.locator("#ds-files")).not_to_contain_text("Drop File Here")
+
+    page.get_by_role("tab", name="4. レッスン").click()
+    expect(page.locator("#ls-run")).to_be_visible()
+    for part in ("#ls-stop", "#ls-accuracy", "#ls-loss", "#ls-figures"):  # nothing to show or stop yet
+        expect(page.locator(part)).to_be_hidden()
+    page.locator("#ls-overrides textarea").fill("transfer.epochs=1\nfinetune.epochs=1\ndata.generated_per_class=8")
+    page.locator("#ls-run").click()
+    expect(page.locator("#ls-figures img").first).to_be_visible(timeout=300_000)
+    expect(page.locator("#ls-accuracy")).to_be_visible()
+    expect(page.locator("#ls-loss")).to_be_visible()
+    expect(page.locator("#ls-progress")).to_contain_text("完了")
+    expect(page.locator("#ls-stop")).to_be_hidden()  # the lesson ended
+    # the parameter summaries fit their column: wrapped, not cut off on the right
+    expect(page.locator("#ls-summaries pre").first).to_contain_text("学習可能")
+    overflow = page.locator("#ls-summaries pre").evaluate_all("ps => ps.map(p => p.scrollWidth - p.clientWidth)")
+    assert overflow and max(overflow) <= 1, overflow

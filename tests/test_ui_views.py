@@ -170,3 +170,13 @@ def test_adapters_are_download_links_without_a_hide_button(tmp_path):
     assert page.count("<a href=\"gradio_api/file=") == 2 and "<button" not in page and "×" not in page
     assert "b&lt;c / b&lt;c.safetensors" in page and "2.0 KiB" in page and "アダプター" in page
     assert run_view.adapters_html([], "en") == ""
+
+
+def test_generate_draws_one_progress_bar_on_its_gallery(tmp_path, tiny_base_path):
+    from lora_studio.ui.app import build_app
+
+    demo = build_app(tmp_path)
+    config = demo.get_config_file()
+    (generate,) = [d for d in config["dependencies"] if d.get("api_name") == "generate"]
+    gallery = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "gen-gallery")
+    assert generate["show_progress_on"] == [gallery]
