@@ -63,6 +63,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _wait_until_it_answers(url: str, timeout: float = 180.0) -> None:
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.head(url, timeout=30).status_code in (200, 401):
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, f"the studio at {url} never answered"
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="session")
 def start_studio(tiny_base_path):
     """start_studio(root, **launch) -> the running studio for `root` on a free local port; all are closed at the
@@ -74,9 +90,12 @@ def start_studio(tiny_base_path):
     def start(root: Path, **launch):
         demo = build_app(root)
         demo.queue()
+        # gradio's own check that the page answers gives up after one 3 s request, which a busy machine misses
+        # ("When localhost is not accessible..."): skip it and wait for the page here instead.
         demo.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True,
-                    **launch_kwargs(demo), **launch)
+                    _frontend=False, **launch_kwargs(demo), **launch)
         started.append(demo)
+        _wait_until_it_answers(demo.local_url)
         return demo
 
     yield start

@@ -106,7 +106,7 @@ def test_tag_train_generate_in_the_browser(studio, page, uploads, tmp_path):
     page.locator("#tr-start").click()
     expect(page.locator("#tr-message")).to_contain_text("started")
     expect(page.locator("#tr-name textarea, #tr-name input").first).to_have_value("browser-run-2")
-    page.set_viewport_size({"width": 760, "height": 1000})  # a narrow window: the log's long lines wrap
+    page.set_viewport_size({"width": 480, "height": 1000})  # a narrow window: the log's long lines wrap
     page.reload()  # the run lives on disk, not in the page: a reloaded page finds it again
     page.get_by_role("tab", name="2. Train").click()
     expect(page.locator("#tr-progress")).to_contain_text("browser-run-2")

@@ -27,7 +27,8 @@ CSS = """
 .ls-bar { height: 100%; background: var(--color-accent); transition: width 0.6s; }
 .ls-progress[data-state="failed"] .ls-bar { background: var(--error-background-fill, #e53935); }
 .ls-progress-text { margin-top: 4px; font-size: 0.95em; }
-#ls-summaries pre { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.85em; }
+#ls-summaries pre, #ls-summaries pre code { white-space: pre-wrap !important; overflow-wrap: anywhere; }
+#ls-summaries pre { font-size: 0.85em; }
 """
 # gradio 6 titles every pop-up with its type in English ("Error") and stacks earlier ones under a count
 # ("Error (2)"); its `title` argument never reaches the page. The page shows the newest message alone, titled in

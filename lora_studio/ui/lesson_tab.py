@@ -99,11 +99,8 @@ class LessonView:
         return pd.DataFrame(rows, columns=["epoch", metric, "series"]) if rows else None
 
     def outputs(self) -> tuple:
-        """What the tab shows; a chart or the figures appear once they have something to show."""
-        accuracy, loss = self.curves("accuracy"), self.curves("loss")
-        return (self.progress, "\n\n".join(self.sections), "\n\n".join(self.summaries),
-                gr.update(value=accuracy, visible=accuracy is not None), gr.update(value=loss, visible=loss is not None),
-                gr.update(value=self.images or None, visible=bool(self.images)), self.result, str(self.config.run_dir))
+        return (self.progress, "\n\n".join(self.sections), "\n\n".join(self.summaries), self.curves("accuracy"),
+                self.curves("loss"), self.images or None, self.result, str(self.config.run_dir))
 
 
 _model_cache: dict[str, Any] = {}
@@ -218,9 +215,13 @@ def build(studio: Studio) -> list[tuple[gr.LinePlot, str | None, str, str]]:
 
     outputs = [progress, explanations, summaries, accuracy_plot, loss_plot, figures, result, run_dir]
     running = run_btn.click(run, [preset, overrides, lang], outputs, api_name="run_lesson", concurrency_limit=1)
-    # the Stop button exists only while a lesson runs (`.then` also follows a failed run)
-    run_btn.click(lambda: gr.update(visible=True), None, stop_btn, api_visibility="private", queue=False)
-    running.then(lambda: gr.update(visible=False), None, stop_btn, api_visibility="private")
+    # Before a run the tab shows no empty charts, gallery or Stop: the charts and Stop appear when a lesson starts,
+    # the figures once it has drawn them; Stop goes when it ends (`.then` also follows a failed run). Separate
+    # events, so the API's /run_lesson returns plain values.
+    live = [stop_btn, accuracy_plot, loss_plot]
+    run_btn.click(lambda: [gr.update(visible=True)] * len(live), None, live, api_visibility="private", queue=False)
+    running.then(lambda pictures: (gr.update(visible=False), gr.update(visible=bool(pictures))), [figures],
+                 [stop_btn, figures], api_visibility="private")
     stop_btn.click(stop, [lang], [progress], api_visibility="private")
     classify_btn.click(classify, [photo, run_dir, lang], [answer], api_name="classify_photo")
     return [(accuracy_plot, "ls_accuracy", "ax_epoch", "ax_accuracy"), (loss_plot, "ls_loss", "ax_epoch", "ax_loss")]
