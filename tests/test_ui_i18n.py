@@ -120,3 +120,4 @@ def test_a_japanese_message_gets_no_english_lead_in():
     assert say("ja", busy, error=True) == busy
     assert say("ja", "there is no training run yet; start one in the Train tab", error=True) == \
         "まだ学習の実行がありません。学習のタブで開始してください"
+    assert say("ja", "run 'キャラ' not found in /o", error=True) == "実行 'キャラ' は /o にありません"  # still translated

@@ -342,10 +342,12 @@ def say(lang: str, line: str, error: bool = False) -> str:
     is a known kind, else behind a Japanese lead-in that says the detail is in English."""
     if isinstance(line, Msg):
         return line.text(lang)
-    if lang != "ja" or _JAPANESE.search(str(line)):  # already written for a Japanese reader: no English lead-in
+    if lang != "ja":
         return str(line)
     for pattern, key in CORE_PATTERNS:
         match = pattern.match(str(line))
         if match:
             return tr(lang, key, **match.groupdict())
+    if _JAPANESE.search(str(line)):  # already written for a Japanese reader: no English lead-in
+        return str(line)
     return tr(lang, "core_error" if error else "core_note", detail=str(line))
