@@ -31,11 +31,12 @@ CSS = """
 #ls-summaries pre { font-size: 0.85em; }
 """
 # gradio 6 titles every pop-up with its type in English ("Error") and stacks earlier ones under a count
-# ("Error (2)"); its `title` argument never reaches the page. The page shows the newest message alone, titled in
-# the page's language (the data-ls-lang attribute the language switch sets).
+# ("Error (2)"); its `title` argument never reaches the page. The page shows the newest error alone (warnings, such
+# as the files one upload refused, stay together) and titles pop-ups in the page's language (the data-ls-lang
+# attribute the language switch sets).
 TOAST_CSS = """
-.toast-count, .toast-separator { display: none !important; }
-.toast-messages > .toast-message-item:not(:last-child) { display: none !important; }
+.toast-body.error .toast-count, .toast-body.error .toast-separator { display: none !important; }
+.toast-body.error .toast-message-item:not(:last-child) { display: none !important; }
 """ + "".join(f"""
 html[data-ls-lang="ja"] .toast-title.{kind} {{ font-size: 0 !important; }}
 html[data-ls-lang="ja"] .toast-title.{kind}::before {{ content: "{tr('ja', key)}"; font-size: var(--text-lg); }}
