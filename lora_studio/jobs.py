@@ -207,8 +207,12 @@ class Jobs:
     # ---- start / resume
 
     def new_run_name(self, name: str) -> str:
-        """`name`, or `name-2`, `name-3`, ... when a run of that name already exists."""
+        """`name`, or `name-2`, `name-3`, ... when a run of that name already exists (`name-2` taken again goes on
+        to `name-3`, not `name-2-2`)."""
         candidate, n = name, 1
+        numbered = re.fullmatch(r"(.+)-(\d+)", name)
+        if numbered and (self.outputs / numbered[1]).exists():  # a name the studio numbered: go on counting
+            name, n = numbered[1], int(numbered[2])
         while (self.outputs / candidate).exists():
             n += 1
             candidate = f"{name}-{n}"

@@ -55,3 +55,20 @@ def test_step_randomness_depends_only_on_seed_step_and_rank():
                        torch.randn(4, generator=step_generator(1, 3, 0, cpu)))
     assert not torch.equal(torch.randn(4, generator=step_generator(1, 3, 0, cpu)),
                            torch.randn(4, generator=step_generator(2, 3, 0, cpu)))
+
+
+def _plan(total_steps: int, epochs: int = 3):
+    from lora_studio.steps import StepPlan
+
+    return StepPlan(num_images=8, num_samples=8, batch_size=1, world_size=1, accumulation=1, batches_per_epoch=8,
+                    steps_per_epoch=8, epochs=epochs, total_steps=total_steps)
+
+
+def test_a_step_limit_inside_an_epoch_says_the_run_ends_early_at_that_step():
+    text = _plan(20).describe()
+    assert "ends the run early, at step 20" in text
+    assert "3 epochs = 20 steps" not in text
+
+
+def test_whole_epochs_are_counted_as_before():
+    assert _plan(24).describe().endswith("8 steps per epoch; 3 epochs = 24 steps")

@@ -10,7 +10,6 @@ pytest.importorskip("gradio_client")
 pytest.importorskip("timm")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
-from test_ui_api import start_studio  # noqa: E402
 
 from lora_studio.sample_data import make_sample_dataset  # noqa: E402
 from lora_studio.tag_files import BACKUP_NAME  # noqa: E402
@@ -22,7 +21,7 @@ CHARACTER = "tiny character (lora studio)"
 
 
 @pytest.fixture(scope="module")
-def studio(tmp_path_factory):
+def studio(tmp_path_factory, start_studio):
     root = tmp_path_factory.mktemp("tag-studio")
     demo = start_studio(root)
     yield Client(demo.local_url, verbose=False), root

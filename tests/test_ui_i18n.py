@@ -31,8 +31,8 @@ def test_texts_have_both_languages_and_the_same_placeholders(key):
 
 
 def test_server_side_texts_follow_the_language():
-    assert tr("en", "ds_saved", n=3, name="x") == "Saved 3 file(s) to dataset **x**."
-    assert tr("ja", "ds_saved", n=3, name="x").startswith("データセット **x** に 3 個")
+    assert tr("en", "ds_saved", n=3, tags=2, name="x") == "Saved 3 picture(s) and 2 tag file(s) to dataset **x**."
+    assert tr("ja", "ds_saved", n=3, tags=2, name="x").startswith("データセット **x** に画像 3 枚")
     assert tr("ja", "no-such-key") == "no-such-key"
     assert I18N.translations_dict["ja"]["tab_train"] == "2. 学習"
     assert all("." not in key for key in I18N.translations_dict["en"])  # dots would nest in the browser
@@ -111,3 +111,13 @@ def _file(folder, name: str, data: bytes):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+def test_a_japanese_message_gets_no_english_lead_in():
+    from lora_studio.ui.i18n import say, tr
+
+    busy = tr("ja", "ls_busy")
+    assert say("ja", busy, error=True) == busy
+    assert say("ja", "there is no training run yet; start one in the Train tab", error=True) == \
+        "まだ学習の実行がありません。学習のタブで開始してください"
+    assert say("ja", "run 'キャラ' not found in /o", error=True) == "実行 'キャラ' は /o にありません"  # still translated

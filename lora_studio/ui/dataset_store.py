@@ -28,6 +28,7 @@ from ..data import (
     tag_frequency,
 )
 from ..errors import DatasetError, UserError
+from ..sample_data import README as SAMPLE_README
 from .i18n import Msg, StudioError
 from .paths import inside, links_in, safe_relative
 
@@ -296,15 +297,27 @@ def describe(folder: Path) -> DatasetView:
         return DatasetView(folder, [], [str(e)], {}, "", skipped=pictures_on_disk(folder))
     notes = list(scan.warnings)
     scan.items = _without_links(folder, scan.items, notes)
-    for item in scan.items:
-        if min(item.width, item.height) < SMALL_SIDE:
-            notes.append(Msg("ds_small", name=item.path.relative_to(folder).as_posix(), w=item.width, h=item.height,
-                             side=SMALL_SIDE))
+    small = [item for item in scan.items if min(item.width, item.height) < SMALL_SIDE]
+    if small and is_sample_dataset(folder):  # drawn small on purpose: one note, not one warning per picture
+        notes.append(Msg("ds_sample_small", n=len(small), side=SMALL_SIDE))
+        small = []
+    for item in small:
+        notes.append(Msg("ds_small", name=item.path.relative_to(folder).as_posix(), w=item.width, h=item.height,
+                         side=SMALL_SIDE))
     notes += _duplicates(scan.items, folder)
     view = DatasetView(folder, scan.items, notes, tag_frequency(scan.items), _guess_trigger(scan.items))
     used = {view.relative(item) for item in scan.items}
     view.skipped = [name for name in pictures_on_disk(folder) if name not in used]
     return view
+
+
+def is_sample_dataset(folder: Path) -> bool:
+    """The built-in drawings (sample_data.py), recognised by the README it writes beside them."""
+    readme = folder / "README.txt"
+    try:
+        return not readme.is_symlink() and readme.read_text(encoding="utf-8")[:200].startswith(SAMPLE_README[:60])
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def trigger_of(folder: Path) -> str:

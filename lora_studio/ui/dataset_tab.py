@@ -8,6 +8,7 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from ..data import IMAGE_EXTENSIONS
 from ..errors import UserError
 from ..sample_data import TRIGGER_WORD, make_sample_dataset
 from . import dataset_store as store
@@ -113,7 +114,9 @@ def build(studio: Studio) -> DatasetTab:
         if trigger_word.strip() and report.saved:
             store.add_tag_everywhere(folder, trigger_word, first=True)
         warn_all(report.rejected, lang)
-        text = tr(lang, "ds_saved" if report.saved else "ds_nothing_saved", n=len(report.saved), name=dataset)
+        pictures = [name for name in report.saved if Path(name).suffix.lower() in IMAGE_EXTENSIONS]
+        text = tr(lang, "ds_saved" if report.saved else "ds_nothing_saved", n=len(pictures),
+                  tags=len(report.saved) - len(pictures), name=dataset)
         if report.rejected:
             text += "\n\n" + tr(lang, "ds_refused") + "\n" + "\n".join(f"- {say(lang, r)}" for r in report.rejected)
         return text, {"dataset": dataset, "folder": str(folder), "saved": report.saved, "rejected": report.rejected}

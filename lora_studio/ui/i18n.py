@@ -7,6 +7,8 @@ a `Msg` until the language is known. Setting help comes from config.py (English)
 
 from __future__ import annotations
 
+import re
+
 import gradio as gr
 
 from ..config import TrainConfig, config_fields
@@ -67,7 +69,8 @@ TEXT: dict[str, tuple[str, str]] = {
                  "データセット **{name}** にはまだ画像がありません。上から追加してください。"),
     "ds_warnings": ("Warnings", "警告"),
     "ds_no_files": ("Choose or drop some pictures first.", "先に画像を選ぶかドロップしてください。"),
-    "ds_saved": ("Saved {n} file(s) to dataset **{name}**.", "データセット **{name}** に {n} 個のファイルを保存しました。"),
+    "ds_saved": ("Saved {n} picture(s) and {tags} tag file(s) to dataset **{name}**.",
+                 "データセット **{name}** に画像 {n} 枚とタグファイル {tags} 個を保存しました。"),
     "ds_refused": ("Not saved:", "保存しなかったもの:"),
     "ds_pick_first": ("Click a picture in the gallery first.", "先にギャラリーの画像をクリックしてください。"),
     "ds_tags_saved": ("Saved {n} tags for {name}.", "{name} のタグを {n} 個保存しました。"),
@@ -183,6 +186,10 @@ TEXT: dict[str, tuple[str, str]] = {
               "{epochs} epoch(s) = **{total} steps** in all.",
               "**{images}** 枚 × 繰り返し = {samples} サンプル ÷ バッチ {batch} = **1 エポック {per_epoch} ステップ**、"
               "{epochs} エポックで合計 **{total} ステップ**。"),
+    "arith_early": ("**{images}** images × repeats = {samples} samples ÷ batch {batch} = **{per_epoch} steps per "
+                    "epoch**; the step count ends the run early, at **step {total}** (in epoch {epochs}).",
+                    "**{images}** 枚 × 繰り返し = {samples} サンプル ÷ バッチ {batch} = **1 エポック {per_epoch} ステップ**。"
+                    "ステップ数の指定で、{epochs} エポック目の途中の **ステップ {total}** で終わります。"),
     "arith_no_dataset": ("Dataset **{name}** does not exist yet: create it in the Dataset tab.",
                          "データセット **{name}** はまだありません。データセットのタブで作ってください。"),
     "arith_sample": ("Dataset **{name}** is created from the built-in drawings when you start.",
@@ -199,6 +206,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "ax_epoch": ("epoch", "エポック"),
     "ax_accuracy": ("accuracy", "正解率"),
     "tr_samples": ("Sample images", "サンプル画像"),
+    "log_press_resume": ("press Resume selected run in the Train tab", "学習のタブで「選んだ実行を再開」を押してください"),
+    "log_open_generate": ("try it: open the Generate tab; the adapter is already chosen there",
+                          "試すには生成のタブを開いてください。このアダプターがもう選ばれています"),
+    "log_no_file": ("(run '{name}' was trained from the command line, without train.log: its loss log and status)",
+                    "（実行 '{name}' はコマンドラインで学習したので train.log がありません。損失の記録と状態を表示します）"),
     "tr_log": ("Log (last lines)", "ログ（最後の行）"),
     "tr_runs": ("Runs and adapters", "実行とアダプター"),
     "tr_adapters": ("Adapters (click to download)", "アダプター（クリックでダウンロード）"),
@@ -251,6 +263,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "gen_files": ("Download PNGs", "PNG をダウンロード"),
     "gen_loading": ("loading base {base}", "ベース {base} を読み込み中"),
     "gen_working": ("generating {n} picture(s)", "{n} 枚を生成中"),
+    "gen_caption": ("seed {seed}", "シード {seed}"),
     "gen_done": ("Generated {n} picture(s) into {folder}.", "{folder} に {n} 枚生成しました。"),
     # ---- lesson
     "ls_intro": ("How does a model learn something new from few pictures? This lesson trains a small classifier "
@@ -356,6 +369,9 @@ class StudioError(UserError):
         super().__init__(str(self.msg))
 
 
+_JAPANESE = re.compile("[\u3040-\u30ff\u4e00-\u9fff]")  # kana and kanji
+
+
 def say(lang: str, line: str, error: bool = False) -> str:
     """Any message in `lang`: a Msg in its own words; an English line from the core library translated when it
     is a known kind, else behind a Japanese lead-in that says the detail is in English."""
@@ -367,4 +383,6 @@ def say(lang: str, line: str, error: bool = False) -> str:
         match = pattern.match(str(line))
         if match:
             return tr(lang, key, **match.groupdict())
+    if _JAPANESE.search(str(line)):  # already written for a Japanese reader: no English lead-in
+        return str(line)
     return tr(lang, "core_error" if error else "core_note", detail=str(line))

@@ -140,7 +140,7 @@ def build(studio: Studio) -> list[tuple[gr.LinePlot, str | None, str, str]]:
                                placeholder="transfer.epochs=1\nfinetune.epochs=2", elem_id="ls-overrides")
     with gr.Row():
         run_btn = gr.Button(I18N("ls_run"), variant="primary", elem_id="ls-run")
-        stop_btn = gr.Button(I18N("ls_stop"), variant="stop")
+        stop_btn = gr.Button(I18N("ls_stop"), variant="stop", visible=False, elem_id="ls-stop")  # while one runs
     progress = gr.Markdown(elem_id="ls-progress")
     with gr.Row():
         with gr.Column(scale=3):
@@ -150,12 +150,14 @@ def build(studio: Studio) -> list[tuple[gr.LinePlot, str | None, str, str]]:
             # gradio sizes the chart to `height` without counting the block label, which pushes the legend
             # (training / validation) out of the box: the chart's own title names the plot instead.
             accuracy_plot = gr.LinePlot(x="epoch", y="accuracy", color="series", title=tr("en", "ls_accuracy"),
-                                        color_title="", show_label=False, height=280, elem_id="ls-accuracy")
+                                        color_title="", show_label=False, height=280, elem_id="ls-accuracy",
+                                        visible=False)
             loss_plot = gr.LinePlot(x="epoch", y="loss", color="series", title=tr("en", "ls_loss"), color_title="",
-                                    show_label=False, height=280, elem_id="ls-loss")
+                                    show_label=False, height=280, elem_id="ls-loss",
+                                    visible=False)
     result = gr.Markdown(elem_id="ls-result")
     figures = gr.Gallery(label=I18N("ls_figures"), columns=2, height=620, object_fit="contain",
-                         elem_id="ls-figures")
+                         elem_id="ls-figures", visible=False)
     run_dir = gr.Textbox(visible=False)
     gr.Markdown(I18N("ls_classify_intro"))
     with gr.Row():
@@ -226,7 +228,14 @@ def build(studio: Studio) -> list[tuple[gr.LinePlot, str | None, str, str]]:
         return {label: probability}
 
     outputs = [progress, explanations, summaries, accuracy_plot, loss_plot, figures, result, run_dir]
-    run_btn.click(run, [preset, overrides, lang], outputs, api_name="run_lesson", concurrency_limit=1)
+    running = run_btn.click(run, [preset, overrides, lang], outputs, api_name="run_lesson", concurrency_limit=1)
+    # Before a run the tab shows no empty charts, gallery or Stop: the charts and Stop appear when a lesson starts,
+    # the figures once it has drawn them; Stop goes when it ends (`.then` also follows a failed run). Separate
+    # events, so the API's /run_lesson returns plain values.
+    live = [stop_btn, accuracy_plot, loss_plot]
+    run_btn.click(lambda: [gr.update(visible=True)] * len(live), None, live, api_visibility="private", queue=False)
+    running.then(lambda pictures: (gr.update(visible=False), gr.update(visible=bool(pictures))), [figures],
+                 [stop_btn, figures], api_visibility="private")
     stop_btn.click(stop, [lang], [progress], api_visibility="private")
     classify_btn.click(classify, [photo, run_dir, lang], [answer], api_name="classify_photo")
     return [(accuracy_plot, "ls_accuracy", "ax_epoch", "ax_accuracy"), (loss_plot, "ls_loss", "ax_epoch", "ax_loss")]

@@ -59,6 +59,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
                        "フォルダーそのものを datasets/ に移動するかコピーしてください"),
     "ds_small": ("small picture '{name}' ({w}x{h}): pictures of {side}-1024 px or more train much better",
                  "小さい画像 '{name}'（{w}x{h}）: {side}〜1024 px 以上の画像のほうがずっとよく学習できます"),
+    "ds_sample_small": ("the {n} built-in sample pictures are small on purpose ({side} px would train better): they "
+                        "are for trying the flow offline on the tiny model; for a real LoRA use pictures of "
+                        "{side}-1024 px or more",
+                        "組み込みのサンプル画像 {n} 枚はわざと小さくしてあります（{side} px 以上のほうがよく学習できます）。"
+                        "tiny モデルでオフラインに流れを試すためのものです。本番の LoRA には {side}〜1024 px 以上の画像を"
+                        "使ってください"),
     "ds_type_tag": ("type a tag first (for example 'smile')", "先にタグを入力してください（例: smile）"),
     "ds_type_tag_remove": ("type the tag to remove first", "先に削除するタグを入力してください"),
     "ds_not_in": ("picture '{name}' is not in dataset '{dataset}'",
@@ -190,6 +196,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
                            "タグファイル '{caption}' が空なので、'{name}' はトリガーワードだけで学習します"),
     "core_no_images": ("dataset '{folder}' has no usable images {detail}",
                        "データセット '{folder}' には学習に使える画像がありません（英語の詳細: {detail}）"),
+    "core_no_run_yet": ("there is no training run yet; start one in the Train tab",
+                        "まだ学習の実行がありません。学習のタブで開始してください"),
+    "core_starting": ("a training is starting right now; wait a moment and look at the Train tab",
+                      "学習をちょうど開始しているところです。少し待ってから学習のタブを見てください"),
+    "core_run_missing": ("run '{run}' not found in {outputs}", "実行 '{run}' は {outputs} にありません"),
+    "core_no_config": ("run '{name}' has no config.yaml, so it cannot be resumed",
+                       "実行 '{name}' には config.yaml がないので、再開できません"),
     "core_too_small_value": ("{setting}: {value} is too small; it must be at least {lo}",
                              "{setting}: {value} は小さすぎます。{lo} 以上にしてください"),
     "core_too_large_value": ("{setting}: {value} is too large; it must be at most {hi}",
@@ -217,6 +230,11 @@ CORE_PATTERNS: list[tuple[re.Pattern, str]] = [(re.compile(pattern), key) for pa
     (r"^loading the base model$", "st_loading_base"),
     (r"^could not load the tagger '(?P<model>[^']+)': (?P<detail>.+)$", "core_tagger_offline"),
     (r"^automatic tagging needs the timm package: (?P<detail>.+)$", "core_tagger_timm"),
+    (r"^there is no training run yet; start one in the Train tab$", "core_no_run_yet"),
+    (r"^a training is starting right now; wait a moment and look at the Train tab$", "core_starting"),
+    (r"^no training is running, so there is nothing to stop$", "tr_nothing_to_stop"),
+    (r"^run '(?P<run>.+?)' not found in (?P<outputs>.+)$", "core_run_missing"),
+    (r"^run '(?P<name>.+?)' has no config.yaml, so it cannot be resumed$", "core_no_config"),
     (r"^run '(?P<name>.+?)' already finished; start a new run to train more$", "tr_already_finished"),
     (r"^(?P<setting>[\w.]+): (?P<value>\S+) is too small; it must be at least (?P<lo>\S+)$", "core_too_small_value"),
     (r"^(?P<setting>[\w.]+): (?P<value>\S+) is too large; it must be at most (?P<hi>\S+)$", "core_too_large_value"),

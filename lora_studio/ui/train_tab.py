@@ -19,7 +19,7 @@ from . import dataset_store as store
 from .common import Studio, message_of, readable_errors
 from .i18n import I18N, StudioError, tr
 from .paths import links_in, list_datasets
-from .run_view import LOG_LINES, SCROLL_LOG_JS, render, runs_table
+from .run_view import LOG_LINES, SCROLL_LOG_JS, adapters_html, render, runs_table
 from .train_form import TrainForm, arithmetic, field_error, load_preset, preset_choices
 
 POLL_S = 2.0
@@ -146,8 +146,7 @@ def build(studio: Studio, follow: tuple[gr.State, gr.Textbox]) -> TrainTab:
                          elem_id="tr-log")
     with gr.Accordion(I18N("tr_runs"), open=True):
         table = gr.Dataframe(headers=["run", "state", "step", "adapter"], interactive=False, elem_id="tr-runs")
-        adapters = gr.File(label=I18N("tr_adapters"), file_count="multiple", interactive=False,
-                           elem_id="tr-adapters")
+        adapters = gr.HTML(elem_id="tr-adapters")
     signature = gr.State(REDRAW)
     synced = gr.State("")  # the Dataset tab's dataset last copied into the form
     timer = gr.Timer(POLL_S)
@@ -193,7 +192,8 @@ def build(studio: Studio, follow: tuple[gr.State, gr.Textbox]) -> TrainTab:
         status = jobs.start(cfg)
         note = tr(lang, "tr_renamed", name=name) if name != values[0] else ""
         gr.Info(tr(lang, "tr_started", name=name), title=tr(lang, "toast_info"))
-        return gr.update(value=status.name, choices=_run_names()), f"{tr(lang, 'tr_started', name=name)} {note}"
+        # the form shows the name the run got (quickstart-2), so the page and the run folder agree
+        return gr.update(value=status.name, choices=_run_names()), f"{tr(lang, 'tr_started', name=name)} {note}", name
 
     @readable_errors
     def stop(lang: str):
@@ -227,7 +227,7 @@ def build(studio: Studio, follow: tuple[gr.State, gr.Textbox]) -> TrainTab:
         rows, names, files = runs_table(studio, lang)
         values = render(status, lang)
         watched = gr.update(choices=names, value=status.name if status else None)
-        return (*values, rows, files or None, watched, sig)
+        return (*values, rows, adapters_html(files, lang), watched, sig)
 
     form_inputs = [lang, *form.components]
     arithmetic_outputs = [form.arithmetic, form.base_note]
@@ -243,7 +243,7 @@ def build(studio: Studio, follow: tuple[gr.State, gr.Textbox]) -> TrainTab:
         widget.input(**recompute)
     form.base_path.blur(**recompute)  # a pasted or autofilled path
     form.dataset.input(dataset_trigger, [form.dataset], [form.trigger], api_visibility="private")
-    start_btn.click(start, form_inputs, [runs, message], api_visibility="private")
+    start_btn.click(start, form_inputs, [runs, message, form.name], api_visibility="private")
     stop_btn.click(stop, [lang], [message], api_visibility="private")
     resume_btn.click(resume, [runs, lang], [runs, message], api_visibility="private")
     poll_outputs = [progress, state_md, loss_plot, samples, log_box, table, adapters, runs, signature]
@@ -277,8 +277,10 @@ def _api_endpoints(studio: Studio) -> None:
     @readable_errors
     def start_training(settings: dict, preset: str = "") -> dict:
         """Start a training run. `settings`: TrainConfig keys (nested or dotted, e.g. {"train.max_train_steps": 5})
-        over the preset's values; dataset.path may be a dataset name under datasets/. Returns the run's status."""
-        cfg = prepare(studio, config_from_api(studio, settings, preset))
+        over the preset's values; dataset.path may be a dataset name under datasets/. A name already taken becomes
+        name-2, name-3, ... Returns the run's status (its `name` is the one it got)."""
+        cfg = config_from_api(studio, settings, preset)
+        cfg = prepare(studio, replace(cfg, name=jobs.new_run_name(cfg.name)))  # a taken name: name-2, as the page
         return jobs.start(cfg).to_dict()
 
     @readable_errors
