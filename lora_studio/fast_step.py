@@ -136,12 +136,16 @@ class TrainStep:
 
     def __init__(self, unet: torch.nn.Module, optimizer, params: list[torch.nn.Parameter], noise_scheduler, cfg, *,
                  prediction_type: str, device: torch.device | str, weight_dtype: torch.dtype = torch.float32,
-                 world_size: int = 1, mode: str | None = None, runner=None, channels_last: bool = False) -> None:
+                 world_size: int = 1, mode: str | None = None, runner=None, channels_last: bool = False,
+                 autocast: Callable | None = None, forward: Callable | None = None) -> None:
+        """`autocast(dtype)` replaces torch.autocast (the step census reproduces CUDA's on the meta device);
+        `forward(noisy, timesteps, embeddings)` replaces the UNet call inside the captured step."""
         self.unet, self.params, self.noise_scheduler, self.cfg = unet, list(params), noise_scheduler, cfg
         self.optimizer = getattr(optimizer, "optimizer", optimizer)  # torch's own, inside accelerate's wrapper
         self.prediction_type = prediction_type
         self.device = torch.device(device)
         self.autocast_dtype = weight_dtype if weight_dtype in (torch.float16, torch.bfloat16) else None
+        self._autocast_factory = autocast
         self.mode = mode or getattr(cfg.train, "fast_step", "auto")
         self.checks: list[StepCheck] = []
         self._shapes: dict[tuple, _ShapeGraph] = {}
@@ -156,7 +160,8 @@ class TrainStep:
         self._lrs = [torch.tensor(float(g["lr"]), dtype=torch.float32, device=self.device)
                      for g in self.optimizer.param_groups]
         self._lora_layers = [m for m in unet.modules() if hasattr(m, "cast_input_dtype_enabled")]
-        forward = getattr(unet, "_original_forward", None) or unet.forward  # without accelerate's autocast wrapper
+        # without accelerate's autocast wrapper
+        forward = forward or getattr(unet, "_original_forward", None) or unet.forward
         self._graph_forward = torch.compile(forward, dynamic=False) if self.mode == "compile" else forward
         if getattr(unet, "is_gradient_checkpointing", False):
             unet.enable_gradient_checkpointing(gradient_checkpointing_func=_graph_safe_checkpointing)
@@ -324,6 +329,8 @@ class TrainStep:
         return first.data_ptr(), id(state.get("exp_avg")), id(state.get("step"))
 
     def _autocast(self, cache_enabled: bool):
+        if self._autocast_factory is not None and self.autocast_dtype is not None:
+            return self._autocast_factory(self.autocast_dtype)
         return torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
                               enabled=self.autocast_dtype is not None, cache_enabled=cache_enabled)
 
