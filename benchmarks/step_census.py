@@ -109,14 +109,41 @@ def _flash_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal
 class MetaAutocast(TorchFunctionMode):
     """CUDA autocast to `dtype`, reproduced for meta tensors (torch.autocast needs a CUDA device)."""
 
+    paused = 0  # inside torch.autocast(enabled=False) blocks (lean_layers.autocast_off)
+    active: list[torch.dtype] = []  # the dtypes of the modes entered and not left
+
+    def __enter__(self):
+        MetaAutocast.active.append(self.dtype)
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        MetaAutocast.active.pop()
+        return super().__exit__(*exc)
+
+    @classmethod
+    def current_dtype(cls, device_type: str = "meta") -> torch.dtype | None:
+        """torch.get_autocast_dtype while autocast is on (lean_layers.autocast_dtype)."""
+        return cls.active[-1] if cls.active and not cls.paused else None
+
     def __init__(self, dtype: torch.dtype = torch.bfloat16) -> None:
         super().__init__()
         self.dtype = dtype
 
+    @classmethod
+    @contextlib.contextmanager
+    def off(cls, device_type: str = "meta"):
+        cls.paused += 1
+        try:
+            yield
+        finally:
+            cls.paused -= 1
+
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         name = getattr(func, "__name__", "")
-        if name in LOWER_PRECISION:
+        if self.paused:
+            pass
+        elif name in LOWER_PRECISION:
             args, kwargs = _cast(args, self.dtype, (torch.float32,)), _cast(kwargs, self.dtype, (torch.float32,))
             if name == "scaled_dot_product_attention":
                 return _flash_attention(*args, **kwargs)
@@ -226,19 +253,27 @@ class _Forward:
 @contextlib.contextmanager
 def _meta_as_cuda():
     """The meta device takes CUDA's code paths where torch chooses by device: fused AdamW (refused on meta only by
-    its device check; _OpCounter counts its kernel) and the foreach kernels of gradient clipping."""
+    its device check; _OpCounter counts its kernel), the foreach kernels of gradient clipping, and the lean norms'
+    autocast-off blocks."""
     import torch.optim.adam as adam
     import torch.utils._foreach_utils as foreach_utils
 
+    import lora_studio.lean_layers as lean_layers
+
     check, devices = adam._device_dtype_check_for_fused, foreach_utils._get_foreach_kernels_supported_devices
+    autocast_off = lean_layers.autocast_off
     adam._device_dtype_check_for_fused = lambda p, cuda_unsupported=False: None
     foreach_utils._get_foreach_kernels_supported_devices = lambda: [*devices(), "meta"]
+    autocast_dtype = lean_layers.autocast_dtype
+    lean_layers.autocast_off = MetaAutocast.off  # the lean norms' torch.autocast(enabled=False)
+    lean_layers.autocast_dtype = MetaAutocast.current_dtype
     try:
         with _SkipFusedOptimizer():
             yield
     finally:
         adam._device_dtype_check_for_fused = check
         foreach_utils._get_foreach_kernels_supported_devices = devices
+        lean_layers.autocast_off, lean_layers.autocast_dtype = autocast_off, autocast_dtype
 
 
 def run_census(shape_name: str, batch: int, *, targets: str = "attn", rank: int = 4, alpha: float = 4.0,

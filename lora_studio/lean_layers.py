@@ -157,12 +157,15 @@ class _FrozenConv2d(torch.autograd.Function):
         return grad_x.to(dtype), None, None, None, None, None, None
 
 
+def autocast_dtype(device_type: str) -> torch.dtype | None:
+    """The dtype autocast runs convolutions in on this device; None where it is off."""
+    if torch.amp.is_autocast_available(device_type) and torch.is_autocast_enabled(device_type):
+        return torch.get_autocast_dtype(device_type)
+    return None
+
+
 def _compute_dtype(x: torch.Tensor) -> torch.dtype:
-    """The dtype autocast would run a convolution in (the input's own where autocast is off)."""
-    device = x.device.type
-    if torch.amp.is_autocast_available(device) and torch.is_autocast_enabled(device):
-        return torch.get_autocast_dtype(device)
-    return x.dtype
+    return autocast_dtype(x.device.type) or x.dtype
 
 
 def _frozen_conv_forward(module: torch.nn.Conv2d):
