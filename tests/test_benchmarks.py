@@ -66,9 +66,11 @@ def test_a_fallen_back_row_is_never_a_win():
 def test_generate_benchmark_prints_the_table_and_checks_the_graphed_unet():
     out = run("generate.py", "--steps", "2", "--calls", "1")
     columns, rows = table_rows(out, "| method")
-    assert {"UNet it/s", "x diffusers", "check"} <= set(columns)
+    assert {"UNet it/s", "x baseline", "peak reserved GiB", "check"} <= set(columns)
     methods = {row[0]: row for row in rows}
-    assert methods["diffusers StableDiffusionPipeline"][columns.index("x diffusers")] == "1.00"
+    assert rows[0][0] == "baseline: diffusers StableDiffusionPipeline, no LoRA"  # no adapter: the plain loop
+    assert methods[rows[0][0]][columns.index("x baseline")] == "1.00"
+    assert "diffusers StableDiffusionPipeline + LoRA" in methods
     assert methods["lora-studio generate, eager UNet"][columns.index("check")] == "-"  # a truly eager row
     graphed = [row for name, row in methods.items() if "graphed UNet" in name]
     assert graphed and graphed[0][columns.index("check")].startswith("ok (UNet rel err")
