@@ -7,9 +7,11 @@ GPU waits (../shared/PERFORMANCE.md); a replayed graph launches them all at once
 What stays exactly as in train.py's eager step:
 - the randomness: noise and timesteps are drawn from the step's generator *outside* the graph, with the calls and
   order of `loss.diffusion_loss`, then copied into static buffers, so a resumed run draws what it always drew;
-- the math: the first step of each new batch shape runs as a graph replay and eagerly from the same state, and loss
-  and adapter gradients must agree (relative error < 1e-2); the eager result is the one kept. A mismatch or any
-  error while capturing falls back to eager steps with one log line;
+- the math: inside the graph the UNet runs its lean layers (lean_layers.py: fewer kernels, fewer saved
+  activations). On first use of each batch shape a replay and the plain eager step (peft + autocast) run from the
+  same state on inputs the capture never saw, with lora_B non-zero (step_check.py), and loss and adapter gradients
+  must agree; then the real first step runs eagerly. A mismatch or any error while capturing or checking (out of
+  memory included) falls back to eager steps with one log line;
 - the learning rate: a device tensor read by the fused AdamW kernel at every replay, refreshed from the
   optimizer's float lr first (the LR scheduler, logs and checkpoints keep seeing floats);
 - a NaN/inf loss skips the update inside the graph (AdamW's found_inf), and train.py then stops as it does today.
@@ -20,23 +22,28 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
 from .graph_runner import CudaGraphRunner
 from .lean_layers import LoraWeights, installed, lean_forwards
 from .loss import denoising_loss, draw_noise
+from .step_check import (
+    CHECK_SEED,
+    CHECK_TOLERANCE,
+    CHECK_TOLERANCE_LOW_PRECISION,
+    Snapshot,
+    StepCheck,
+    probe_state,
+    rel_err,
+    restore,
+    take_snapshot,
+)
 
 log = logging.getLogger("lora_studio.train")
 
 FAST_STEP_MODES = ("auto", "eager", "cuda_graph", "compile")
-CHECK_TOLERANCE = 1e-2  # fp32 graph vs eager: loss and gradients agree far better than this unless something broke
-# bf16: the lean layers round differently from the plain autocast step. On the tiny UNet the plain bf16 step's own
-# gradients are 3.1e-2 (rel) from fp32 and the lean step's 3.0e-2, 2.6e-2 apart: a 1e-2 gate would reject a step as
-# accurate as the reference. Broken steps (a 3x or 10x gradient, a skipped update) are off by 0.5 or more.
-CHECK_TOLERANCE_LOW_PRECISION = 5e-2
-CHECK_SEED = 20261206  # the check's own inputs and probe weights: never the step's generator
 WARMUP_STEPS = 3  # eager runs before capture: lazy optimizer state, cuDNN/cuBLAS choices, torch.compile
 MAX_SHAPES = 16  # batch shapes with their own graph; further shapes run eagerly
 
@@ -69,30 +76,6 @@ def ineligible_reason(cfg, *, optimizer, world_size: int = 1) -> str | None:
 
 
 @dataclass
-class StepCheck:
-    """Graph replay vs eager step from the same state on the same inputs (first step of one batch shape)."""
-
-    shape: tuple[int, ...]
-    loss_eager: float
-    loss_graph: float
-    loss_rel_err: float
-    grad_rel_err: float
-    update_rel_err: float  # reported, not gated: Adam's first update amplifies bf16 noise in tiny gradients
-    # The graph's AdamW update vs eager AdamW applied to the graph's own gradients, at a learning rate the capture
-    # never saw: catches a skipped update, stale optimizer-state pointers or a learning rate baked into the graph.
-    optimizer_rel_err: float = 0.0
-    tolerance: float = CHECK_TOLERANCE
-
-    @property
-    def ok(self) -> bool:
-        return max(self.loss_rel_err, self.grad_rel_err, self.optimizer_rel_err) < self.tolerance
-
-    def describe(self) -> str:
-        return (f"loss rel err {self.loss_rel_err:.1e}, grad rel err {self.grad_rel_err:.1e}, "
-                f"optimizer rel err {self.optimizer_rel_err:.1e}, update rel err {self.update_rel_err:.1e}")
-
-
-@dataclass
 class _ShapeGraph:
     latents: torch.Tensor
     embeddings: torch.Tensor
@@ -101,18 +84,6 @@ class _ShapeGraph:
     loss: torch.Tensor
     found_inf: torch.Tensor
     replay: Callable[[], None] | None = None
-
-
-@dataclass
-class _Snapshot:
-    params: list[torch.Tensor]
-    state: dict = field(default_factory=dict)
-
-
-def _rel_err(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
-    diff = sum(float((x.float() - y.float()).norm()) ** 2 for x, y in zip(a, b, strict=True)) ** 0.5
-    ref = sum(float(y.float().norm()) ** 2 for y in b) ** 0.5
-    return 0.0 if diff == 0 else diff / max(ref, 1e-30)
 
 
 @contextlib.contextmanager
@@ -269,7 +240,7 @@ class TrainStep:
         log.info("training step: captured batch shape %s; replay matches eager (%s)", check.shape, check.describe())
         return loss
 
-    def _check(self, shape: _ShapeGraph, snapshot: _Snapshot) -> StepCheck | None:
+    def _check(self, shape: _ShapeGraph, snapshot: Snapshot) -> StepCheck | None:
         """Replay vs the plain eager step from the same state, on inputs the capture never saw and with every lora_B
         non-zero (at step 1 lora_B is zero, so lora_A's gradients are zero in both paths and any error there would
         pass). Leaves the state as `snapshot` had it and frees what the eager step allocated. None: non-finite."""
@@ -281,7 +252,7 @@ class TrainStep:
         for buffer, value in zip((shape.latents, shape.embeddings, shape.noise, shape.timesteps), (*fresh, steps),
                                  strict=True):
             buffer.copy_(value)
-        probe = self._probe_state(snapshot, gen)
+        probe = probe_state(snapshot, gen)
         self._restore(probe)
         shape.replay()
         self.runner.synchronize()
@@ -298,9 +269,9 @@ class TrainStep:
         probe_update, probe_expected = self._optimizer_probe(shape, probe)
         check = StepCheck(shape=tuple(shape.latents.shape), loss_eager=float(loss), loss_graph=graph_loss,
                           loss_rel_err=abs(graph_loss - float(loss)) / max(abs(float(loss)), 1e-12),
-                          grad_rel_err=_rel_err(graph_grads, grads),
-                          update_rel_err=_rel_err(graph_update, update),
-                          optimizer_rel_err=_rel_err(probe_update, probe_expected),
+                          grad_rel_err=rel_err(graph_grads, grads),
+                          update_rel_err=rel_err(graph_update, update),
+                          optimizer_rel_err=rel_err(probe_update, probe_expected),
                           tolerance=self._tolerance())
         del grads, graph_grads, graph_update, update, probe_update, probe_expected, fresh
         self._restore(snapshot)
@@ -308,19 +279,10 @@ class TrainStep:
             torch.cuda.empty_cache()  # the eager step's blocks are not kept reserved beside the graph's pool
         return check
 
-    def _probe_state(self, snapshot: _Snapshot, gen: torch.Generator) -> _Snapshot:
-        """The snapshot with every all-zero adapter tensor (lora_B at the start) filled with small random values."""
-        params = []
-        for value in snapshot.params:
-            if not bool(value.any()):
-                value = 0.02 * torch.randn(value.shape, generator=gen, device=value.device).to(value.dtype)
-            params.append(value)
-        return _Snapshot(params=params, state=snapshot.state)
-
     def _tolerance(self) -> float:
         return CHECK_TOLERANCE if self.autocast_dtype is None else CHECK_TOLERANCE_LOW_PRECISION
 
-    def _optimizer_probe(self, shape: _ShapeGraph, snapshot: _Snapshot) -> tuple[list, list]:
+    def _optimizer_probe(self, shape: _ShapeGraph, snapshot: Snapshot) -> tuple[list, list]:
         """One replay at half the learning rate, then eager AdamW from the same state on the gradients that replay
         made: (graph update, eager update). Leaves parameters and optimizer state as `snapshot` had them."""
         groups = self.optimizer.param_groups
@@ -450,26 +412,8 @@ class TrainStep:
 
     # ---------------------------------------------------------------- state snapshots for warm-up and checks
 
-    def _snapshot(self) -> _Snapshot:
-        snap = _Snapshot(params=[p.detach().clone() for p in self.params])
-        for param in self.params:
-            state = self.optimizer.state.get(param)
-            if state:
-                snap.state[param] = {k: v.clone() for k, v in state.items() if torch.is_tensor(v)}
-        return snap
+    def _snapshot(self) -> Snapshot:
+        return take_snapshot(self.params, self.optimizer)
 
-    @torch.no_grad()
-    def _restore(self, snap: _Snapshot) -> None:
-        """Put parameters and AdamW state back; state created by the warm-up is zeroed, which AdamW reads exactly
-        as 'no state yet' (step 0, zero moments)."""
-        for param, value in zip(self.params, snap.params, strict=True):
-            param.copy_(value)
-        for param in self.params:
-            state = self.optimizer.state.get(param)
-            saved = snap.state.get(param, {})
-            for k, v in (state or {}).items():
-                if torch.is_tensor(v) and k in saved:
-                    v.copy_(saved[k])
-                elif torch.is_tensor(v):
-                    v.zero_()
-
+    def _restore(self, snap: Snapshot) -> None:
+        restore(snap, self.params, self.optimizer)

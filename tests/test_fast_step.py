@@ -313,3 +313,31 @@ def test_first_use_check_sees_a_wrong_lora_a_gradient_at_step_one(tiny_pipe, cap
     else:
         assert not step.active and len(warnings) == 1 and "does not match the eager step" in warnings[0]
         assert step.checks[0].grad_rel_err > 0.5
+
+
+class _OutOfMemoryInCheck(EagerReplay):
+    """Capture works, but the card runs out of memory in the check's replay."""
+
+    def capture(self, fn):
+        def replay():
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return replay
+
+
+def test_out_of_memory_in_the_check_falls_back_to_the_eager_step(setup, caplog):
+    unet, params, scheduler = setup
+    cfg = config()
+    twin = copy.deepcopy(unet)
+    twin_params = [p for n, p in twin.named_parameters() if "lora_" in n]
+    twin_opt = torch.optim.AdamW(twin_params, lr=cfg.train.learning_rate, weight_decay=cfg.train.weight_decay, fused=True)
+    step, _ = make_step(unet, params, scheduler, cfg, runner=_OutOfMemoryInCheck())
+    lat, emb = inputs()
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        loss = step(lat, emb, torch.Generator().manual_seed(0))
+    expected = eager_trainer_step(twin, twin_params, twin_opt, scheduler, cfg, lat, emb, torch.Generator().manual_seed(0))
+    assert torch.allclose(loss, expected, rtol=1e-6)
+    for p, q in zip(params, twin_params, strict=True):
+        assert torch.allclose(p, q, rtol=1e-5, atol=1e-7), "the step after the fallback is the eager step"
+    warnings = [r.getMessage() for r in caplog.records if r.name == LOGGER and r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "OutOfMemoryError" in warnings[0], warnings
+    assert not step.active
