@@ -341,3 +341,33 @@ def test_out_of_memory_in_the_check_falls_back_to_the_eager_step(setup, caplog):
     warnings = [r.getMessage() for r in caplog.records if r.name == LOGGER and r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and "OutOfMemoryError" in warnings[0], warnings
     assert not step.active
+
+
+class _RecordingReplay(EagerReplay):
+    """Records the latents each replay runs on."""
+
+    def capture(self, fn):
+        def replay():
+            self.seen.append(self.shape.latents.clone())
+            fn()
+        return replay
+
+
+def test_the_check_replays_on_inputs_the_capture_never_saw(setup):
+    unet, params, scheduler = setup
+    runner = _RecordingReplay()
+    runner.seen = []
+    step, _ = make_step(unet, params, scheduler, config(), runner=runner)
+    buffers = step._buffers
+
+    def remember(*args):
+        runner.shape = buffers(*args)
+        return runner.shape
+
+    step._buffers = remember
+    lat, emb = inputs(side=16)
+    step(lat, emb, torch.Generator().manual_seed(0))
+    assert step.active and runner.seen
+    assert not any(torch.equal(seen, lat) for seen in runner.seen), "the check replayed the capture's own inputs"
+    step(lat, emb, torch.Generator().manual_seed(1))  # the next step replays on the step's real inputs
+    assert torch.equal(runner.seen[-1], lat)

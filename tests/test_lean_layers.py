@@ -128,7 +128,7 @@ def train_curve(unet, scheduler, *, lean: bool, data_seed: int, steps: int = 200
         if lean:
             lora.gradients_to_params()
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     return losses
 
 
