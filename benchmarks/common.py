@@ -60,6 +60,10 @@ class Bench:
     def peak_gib(self) -> float | None:
         return torch.cuda.max_memory_allocated() / 2**30 if self.cuda else None
 
+    def peak_reserved_gib(self) -> float | None:
+        """What the caching allocator held at its peak: what the card really had to give."""
+        return torch.cuda.max_memory_reserved() / 2**30 if self.cuda else None
+
     def timed(self, step, warmup: int, n: int) -> tuple[float, float]:
         """(seconds of the first call, mean seconds per step over n after warmup), GPU synced around each."""
         t0 = time.perf_counter()

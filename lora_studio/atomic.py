@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -134,11 +135,29 @@ _WRITE_ADVICE = {
 }
 
 
-def write_failure(error: OSError, what: str, path: str | os.PathLike | None = None) -> Text:
-    """A sentence for a failed write: which file (`what`: an "io.what_*" text key), why, and what to do.
+def write_errors() -> tuple[type[Exception], ...]:
+    """What a failed write raises: OSError, and also torch.save's RuntimeError ("PytorchStreamWriter failed
+    writing file") and safetensors' SafetensorError ("IoError(Os { code: 28, ... })"), which carry no errno."""
+    from safetensors import SafetensorError
+
+    return OSError, RuntimeError, SafetensorError
+
+
+_RUST_ERRNO = re.compile(r"(?:\bcode: |\bos error )(\d+)\b")  # how safetensors (Rust) spells an io::Error's errno
+
+
+def write_failure(error: BaseException, what: str, path: str | os.PathLike | None = None) -> Text:
+    """A sentence for a failed write: which file (`what`: an "io.what_*" text key), why, and what to do (for a
+    UserError).
 
     `path` names the file when the error does not (a failed write() carries no file name)."""
-    path = error.filename or path or "?"
-    advice = _WRITE_ADVICE.get(error.errno)
-    return Text("io.write_failed", what=Text(what), path=path,
-                advice=Text(advice) if advice else error.strerror or str(error))
+    if isinstance(error, OSError):
+        advice = _WRITE_ADVICE.get(error.errno)
+        return Text("io.write_failed", what=Text(what), path=error.filename or path or "?",
+                    advice=Text(advice) if advice else error.strerror or str(error))
+    found = _RUST_ERRNO.search(str(error))
+    code = int(found.group(1)) if found else None
+    if code in _WRITE_ADVICE:
+        return Text("io.write_failed", what=Text(what), path=path or "?", advice=Text(_WRITE_ADVICE[code]))
+    detail = " ".join(str(error).split())[:200] or type(error).__name__
+    return Text("io.write_failed_detail", what=Text(what), path=path or "?", detail=detail)

@@ -13,7 +13,7 @@ import re
 import shutil
 from pathlib import Path
 
-from .atomic import clean_stale, write_failure
+from .atomic import clean_stale, write_errors, write_failure
 from .errors import ConfigError, UserError
 
 CHECKPOINT_DIR = "checkpoints"
@@ -104,13 +104,18 @@ def save_checkpoint(accelerator, run_dir: Path, step: int, trainer_state: dict, 
     A failed write (full disk, lost permissions) removes the staging folder and raises a UserError;
     the checkpoints already published stay as they were.
     """
+    import torch
+
     staging = staging_dir(run_dir, step)
     try:
         accelerator.save_state(str(staging))
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
             publish(run_dir, step, trainer_state, keep)
-    except OSError as e:
+    except torch.OutOfMemoryError:  # a RuntimeError too, but not a write failure: the trainer's OOM advice applies
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    except write_errors() as e:
         shutil.rmtree(staging, ignore_errors=True)
         raise UserError("train.checkpoint_write_failed", failure=write_failure(e, "io.what_checkpoint", staging)) from None
     accelerator.wait_for_everyone()

@@ -51,6 +51,12 @@ def _cmd_app(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_tag(args: argparse.Namespace) -> int:
+    from .tag_cli import run_tag_cli
+
+    return run_tag_cli(args)
+
+
 def _cmd_sample_dataset(args: argparse.Namespace) -> int:
     from .sample_data import make_sample_dataset
 
@@ -109,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auth", default=None, help="require a login, as user:password")
     p.add_argument("--root", default=".", help="folder holding datasets/ and outputs/")
     p.set_defaults(func=_cmd_app)
+
+    from .tag_cli import add_arguments as add_tag_arguments
+
+    p = sub.add_parser("tag", help="tag a dataset's pictures automatically (WD tagger): lora-studio tag datasets/NAME")
+    add_tag_arguments(p)
+    p.set_defaults(func=_cmd_tag)
 
     p = sub.add_parser("sample-dataset", help="write the generated sample character dataset")
     p.add_argument("folder", nargs="?", default="datasets/sample-character")

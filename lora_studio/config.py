@@ -20,19 +20,27 @@ import yaml
 
 from .atomic import write_text_atomic
 from .errors import ConfigError
+from .text import Text
 
 T = TypeVar("T")
 
 
 def setting(default: Any = None, *, help: str = "", choices: tuple | None = None, minimum: float | None = None,
-            maximum: float | None = None, factory: Any = None) -> Any:
-    """A config field with its one-line help, allowed choices and bounds (checked on load)."""
-    meta = {"help": help, "choices": choices, "minimum": minimum, "maximum": maximum}
+            maximum: float | None = None, above: float | None = None, one_line: bool = False,
+            factory: Any = None) -> Any:
+    """A config field with its one-line help, allowed choices and bounds (checked on load).
+
+    `above`: the value must be greater than this (a learning rate of 0 trains nothing); `one_line`: a name or a
+    path, so no line breaks or other control characters."""
+    meta = {"help": help, "choices": choices, "minimum": minimum, "maximum": maximum, "above": above,
+            "one_line": one_line}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
 
 
+SEED_MAX = 2**63 - 1  # a torch.Generator seed must fit in 64 bits
+LR_MAX = 1.0  # beyond this AdamW's updates overflow the weights at once
 SAMPLERS = ("euler_a", "euler", "dpmpp_2m_karras", "dpmpp_2m", "ddim", "ddpm", "pndm")
 # What sample and generated pictures avoid unless the user says otherwise (the CLI, the studio and samples).
 DEFAULT_NEGATIVE_PROMPT = "lowres, bad anatomy, worst quality"
@@ -40,8 +48,8 @@ DEFAULT_NEGATIVE_PROMPT = "lowres, bad anatomy, worst quality"
 
 @dataclass
 class DatasetConfig:
-    path: str = setting("datasets/sample-character", help="Folder of images with .txt tag files (kohya '10_name' subfolders give repeats).")
-    trigger_word: str = setting("", help="Word put first in every caption; use it in prompts to call up the character.")
+    path: str = setting("datasets/sample-character", one_line=True, help="Folder of images with .txt tag files (kohya '10_name' subfolders give repeats).")
+    trigger_word: str = setting("", one_line=True, help="Word put first in every caption; use it in prompts to call up the character.")
     resolution: int = setting(512, help="Training side length in pixels; buckets keep about this many pixels.", minimum=64, maximum=4096)
     repeats: int = setting(1, help="How often each image is seen per epoch (folders named 'N_name' override it).", minimum=1)
     shuffle_tags: bool = setting(True, help="Shuffle tags each step so the LoRA does not learn their order.")
@@ -58,7 +66,9 @@ class DatasetConfig:
 @dataclass
 class LoraSettings:
     rank: int = setting(16, help="Adapter size; 8-32 suits a character.", minimum=1, maximum=1024)
-    alpha: float = setting(8.0, help="Scale numerator: the update is multiplied by alpha / rank.", minimum=0.0)
+    alpha: float = setting(8.0, help="Scale numerator: the update is multiplied by alpha / rank (0 is refused: it "
+                                     "would train nothing; kohya's 'alpha = rank' is lora.alpha equal to lora.rank).",
+                           minimum=0.0)
     targets: str = setting("default", help="'default': attention blocks with proj and ff (kohya); 'attn': q/k/v/out only.",
                            choices=("default", "attn"))
     dropout: float = setting(0.0, help="Dropout inside the adapter.", minimum=0.0, maximum=1.0)
@@ -69,7 +79,8 @@ class TrainSettings:
     batch_size: int = setting(1, help="Images per step.", minimum=1)
     epochs: int = setting(10, help="Passes over the dataset (ignored when max_train_steps is set).", minimum=1)
     max_train_steps: int | None = setting(None, help="Stop after this many optimizer steps.", minimum=1)
-    learning_rate: float = setting(1e-4, help="Adapter learning rate; 1e-4 is a safe start.", minimum=0.0)
+    learning_rate: float = setting(1e-4, help="Adapter learning rate; 1e-4 is a safe start.", above=0.0,
+                                   maximum=LR_MAX)
     lr_scheduler: str = setting("constant", help="Learning-rate schedule.",
                                 choices=("constant", "constant_with_warmup", "linear", "cosine", "cosine_with_restarts", "polynomial"))
     lr_warmup_steps: int = setting(0, help="Steps to ramp the learning rate up from 0.", minimum=0)
@@ -83,10 +94,10 @@ class TrainSettings:
                                           choices=(None, "epsilon", "v_prediction"))
     min_snr_gamma: float | None = setting(5.0, help="Min-SNR loss weighting (5 is the paper's value; empty turns it off).", minimum=0.0)
     noise_offset: float = setting(0.0, help="Offset noise for darker/brighter images (0.05-0.1).", minimum=0.0)
-    seed: int = setting(42, help="Same seed, same run.")
+    seed: int = setting(42, help="Same seed, same run.", minimum=0, maximum=SEED_MAX)
     checkpoint_every_n_steps: int = setting(0, help="Save a resumable checkpoint every N steps (0: never; Stop always saves one).", minimum=0)
     checkpoints_total_limit: int = setting(2, help="Keep this many checkpoints.", minimum=1)
-    resume: str | None = setting(None, help="'latest' or a checkpoint folder to continue from.")
+    resume: str | None = setting(None, one_line=True, help="'latest' or a checkpoint folder to continue from.")
     fast_step: str = setting("auto", help="How steps run on a CUDA GPU: 'auto' captures the whole step as a CUDA graph per batch shape, checked against eager on first use, else eager; 'compile' adds torch.compile (minutes of compiling first).",
                              choices=("auto", "eager", "cuda_graph", "compile"))
     log_every_n_steps: int = setting(1, help="Write metrics.jsonl every N steps.", minimum=1)
@@ -101,16 +112,16 @@ class SampleSettings:
     steps: int = setting(20, help="Denoising steps per sample.", minimum=1)
     guidance_scale: float = setting(7.0, help="How strongly samples follow the prompt.", minimum=0.0)
     sampler: str = setting("euler_a", help="Sampler for sample images.", choices=SAMPLERS)
-    seed: int = setting(1, help="Seed for sample images.")
+    seed: int = setting(1, help="Seed for sample images.", minimum=0, maximum=SEED_MAX)
 
 
 @dataclass
 class TrainConfig:
-    name: str = setting("my-lora", help="Run name; the adapter is saved as outputs/<name>/<name>.safetensors.")
-    base: str = setting("stable-diffusion-v1-5/stable-diffusion-v1-5",
+    name: str = setting("my-lora", one_line=True, help="Run name; the adapter is saved as outputs/<name>/<name>.safetensors.")
+    base: str = setting("stable-diffusion-v1-5/stable-diffusion-v1-5", one_line=True,
                         help="Hub id, local diffusers folder, single .safetensors checkpoint, or 'tiny' (offline test model).")
     allow_pickle: bool = setting(False, help="Allow pickle .ckpt bases (they can run code: only for files you trust).")
-    output_dir: str | None = setting(None, help="Run folder (default outputs/<name>).")
+    output_dir: str | None = setting(None, one_line=True, help="Run folder (default outputs/<name>).")
     dataset: DatasetConfig = setting(factory=DatasetConfig)
     lora: LoraSettings = setting(factory=LoraSettings)
     train: TrainSettings = setting(factory=TrainSettings)
@@ -124,6 +135,8 @@ class TrainConfig:
         """Rules that involve more than one field's type and bounds, checked before any work starts."""
         if not RUN_NAME.match(self.name) or self.name in (".", ".."):
             raise ConfigError("config.bad_run_name", name=self.name)
+        if self.lora.alpha == 0:
+            raise ConfigError("config.alpha_zero", half=f"{self.lora.rank / 2:g}", rank=self.lora.rank)
         d = self.dataset
         if d.bucket_step % 8:
             raise ConfigError("config.bucket_step_multiple", value=d.bucket_step)
@@ -172,6 +185,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         raise ConfigError("config.expected_bool", key=key, value=value)
     if tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) > 2**63 - 1:
+                raise ConfigError("config.int_too_big", key=key, value=value)
             return value
         if isinstance(value, float) and value.is_integer():
             return int(value)
@@ -179,7 +194,10 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     if tp is float:
         number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            number = float(value)
+            try:
+                number = float(value)
+            except OverflowError:  # an integer of hundreds of digits
+                raise ConfigError("config.too_many_digits", key=key, digits=len(str(value))) from None
         elif isinstance(value, str):
             try:
                 number = float(value)
@@ -192,12 +210,22 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         raise ConfigError("config.expected_number", key=key, value=value)
     if tp is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            if "\x00" in str(value):
+                raise ConfigError("config.nul_byte", key=key, value=value)
             return str(value)
         raise ConfigError("config.expected_text", key=key, value=value)
     raise ConfigError("config.unsupported_type", key=key, type=_type_name(tp))
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _check_bounds(value: Any, meta: typing.Mapping, key: str) -> None:
+    if meta.get("one_line") and isinstance(value, str) and _CONTROL.search(value):
+        raise ConfigError("config.control_character", key=key, value=value)
+    above = meta.get("above")
+    if above is not None and isinstance(value, (int, float)) and not isinstance(value, bool) and value <= above:
+        raise ConfigError("config.not_above", key=key, value=value, lo=f"{above:g}")
     choices = meta.get("choices")
     if choices is not None and value not in choices:
         allowed = ", ".join("null" if c is None else str(c) for c in choices)
@@ -245,6 +273,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
+    except RecursionError:
+        raise _too_deep(Text("config.where_override", key=key)) from None
+    _check_depth(value, Text("config.where_override", key=key))
     return key.split("."), value
 
 
@@ -272,6 +303,24 @@ def config_fields(cls: type, prefix: str = "") -> list[tuple[str, Any, dataclass
         else:
             found.append((f"{prefix}{f.name}", hints[f.name], f))
     return found
+
+
+MAX_DEPTH = 16  # a config is a few levels deep; far more is a mistake or an attack (Python's recursion limit)
+
+
+def _too_deep(where: Text) -> ConfigError:
+    return ConfigError("config.too_deep", where=where, depth=MAX_DEPTH)
+
+
+def _check_depth(data: Any, where: Text) -> None:
+    """Refuse YAML nested absurdly deep, without recursing (a deep structure must not crash the check)."""
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _too_deep(where)
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack += [(child, depth + 1) for child in children]
 
 
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
@@ -308,9 +357,16 @@ def read_yaml(path: str | Path) -> dict:
     if not path.is_file():
         raise ConfigError("config.file_missing", path=path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError("config.not_utf8", path=path, byte=f"{e.object[e.start]:02x}", position=e.start) from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise ConfigError("config.bad_yaml", path=path, detail=e) from None
+    except RecursionError:
+        raise _too_deep(Text("config.where_file", path=path)) from None
+    _check_depth(data, Text("config.where_file", path=path))
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -7,9 +7,11 @@ GPU waits (../shared/PERFORMANCE.md); a replayed graph launches them all at once
 What stays exactly as in train.py's eager step:
 - the randomness: noise and timesteps are drawn from the step's generator *outside* the graph, with the calls and
   order of `loss.diffusion_loss`, then copied into static buffers, so a resumed run draws what it always drew;
-- the math: the first step of each new batch shape runs as a graph replay and eagerly from the same state, and loss
-  and adapter gradients must agree (relative error < 1e-2); the eager result is the one kept. A mismatch or any
-  error while capturing falls back to eager steps with one log line;
+- the math: inside the graph the UNet runs its lean layers (lean_layers.py: fewer kernels, fewer saved
+  activations). On first use of each batch shape a replay and the plain eager step (peft + autocast) run from the
+  same state on inputs the capture never saw, with lora_B non-zero (step_check.py), and loss and adapter gradients
+  must agree; then the real first step runs eagerly. A mismatch or any error while capturing or checking (out of
+  memory included) falls back to eager steps with one log line;
 - the learning rate: a device tensor read by the fused AdamW kernel at every replay, refreshed from the
   optimizer's float lr first (the LR scheduler, logs and checkpoints keep seeing floats);
 - a NaN/inf loss skips the update inside the graph (AdamW's found_inf), and train.py then stops as it does today.
@@ -20,17 +22,28 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
 from .graph_runner import CudaGraphRunner
+from .lean_layers import LoraWeights, installed, lean_forwards
 from .loss import denoising_loss, draw_noise
+from .step_check import (
+    CHECK_SEED,
+    CHECK_TOLERANCE,
+    CHECK_TOLERANCE_LOW_PRECISION,
+    Snapshot,
+    StepCheck,
+    probe_state,
+    rel_err,
+    restore,
+    take_snapshot,
+)
 
 log = logging.getLogger("lora_studio.train")
 
 FAST_STEP_MODES = ("auto", "eager", "cuda_graph", "compile")
-CHECK_TOLERANCE = 1e-2  # bf16 graph vs eager: loss and gradients agree far better than this unless something broke
 WARMUP_STEPS = 3  # eager runs before capture: lazy optimizer state, cuDNN/cuBLAS choices, torch.compile
 MAX_SHAPES = 16  # batch shapes with their own graph; further shapes run eagerly
 
@@ -63,29 +76,6 @@ def ineligible_reason(cfg, *, optimizer, world_size: int = 1) -> str | None:
 
 
 @dataclass
-class StepCheck:
-    """Graph replay vs eager step from the same state on the same inputs (first step of one batch shape)."""
-
-    shape: tuple[int, ...]
-    loss_eager: float
-    loss_graph: float
-    loss_rel_err: float
-    grad_rel_err: float
-    update_rel_err: float  # reported, not gated: Adam's first update amplifies bf16 noise in tiny gradients
-    # The graph's AdamW update vs eager AdamW applied to the graph's own gradients, at a learning rate the capture
-    # never saw: catches a skipped update, stale optimizer-state pointers or a learning rate baked into the graph.
-    optimizer_rel_err: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return max(self.loss_rel_err, self.grad_rel_err, self.optimizer_rel_err) < CHECK_TOLERANCE
-
-    def describe(self) -> str:
-        return (f"loss rel err {self.loss_rel_err:.1e}, grad rel err {self.grad_rel_err:.1e}, "
-                f"optimizer rel err {self.optimizer_rel_err:.1e}, update rel err {self.update_rel_err:.1e}")
-
-
-@dataclass
 class _ShapeGraph:
     latents: torch.Tensor
     embeddings: torch.Tensor
@@ -94,18 +84,6 @@ class _ShapeGraph:
     loss: torch.Tensor
     found_inf: torch.Tensor
     replay: Callable[[], None] | None = None
-
-
-@dataclass
-class _Snapshot:
-    params: list[torch.Tensor]
-    state: dict = field(default_factory=dict)
-
-
-def _rel_err(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
-    diff = sum(float((x.float() - y.float()).norm()) ** 2 for x, y in zip(a, b, strict=True)) ** 0.5
-    ref = sum(float(y.float().norm()) ** 2 for y in b) ** 0.5
-    return 0.0 if diff == 0 else diff / max(ref, 1e-30)
 
 
 @contextlib.contextmanager
@@ -136,12 +114,16 @@ class TrainStep:
 
     def __init__(self, unet: torch.nn.Module, optimizer, params: list[torch.nn.Parameter], noise_scheduler, cfg, *,
                  prediction_type: str, device: torch.device | str, weight_dtype: torch.dtype = torch.float32,
-                 world_size: int = 1, mode: str | None = None, runner=None, channels_last: bool = False) -> None:
+                 world_size: int = 1, mode: str | None = None, runner=None, channels_last: bool = False,
+                 autocast: Callable | None = None, forward: Callable | None = None) -> None:
+        """`autocast(dtype)` replaces torch.autocast (the step census reproduces CUDA's on the meta device);
+        `forward(noisy, timesteps, embeddings)` replaces the UNet call inside the captured step."""
         self.unet, self.params, self.noise_scheduler, self.cfg = unet, list(params), noise_scheduler, cfg
         self.optimizer = getattr(optimizer, "optimizer", optimizer)  # torch's own, inside accelerate's wrapper
         self.prediction_type = prediction_type
         self.device = torch.device(device)
         self.autocast_dtype = weight_dtype if weight_dtype in (torch.float16, torch.bfloat16) else None
+        self._autocast_factory = autocast
         self.mode = mode or getattr(cfg.train, "fast_step", "auto")
         self.checks: list[StepCheck] = []
         self._shapes: dict[tuple, _ShapeGraph] = {}
@@ -155,8 +137,14 @@ class TrainStep:
         self.runner = runner or CudaGraphRunner()
         self._lrs = [torch.tensor(float(g["lr"]), dtype=torch.float32, device=self.device)
                      for g in self.optimizer.param_groups]
-        self._lora_layers = [m for m in unet.modules() if hasattr(m, "cast_input_dtype_enabled")]
-        forward = getattr(unet, "_original_forward", None) or unet.forward  # without accelerate's autocast wrapper
+        self._lean = LoraWeights(unet, self.autocast_dtype or torch.float32)
+        self._lean_forwards = lean_forwards(unet, self._lean)
+        lean = set(self._lean.layers)
+        self._lora_layers = [m for m in unet.modules() if hasattr(m, "cast_input_dtype_enabled") and m not in lean]
+        lean_params = set() if self._lean.same_dtype else {id(p) for p in self._lean.params}
+        self._accumulated = [i for i, p in enumerate(self.params) if id(p) not in lean_params]
+        # without accelerate's autocast wrapper
+        forward = forward or getattr(unet, "_original_forward", None) or unet.forward
         self._graph_forward = torch.compile(forward, dynamic=False) if self.mode == "compile" else forward
         if getattr(unet, "is_gradient_checkpointing", False):
             unet.enable_gradient_checkpointing(gradient_checkpointing_func=_graph_safe_checkpointing)
@@ -219,6 +207,8 @@ class TrainStep:
     # ---------------------------------------------------------------- capture and check
 
     def _first_step(self, key, latents, embeddings, noise, timesteps) -> torch.Tensor:
+        """Capture this batch shape, check the replay against the plain eager step, then take the real step eagerly.
+        Any failure (capture, mismatch, out of memory in the check) falls back to eager steps with one log line."""
         snapshot = self._snapshot()
         try:
             shape = self._buffers(latents, embeddings, noise, timesteps)
@@ -228,39 +218,71 @@ class TrainStep:
             self._restore(snapshot)
             shape.replay = self.runner.capture(lambda: self._static_step(shape))
             self._restore(snapshot)  # capture runs nothing on a GPU; EagerReplay and safety say restore anyway
-            shape.replay()
-            self.runner.synchronize()
-            graph_loss = float(shape.loss)
-            graph_grads = [g.clone() for g in self._grads]
-            graph_params = [p.detach().clone() for p in self.params]
+            check = self._check(shape, snapshot)
+        except Exception as e:  # any capture or check problem, out of memory included: the eager step is right
             self._restore(snapshot)
-            probe_update, probe_expected = self._optimizer_probe(shape, snapshot)
-        except Exception as e:  # any capture problem: the eager step is always right
-            self._restore(snapshot)
-            self._fall_back(f"capturing the step failed: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
+            self._fall_back(f"capturing or checking the step failed: {type(e).__name__}: "
+                            f"{(str(e).splitlines() or [''])[0][:200]}")
             return self._reference_step(latents, embeddings, noise, timesteps)[0]
         self._restore(snapshot)
-        loss, grads = self._reference_step(shape.latents, shape.embeddings, shape.noise, shape.timesteps)
-        if not torch.isfinite(loss):
-            return loss  # train.py stops with its NaN advice; nothing to compare
-        update = [p.detach() - s for p, s in zip(self.params, snapshot.params, strict=True)]
-        graph_update = [g - s for g, s in zip(graph_params, snapshot.params, strict=True)]
-        check = StepCheck(shape=tuple(latents.shape), loss_eager=float(loss), loss_graph=graph_loss,
-                          loss_rel_err=abs(graph_loss - float(loss)) / max(abs(float(loss)), 1e-12),
-                          grad_rel_err=_rel_err(graph_grads, grads), update_rel_err=_rel_err(graph_update, update),
-                          optimizer_rel_err=_rel_err(probe_update, probe_expected))
+        if check is None or not check.ok:
+            self.checks += [check] if check else []
+            why = check.describe() if check else "a non-finite loss on the check's inputs"
+            self._fall_back(f"the graph step does not match the eager step ({why})")
+            return self._reference_step(latents, embeddings, noise, timesteps)[0]
         self.checks.append(check)
-        if not check.ok:
-            self._fall_back(f"the graph step does not match the eager step ({check.describe()})")
-            return loss
+        loss, _ = self._reference_step(latents, embeddings, noise, timesteps)
+        if not torch.isfinite(loss):
+            return loss  # train.py stops with its NaN advice
         self._shapes[key] = shape
         self._probe = self._state_probe()
-        for param, grad in zip(self.params, self._grads, strict=True):
-            param.grad = grad  # the graph's gradient buffers; the next replay zeroes them first
+        self._static_grads()  # the graph's gradient buffers; the next replay zeroes them first
         log.info("training step: captured batch shape %s; replay matches eager (%s)", check.shape, check.describe())
         return loss
 
-    def _optimizer_probe(self, shape: _ShapeGraph, snapshot: _Snapshot) -> tuple[list, list]:
+    def _check(self, shape: _ShapeGraph, snapshot: Snapshot) -> StepCheck | None:
+        """Replay vs the plain eager step from the same state, on inputs the capture never saw and with every lora_B
+        non-zero (at step 1 lora_B is zero, so lora_A's gradients are zero in both paths and any error there would
+        pass). Leaves the state as `snapshot` had it and frees what the eager step allocated. None: non-finite."""
+        gen = torch.Generator(device=shape.latents.device).manual_seed(CHECK_SEED)
+        fresh = [torch.randn(t.shape, generator=gen, device=t.device).to(t.dtype)
+                 for t in (shape.latents, shape.embeddings, shape.noise)]
+        steps = torch.randint(0, self.noise_scheduler.config.num_train_timesteps, shape.timesteps.shape,
+                              generator=gen, device=shape.timesteps.device)
+        for buffer, value in zip((shape.latents, shape.embeddings, shape.noise, shape.timesteps), (*fresh, steps),
+                                 strict=True):
+            buffer.copy_(value)
+        probe = probe_state(snapshot, gen)
+        self._restore(probe)
+        shape.replay()
+        self.runner.synchronize()
+        graph_loss = float(shape.loss)
+        graph_grads = [g.clone() for g in self._grads]
+        graph_update = [p.detach() - q for p, q in zip(self.params, probe.params, strict=True)]
+        self._restore(probe)
+        loss, grads = self._reference_step(*fresh, steps)
+        if not torch.isfinite(loss):
+            return None
+        update = [p.detach() - q for p, q in zip(self.params, probe.params, strict=True)]
+        self._static_grads()  # the eager step set the gradients to None; the graph's buffers go back
+        self._restore(probe)
+        probe_update, probe_expected = self._optimizer_probe(shape, probe)
+        check = StepCheck(shape=tuple(shape.latents.shape), loss_eager=float(loss), loss_graph=graph_loss,
+                          loss_rel_err=abs(graph_loss - float(loss)) / max(abs(float(loss)), 1e-12),
+                          grad_rel_err=rel_err(graph_grads, grads),
+                          update_rel_err=rel_err(graph_update, update),
+                          optimizer_rel_err=rel_err(probe_update, probe_expected),
+                          tolerance=self._tolerance())
+        del grads, graph_grads, graph_update, update, probe_update, probe_expected, fresh
+        self._restore(snapshot)
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()  # the eager step's blocks are not kept reserved beside the graph's pool
+        return check
+
+    def _tolerance(self) -> float:
+        return CHECK_TOLERANCE if self.autocast_dtype is None else CHECK_TOLERANCE_LOW_PRECISION
+
+    def _optimizer_probe(self, shape: _ShapeGraph, snapshot: Snapshot) -> tuple[list, list]:
         """One replay at half the learning rate, then eager AdamW from the same state on the gradients that replay
         made: (graph update, eager update). Leaves parameters and optimizer state as `snapshot` had them."""
         groups = self.optimizer.param_groups
@@ -295,6 +317,8 @@ class TrainStep:
         for param in self.params:
             param.grad = None
         self.runner = None
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()  # the graphs' pool and the check's blocks go back
 
     def _buffers(self, latents, embeddings, noise, timesteps) -> _ShapeGraph:
         fmt = torch.channels_last if self.channels_last and latents.dim() == 4 else torch.contiguous_format
@@ -324,18 +348,26 @@ class TrainStep:
         return first.data_ptr(), id(state.get("exp_avg")), id(state.get("step"))
 
     def _autocast(self, cache_enabled: bool):
+        if self._autocast_factory is not None and self.autocast_dtype is not None:
+            return self._autocast_factory(self.autocast_dtype)
         return torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
                               enabled=self.autocast_dtype is not None, cache_enabled=cache_enabled)
 
     def _static_step(self, s: _ShapeGraph) -> None:
-        """The captured step: only device work, no reads back to the CPU, all tensors static."""
-        torch._foreach_zero_(self._grads)
+        """The captured step: only device work, no reads back to the CPU, all tensors static. The UNet runs its lean
+        layers (lean_layers.py): LoRA weights cast in and gradients copied out with one foreach op each."""
+        accumulated = [self._grads[i] for i in self._accumulated]  # the lean LoRA layers' gradients are copied in
+        if accumulated:
+            torch._foreach_zero_(accumulated)
+        self._lean.refresh()
         casts_off = _lora_input_casts_off(self._lora_layers) if self.autocast_dtype else contextlib.nullcontext()
-        with self._autocast(cache_enabled=False), casts_off:  # autocast's weight cache must stay out of graphs
-            loss = denoising_loss(self._graph_forward, self.noise_scheduler, s.latents, s.embeddings, s.noise,
-                                  s.timesteps, prediction_type=self.prediction_type,
-                                  min_snr_gamma=self.cfg.train.min_snr_gamma)
-        loss.backward()
+        with casts_off, installed(self._lean_forwards):  # backward too: checkpointing recomputes the forward
+            with self._autocast(cache_enabled=False):  # autocast's weight cache must stay out of graphs
+                loss = denoising_loss(self._graph_forward, self.noise_scheduler, s.latents, s.embeddings, s.noise,
+                                      s.timesteps, prediction_type=self.prediction_type,
+                                      min_snr_gamma=self.cfg.train.min_snr_gamma)
+            loss.backward()
+        self._lean.gradients_to_params()
         if self.cfg.train.max_grad_norm > 0:
             torch.nn.utils.clip_grad_norm_(self.params, self.cfg.train.max_grad_norm)
         s.found_inf.copy_(torch.logical_not(torch.isfinite(loss.detach())).float())
@@ -380,26 +412,8 @@ class TrainStep:
 
     # ---------------------------------------------------------------- state snapshots for warm-up and checks
 
-    def _snapshot(self) -> _Snapshot:
-        snap = _Snapshot(params=[p.detach().clone() for p in self.params])
-        for param in self.params:
-            state = self.optimizer.state.get(param)
-            if state:
-                snap.state[param] = {k: v.clone() for k, v in state.items() if torch.is_tensor(v)}
-        return snap
+    def _snapshot(self) -> Snapshot:
+        return take_snapshot(self.params, self.optimizer)
 
-    @torch.no_grad()
-    def _restore(self, snap: _Snapshot) -> None:
-        """Put parameters and AdamW state back; state created by the warm-up is zeroed, which AdamW reads exactly
-        as 'no state yet' (step 0, zero moments)."""
-        for param, value in zip(self.params, snap.params, strict=True):
-            param.copy_(value)
-        for param in self.params:
-            state = self.optimizer.state.get(param)
-            saved = snap.state.get(param, {})
-            for k, v in (state or {}).items():
-                if torch.is_tensor(v) and k in saved:
-                    v.copy_(saved[k])
-                elif torch.is_tensor(v):
-                    v.zero_()
-
+    def _restore(self, snap: Snapshot) -> None:
+        restore(snap, self.params, self.optimizer)

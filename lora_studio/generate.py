@@ -17,6 +17,7 @@ import random
 import re
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -298,7 +299,19 @@ def resolve_seed(seed: int) -> int:
     return random.randrange(MAX_SEED) if seed == -1 else seed
 
 
-def _render(pipe, cfg: GenerateConfig, hashes: str | None) -> list[tuple[object, str]]:
+def _step_callback(on_step: Callable[[int, int], None] | None):
+    """diffusers' callback_on_step_end, telling `on_step(done, total)` after each denoising step."""
+    if on_step is None:
+        return None
+
+    def after_step(pipe, index: int, timestep, callback_kwargs: dict) -> dict:
+        on_step(index + 1, len(pipe.scheduler.timesteps))
+        return callback_kwargs
+    return after_step
+
+
+def _render(pipe, cfg: GenerateConfig, hashes: str | None,
+            on_step: Callable[[int, int], None] | None = None) -> list[tuple[object, str]]:
     """Run the pipe as it is (adapters already in place)."""
     seed = resolve_seed(cfg.seed)
     width, height = cfg.width or native_size(pipe), cfg.height or native_size(pipe)
@@ -309,7 +322,7 @@ def _render(pipe, cfg: GenerateConfig, hashes: str | None) -> list[tuple[object,
         images = pipe(
             prompt=cfg.prompt, negative_prompt=cfg.negative_prompt or None, num_inference_steps=cfg.steps,
             guidance_scale=cfg.guidance_scale, width=width, height=height, num_images_per_prompt=cfg.batch_size,
-            generator=generators, output_type="pil",
+            generator=generators, output_type="pil", callback_on_step_end=_step_callback(on_step),
         ).images
     return [(image, parameters_text(cfg, seed + i, width, height, hashes)) for i, image in enumerate(images)]
 
@@ -351,8 +364,9 @@ def save_png(image, params: str, folder: Path, seed: int) -> Path:
     return path
 
 
-def generate(cfg: GenerateConfig, pipe=None) -> list[Path]:
-    """Generate `cfg.batch_size` images and write them as PNGs into `cfg.out_dir`; return their paths."""
+def generate(cfg: GenerateConfig, pipe=None, on_step: Callable[[int, int], None] | None = None) -> list[Path]:
+    """Generate `cfg.batch_size` images and write them as PNGs into `cfg.out_dir`; return their paths.
+    `on_step(done, total)` is told after each denoising step (the studio's progress bar)."""
     cfg.validate()
     if is_tiny(cfg.base):
         log.warning(TINY_NOTE)
@@ -361,5 +375,5 @@ def generate(cfg: GenerateConfig, pipe=None) -> list[Path]:
     cfg = dataclasses.replace(cfg, seed=resolve_seed(cfg.seed))
     with _pipe_lock:
         apply_loras(pipe, cfg.loras)  # also unloads the previous call's adapters when this call has none
-        results = _render(pipe, cfg, lora_hashes(cfg.loras))
+        results = _render(pipe, cfg, lora_hashes(cfg.loras), on_step)
     return [save_png(image, params, Path(cfg.out_dir), cfg.seed + i) for i, (image, params) in enumerate(results)]

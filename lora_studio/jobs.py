@@ -208,8 +208,12 @@ class Jobs:
     # ---- start / resume
 
     def new_run_name(self, name: str) -> str:
-        """`name`, or `name-2`, `name-3`, ... when a run of that name already exists."""
+        """`name`, or `name-2`, `name-3`, ... when a run of that name already exists (`name-2` taken again goes on
+        to `name-3`, not `name-2-2`)."""
         candidate, n = name, 1
+        numbered = re.fullmatch(r"(.+)-(\d+)", name)
+        if numbered and (self.outputs / numbered[1]).exists():  # a name the studio numbered: go on counting
+            name, n = numbered[1], int(numbered[2])
         while (self.outputs / candidate).exists():
             n += 1
             candidate = f"{name}-{n}"
@@ -255,7 +259,9 @@ class Jobs:
         return self.status(run_dir)
 
     def _launch(self, run_dir: Path, command: list[str]) -> None:
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        from .launch import trainer_env
+
+        env = trainer_env()  # the studio checked this run before launching it (train_tab.prepare)
         with open(run_dir / LOG_FILE, "ab") as log:
             log.write(f"$ {' '.join(command)}\n".encode())
             log.flush()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import shlex
 import subprocess
 import sys
 from pathlib import Path
 
-from .config import load_config
+from .config import TrainConfig, load_config
+from .data import ScanResult
 
 
 def _has_accelerate_config() -> bool:
@@ -30,23 +32,64 @@ def accelerate_command(config_path: str | Path, overrides: list[str], launcher_a
             str(config_path), *overrides]
 
 
+# Set for a trainer started by `lora-studio train` or the studio: they ran the checks, the trainer need not again.
+CHECKED_ENV = "LORA_STUDIO_CHECKED_BEFORE_LAUNCH"
+
+
+def check_before_launch(cfg: TrainConfig) -> ScanResult:
+    """The checks that need no model, run once per launch by whoever launches (the CLI or the studio), so that
+    mistakes come back at once: the base, the checkpoint to resume and its lora settings, optional packages, the
+    dataset (drawn first when it is the missing sample) and whether it gives one full step."""
+    from .data import scan_dataset
+    from .sample_data import ensure_sample_dataset
+    from .steps import plan_steps
+    from .training_setup import preflight
+
+    preflight(cfg)
+    if ensure_sample_dataset(cfg.dataset.path):
+        print(f"drew the sample dataset into {cfg.dataset.path}", file=sys.stderr)
+    scan = scan_dataset(cfg.dataset)
+    plan_steps(cfg, scan.items, world_size=1)
+    return scan
+
+
+def trainer_env() -> dict[str, str]:
+    """The environment for a trainer process this launcher checked: unbuffered output, checks not repeated."""
+    return dict(os.environ, PYTHONUNBUFFERED="1", **{CHECKED_ENV: "1"})
+
+
 def run_training(config_path: str | Path, overrides: list[str], launcher_args: str = "") -> int:
     """Validate the config, base and dataset here (clean errors before any process starts), then run accelerate.
 
     A run that stops with a message (NaN loss, out of memory, a full disk) exits 2 like a bad config; accelerate
-    itself only says 1, so the run's status.json tells."""
-    from .data import scan_dataset
+    itself only says 1, so the run's status.json tells, or, when the trainer could not even write that (the
+    disk is full), its one-line "error: ..." message on stderr."""
     from .runlog import read_status
-    from .sample_data import ensure_sample_dataset
-    from .training_setup import preflight
 
     cfg = load_config(config_path, overrides)
-    preflight(cfg)
-    if ensure_sample_dataset(cfg.dataset.path):
-        print(f"drew the sample dataset into {cfg.dataset.path}", file=sys.stderr)
-    scan_dataset(cfg.dataset)
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    code = subprocess.call(accelerate_command(config_path, overrides, launcher_args), env=env)
-    if code != 0 and (read_status(cfg.run_dir) or {}).get("state") == "failed":
+    check_before_launch(cfg)
+    proc = subprocess.Popen(accelerate_command(config_path, overrides, launcher_args), env=trainer_env(),
+                            stderr=subprocess.PIPE)
+    try:
+        said_error = _relay_stderr(proc)
+    finally:  # Ctrl+C reaches the trainer too: wait while it saves its checkpoint and ends
+        code = proc.wait()
+    if code != 0 and (said_error or (read_status(cfg.run_dir) or {}).get("state") == "failed"):
         return 2
     return code
+
+
+_ERROR_LINE = b"\nerror: "  # how the trainer's main() ends a run that stopped with a message
+
+
+def _relay_stderr(proc: subprocess.Popen) -> bool:
+    """Copy the trainer's stderr to ours as it comes (progress bars too); True when it printed its message line."""
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    said, tail = False, b"\n"
+    while chunk := os.read(proc.stderr.fileno(), 1 << 16):
+        sys.stderr.write(decoder.decode(chunk))
+        sys.stderr.flush()
+        said = said or _ERROR_LINE in tail + chunk
+        tail = (tail + chunk)[-len(_ERROR_LINE):]
+    proc.stderr.close()
+    return said

@@ -34,8 +34,14 @@ class StepPlan:
         procs = f" / {self.world_size} processes" if self.world_size > 1 else ""
         accum = f" / accumulation {self.accumulation}" if self.accumulation > 1 else ""
         return (f"{self.num_images} images with repeats = {self.num_samples} samples / batch {self.batch_size}"
-                f"{procs}{accum} = {self.steps_per_epoch} steps per epoch; {self.epochs} epochs = "
-                f"{self.total_steps} steps")
+                f"{procs}{accum} = {self.steps_per_epoch} steps per epoch; " + self._length())
+
+    def _length(self) -> str:
+        full = self.steps_per_epoch * self.epochs
+        if self.total_steps < full:  # train.max_train_steps cuts the last epoch short
+            return (f"train.max_train_steps ends the run early, at step {self.total_steps} "
+                    f"(in epoch {self.epochs}, which would end at step {full})")
+        return f"{self.epochs} epochs = {self.total_steps} steps"
 
 
 def plan_steps(cfg: TrainConfig, items: list[ImageItem], world_size: int) -> StepPlan:

@@ -8,6 +8,7 @@ resumed from a checkpoint continues exactly as if it had never stopped.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import time
@@ -23,6 +24,7 @@ from .config import TrainConfig, load_config, save_config
 from .data import build_caption, caption_is_deterministic, plan_epoch, scan_dataset, tag_frequency
 from .errors import TrainingStopped, UserError
 from .fast_step import TrainStep
+from .launch import CHECKED_ENV
 from .loss import diffusion_loss
 from .models import TINY_NOTE, is_tiny, load_pipeline
 from .runlog import RunLog, clear_stop, stop_requested, truncate_metrics
@@ -88,7 +90,7 @@ def train(cfg: TrainConfig) -> TrainResult:
             ckpt.clean_partials(run_dir)
             earlier = None if cfg.train.resume else ckpt.set_aside_earlier_run(run_dir)
         except OSError as e:
-            raise UserError("io.write_failed", **write_failure(e, "io.what_run_folder", run_dir).values) from None
+            raise UserError("io.failure", failure=write_failure(e, "io.what_run_folder", run_dir)) from None
         if earlier:
             log.info("train.resume is not set, so this is a new run: the checkpoints of the run before it (%s) were "
                      "moved to %s. To continue that run instead, stop this one and pass train.resume=%s",
@@ -118,7 +120,8 @@ def train(cfg: TrainConfig) -> TrainResult:
 
 def _train(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, stop_signal: _StopSignal) -> TrainResult:
     main = accelerator.is_main_process
-    preflight(cfg)  # `accelerate launch -m lora_studio.train` directly: the same early checks as `lora-studio train`
+    if os.environ.get(CHECKED_ENV) != "1":  # `accelerate launch -m lora_studio.train` directly: check here
+        preflight(cfg)
     scan = scan_dataset(cfg.dataset)
     if main:
         for warning in scan.warnings:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from .atomic import write_bytes_atomic, write_failure
+from .atomic import write_bytes_atomic, write_errors, write_failure
 from .config import TrainConfig
 from .data import ImageItem
 from .errors import ConfigError, TrainingStopped, UserError
@@ -55,7 +55,7 @@ def place(module: torch.nn.Module, device: torch.device | str, dtype: torch.dtyp
 
 def quiet_libraries() -> None:
     """Keep the terminal for our own progress: library INFO chatter and import-time notices off."""
-    for name in ("accelerate", "diffusers", "transformers", "peft"):
+    for name in ("accelerate", "diffusers", "transformers", "peft", "timm"):
         logging.getLogger(name).setLevel(logging.WARNING)
     try:
         from diffusers.utils import logging as diffusers_logging
@@ -190,6 +190,8 @@ def save_adapter(unet, cfg: TrainConfig, run_dir: Path, step: int, epoch: int, t
     }
     try:
         return save_lora(unet, run_dir, cfg.name, cfg.lora, metadata)
-    except OSError as e:
+    except torch.OutOfMemoryError:
+        raise
+    except write_errors() as e:
         raise UserError("train.adapter_write_failed",
                         failure=write_failure(e, "io.what_adapter", Path(run_dir) / f"{cfg.name}.safetensors")) from None

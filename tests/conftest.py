@@ -44,3 +44,105 @@ def sample_dataset(tmp_path) -> Path:
     from lora_studio.sample_data import make_sample_dataset
 
     return make_sample_dataset(tmp_path / "dataset", count=6, size=96)
+
+
+# A tiny WD-style tagger: tag list (name, category) with category 9 rating, 0 general, 4 character, and the
+# logit each tag gets on every picture (the head ignores the picture), so a test knows every confidence.
+TEST_TAGS = [
+    ("general", 9, 2.0), ("sensitive", 9, -1.0), ("questionable", 9, -3.0), ("explicit", 9, -4.0),
+    ("1girl", 0, 4.0), ("green_hair", 0, 3.0), ("blue_eyes", 0, 1.0), ("smile", 0, 0.0),
+    ("^_^", 0, 2.5), ("closed_eyes", 0, -0.5), ("looking_at_viewer", 0, -2.0), ("twintails", 0, 1.5),
+    ("test_girl_(lora_studio)", 4, 2.5), ("other_girl_(lora_studio)", 4, 1.0),
+]
+
+
+@pytest.fixture(scope="session")
+def test_tagger_folder(tmp_path_factory) -> Path:
+    """A timm ViT tagger folder (config.json, model.safetensors, selected_tags.csv) with the TEST_TAGS confidences."""
+    pytest.importorskip("timm")  # the optional 'tag' extra (in the 'test' extra too)
+    from lora_studio.tiny_tagger import write_tagger_folder
+
+    folder = tmp_path_factory.mktemp("test-tagger")
+    return write_tagger_folder(folder, [(name, cat) for name, cat, _ in TEST_TAGS], image_size=32,
+                               logits=[logit for *_, logit in TEST_TAGS])
+
+
+# ---------------------------------------------------------------- the studio and a browser, shared by the UI tests
+
+CHROMIUM = "/usr/bin/chromium"
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run"]
+# A slow, busy machine takes far longer than Playwright's 5 s default to draw a state; every wait is for a state.
+EXPECT_TIMEOUT_MS = 90_000
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_until_it_answers(url: str, timeout: float = 180.0) -> None:
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.head(url, timeout=30).status_code in (200, 401):
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, f"the studio at {url} never answered"
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def start_studio(tiny_base_path):
+    """start_studio(root, **launch) -> the running studio for `root` on a free local port; all are closed at the
+    end of the session. Tests that need a clean studio give it their own root."""
+    from lora_studio.ui.app import build_app, launch_kwargs
+
+    started = []
+
+    def start(root: Path, **launch):
+        demo = build_app(root)
+        demo.queue()
+        # gradio's own check that the page answers gives up after one 3 s request, which a busy machine misses
+        # ("When localhost is not accessible..."): skip it and wait for the page here instead.
+        demo.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True,
+                    _frontend=False, **launch_kwargs(demo), **launch)
+        started.append(demo)
+        _wait_until_it_answers(demo.local_url)
+        return demo
+
+    yield start
+    for demo in started:
+        if demo.is_running:  # a test may have closed its own
+            demo.close()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless chromium for the whole session (starting it is the slow part); each test gets its own context."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api.expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    """A fresh page (its own cookies and localStorage) in English, 1400 x 1000."""
+    context = chromium.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(EXPECT_TIMEOUT_MS)
+    yield page
+    context.close()

@@ -33,24 +33,44 @@ def table_rows(output: str, header_start: str) -> tuple[list[str], list[list[str
 
 
 def test_train_step_benchmark_prints_the_table_and_checks_the_graph_step(tmp_path):
-    out = run("train_step.py", "--batches", "1", "--targets", "attn", "--json", str(tmp_path / "rows.json"))
+    import json
+
+    out = run("train_step.py", "--batches", "1", "--json", str(tmp_path / "rows.json"))
     columns, rows = table_rows(out, "| targets")
-    assert {"step ms", "images/s", "peak GiB", "TFLOP/s", "x baseline", "check"} <= set(columns)
-    methods = {row[columns.index("method")]: row for row in rows}
-    assert {"baseline", "eager", "cuda_graph (default)"} <= set(methods)
-    assert methods["baseline"][columns.index("x baseline")] == "1.00"
-    assert methods["cuda_graph (default)"][columns.index("check")].startswith("ok loss rel err")
-    assert float(methods["eager"][columns.index("TFLOP/s")]) >= 0  # counted by FlopCounterMode, a number
-    assert "fast-path check (loss, adapter gradients and optimizer update vs eager, rel err < 1e-2): 1/1 ok" in out
-    assert (tmp_path / "rows.json").is_file()
+    assert {"step ms", "images/s", "peak alloc GiB", "peak reserved GiB", "TFLOP/s", "x baseline", "check"} <= set(columns)
+    methods = [row[columns.index("method")] for row in rows]
+    assert methods == ["baseline", "cuda_graph (default)", "cuda_graph+ckpt"]  # core rows first; no compile on a CPU
+    assert {row[columns.index("rank")] for row in rows} == {"4"} and {row[0] for row in rows} == {"attn"}
+    by_method = dict(zip(methods, rows, strict=True))
+    assert by_method["cuda_graph (default)"][columns.index("check")].startswith("ok loss rel err")
+    assert float(by_method["baseline"][columns.index("TFLOP/s")]) >= 0  # counted by FlopCounterMode, a number
+    assert "on fresh inputs with lora_B non-zero): 2/2 ok" in out
+    saved = json.loads((tmp_path / "rows.json").read_text())
+    assert saved["done"] and [r["method"] for r in saved["rows"]] == ["baseline", "cuda_graph", "cuda_graph+ckpt"]
+
+
+def test_a_fallen_back_row_is_never_a_win():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from common import Bench
+    from train_step import summary, table_row
+
+    base = dict(targets="attn", rank=4, alpha=4, batch=1, method="baseline", step_s=0.2, first_s=1.0, peak_gib=3.0,
+                peak_reserved_gib=3.5, flops=1e12, check="-")
+    fell = dict(base, method="cuda_graph", step_s=0.01, check="FELL BACK to eager (capture failed)")
+    base["row"], fell["row"] = table_row(base, base), table_row(fell, base)
+    assert "fell back: not counted" in fell["row"][9]
+    lines = summary([base, fell], Bench(True, 1.0), "attn", 4)
+    assert "target batch 1 speed >= 8x baseline: not measured" in lines
 
 
 def test_generate_benchmark_prints_the_table_and_checks_the_graphed_unet():
     out = run("generate.py", "--steps", "2", "--calls", "1")
     columns, rows = table_rows(out, "| method")
-    assert {"UNet it/s", "x diffusers", "check"} <= set(columns)
+    assert {"UNet it/s", "x baseline", "peak reserved GiB", "check"} <= set(columns)
     methods = {row[0]: row for row in rows}
-    assert methods["diffusers StableDiffusionPipeline"][columns.index("x diffusers")] == "1.00"
+    assert rows[0][0] == "baseline: diffusers StableDiffusionPipeline, no LoRA"  # no adapter: the plain loop
+    assert methods[rows[0][0]][columns.index("x baseline")] == "1.00"
+    assert "diffusers StableDiffusionPipeline + LoRA" in methods
     assert methods["lora-studio generate, eager UNet"][columns.index("check")] == "-"  # a truly eager row
     graphed = [row for name, row in methods.items() if "graphed UNet" in name]
     assert graphed and graphed[0][columns.index("check")].startswith("ok (UNet rel err")

@@ -215,7 +215,7 @@ class _LrBakedIn(EagerReplay):
         return replay
 
 
-@pytest.mark.parametrize(("runner_cls", "why"), [(_FailingCapture, "capturing the step failed"),
+@pytest.mark.parametrize(("runner_cls", "why"), [(_FailingCapture, "capturing or checking the step failed"),
                                                  (_WrongReplay, "does not match the eager step"),
                                                  (_UpdateSkipped, "optimizer rel err 1.0e+00"),
                                                  (_LrBakedIn, "does not match the eager step")])
@@ -273,3 +273,101 @@ def test_trainer_with_the_graph_step_trains_the_same_adapter(sample_dataset, tmp
     for name in eager:
         assert torch.allclose(eager[name], graph[name], rtol=1e-4, atol=1e-6), name
     assert any(eager[n].abs().sum() > 0 for n in eager if "lora_B" in n), "the adapter never moved"
+
+
+class _WrongLoraAGradient(EagerReplay):
+    """A graph whose lora_A gradients come out 10x too large: invisible where lora_B is zero (every lora_A
+    gradient is zero then), so the check must run with lora_B non-zero."""
+
+    def capture(self, fn):
+        def replay():
+            fn()
+            with torch.no_grad():
+                for name, p in self.named:
+                    if "lora_A" in name:
+                        p.grad.mul_(10.0)
+        return replay
+
+
+@pytest.mark.parametrize("runner_cls", [EagerReplay, _WrongLoraAGradient])
+def test_first_use_check_sees_a_wrong_lora_a_gradient_at_step_one(tiny_pipe, caplog, runner_cls):
+    """The trainer's real first step: a fresh adapter (lora_B = 0). A right graph passes, a wrong one falls back."""
+    from lora_studio.lora import add_lora
+
+    cfg = config()
+    unet = tiny_pipe.unet
+    torch.manual_seed(0)
+    params = add_lora(unet, cfg.lora)
+    unet.train()
+    assert all(not p.any() for n, p in unet.named_parameters() if "lora_B" in n)
+    runner = runner_cls()
+    runner.named = [(n, p) for n, p in unet.named_parameters() if "lora_" in n]
+    step, _ = make_step(unet, params, tiny_pipe.scheduler, cfg, runner=runner)
+    lat, emb = inputs(side=16)
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        loss = step(lat, emb, torch.Generator().manual_seed(0))
+    assert loss is not None and torch.isfinite(loss)
+    warnings = [r.getMessage() for r in caplog.records if r.name == LOGGER and r.levelno >= logging.WARNING]
+    if runner_cls is EagerReplay:
+        assert step.active and step.checks[0].ok and not warnings, (step.checks, warnings)
+    else:
+        assert not step.active and len(warnings) == 1 and "does not match the eager step" in warnings[0]
+        assert step.checks[0].grad_rel_err > 0.5
+
+
+class _OutOfMemoryInCheck(EagerReplay):
+    """Capture works, but the card runs out of memory in the check's replay."""
+
+    def capture(self, fn):
+        def replay():
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return replay
+
+
+def test_out_of_memory_in_the_check_falls_back_to_the_eager_step(setup, caplog):
+    unet, params, scheduler = setup
+    cfg = config()
+    twin = copy.deepcopy(unet)
+    twin_params = [p for n, p in twin.named_parameters() if "lora_" in n]
+    twin_opt = torch.optim.AdamW(twin_params, lr=cfg.train.learning_rate, weight_decay=cfg.train.weight_decay, fused=True)
+    step, _ = make_step(unet, params, scheduler, cfg, runner=_OutOfMemoryInCheck())
+    lat, emb = inputs()
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        loss = step(lat, emb, torch.Generator().manual_seed(0))
+    expected = eager_trainer_step(twin, twin_params, twin_opt, scheduler, cfg, lat, emb, torch.Generator().manual_seed(0))
+    assert torch.allclose(loss, expected, rtol=1e-6)
+    for p, q in zip(params, twin_params, strict=True):
+        assert torch.allclose(p, q, rtol=1e-5, atol=1e-7), "the step after the fallback is the eager step"
+    warnings = [r.getMessage() for r in caplog.records if r.name == LOGGER and r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "OutOfMemoryError" in warnings[0], warnings
+    assert not step.active
+
+
+class _RecordingReplay(EagerReplay):
+    """Records the latents each replay runs on."""
+
+    def capture(self, fn):
+        def replay():
+            self.seen.append(self.shape.latents.clone())
+            fn()
+        return replay
+
+
+def test_the_check_replays_on_inputs_the_capture_never_saw(setup):
+    unet, params, scheduler = setup
+    runner = _RecordingReplay()
+    runner.seen = []
+    step, _ = make_step(unet, params, scheduler, config(), runner=runner)
+    buffers = step._buffers
+
+    def remember(*args):
+        runner.shape = buffers(*args)
+        return runner.shape
+
+    step._buffers = remember
+    lat, emb = inputs(side=16)
+    step(lat, emb, torch.Generator().manual_seed(0))
+    assert step.active and runner.seen
+    assert not any(torch.equal(seen, lat) for seen in runner.seen), "the check replayed the capture's own inputs"
+    step(lat, emb, torch.Generator().manual_seed(1))  # the next step replays on the step's real inputs
+    assert torch.equal(runner.seen[-1], lat)

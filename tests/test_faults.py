@@ -338,6 +338,71 @@ def test_unwritable_adapter_keeps_the_previous_one_and_the_checkpoints(dataset, 
     assert not list(run.glob(".t.safetensors.*.tmp"))
 
 
+# What torch.save and safetensors really raise when the disk fills up: their own types, no errno attribute.
+def _torch_full(*args, **kwargs):
+    raise RuntimeError("[enforce fail at inline_container.cc:664] . unexpected pos 1472 vs 1364 "
+                       "PytorchStreamWriter failed writing file data/0: file write failed")
+
+
+def _safetensors_full(*args, **kwargs):
+    from safetensors import SafetensorError
+
+    raise SafetensorError('Error while serializing: IoError(Os { code: 28, kind: StorageFull, message: '
+                          '"No space left on device" })')
+
+
+def _refused_at_step_4(monkeypatch, module, name: str, fail) -> None:
+    real = getattr(module, name)
+
+    def writer(obj, f, *args, **kwargs):
+        if ".step-000004.partial" in str(f):
+            fail()
+        return real(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(module, name, writer)
+
+
+@pytest.mark.parametrize("writer", ["torch.save", "safetensors"])
+def test_a_write_error_of_any_type_while_saving_a_checkpoint_is_a_message(dataset, tmp_path, monkeypatch, writer):
+    import accelerate.utils.other
+
+    from lora_studio.train import train
+
+    if writer == "torch.save":  # the optimizer, scheduler and random states
+        _refused_at_step_4(monkeypatch, torch, "save", _torch_full)
+    else:  # the adapter weights of the checkpoint
+        _refused_at_step_4(monkeypatch, accelerate.utils.other, "safe_save_file", _safetensors_full)
+    run = tmp_path / "run"
+    previous = write_previous_adapter(run)
+    with pytest.raises(UserError) as err:
+        train(config(dataset, run, "train.max_train_steps=5", "train.checkpoint_every_n_steps=2"))
+    message = str(err.value)
+    assert ".step-000004.partial" in message and "train.resume=latest" in message
+    assert ("disk is full" if writer == "safetensors" else "free space") in message
+    assert read_status(run)["state"] == "failed" and read_status(run)["message"] == message
+    assert assert_checkpoints_complete(run) == ["step-000002"]
+    assert not (run / "checkpoints" / ".step-000004.partial").exists()
+    assert_unchanged(previous)
+
+
+@pytest.mark.parametrize("fail", [_safetensors_full, _torch_full], ids=["safetensors", "runtime-error"])
+def test_a_write_error_of_any_type_while_saving_the_adapter_is_a_message(dataset, tmp_path, monkeypatch, fail):
+    import lora_studio.lora
+    from lora_studio.train import train
+
+    monkeypatch.setattr(lora_studio.lora, "save_file", fail)
+    run = tmp_path / "run"
+    previous = write_previous_adapter(run)
+    with pytest.raises(UserError) as err:
+        train(config(dataset, run, "train.max_train_steps=3", "train.checkpoint_every_n_steps=2"))
+    message = str(err.value)
+    assert str(run / "t.safetensors") in message and "train.resume=latest" in message
+    assert read_status(run)["state"] == "failed"
+    assert assert_checkpoints_complete(run) == ["step-000002"]
+    assert_unchanged(previous)
+    assert not list(run.glob(".t.safetensors.*.tmp"))
+
+
 def test_full_disk_while_logging_the_loss(dataset, tmp_path, monkeypatch):
     import lora_studio.runlog
     from lora_studio.train import train
@@ -442,6 +507,51 @@ def test_cli_train_bad_config_names_the_key(capsys, tmp_path, yaml_text, extra, 
     assert not (tmp_path / "run").exists(), "nothing is started for a bad config"
 
 
+@pytest.mark.parametrize(("content", "extra", "named"), [
+    (b"base: tiny\nname: \x83L\x83\x83\x83\x89\n", [], "save it as UTF-8"),  # Shift_JIS, as Japanese Windows saves
+    (("base: tiny\nsample:\n  prompts: " + "[" * 5000 + "]" * 5000 + "\n").encode(), [], "nested more than"),
+    (b"base: tiny\n", ["sample.prompts=" + "[" * 40 + "]" * 40], "nested more than"),
+    (b"base: tiny\n", [f"train.seed={2**63}"], "train.seed"),
+    (b"base: tiny\n", ["train.seed=-1"], "train.seed"),
+    (b"base: tiny\n", ["sample.seed=-5"], "sample.seed"),  # at load, not when the samples are drawn
+    (b"base: tiny\n", [f"train.max_train_steps={10**30}"], "train.max_train_steps"),
+    (b"base: tiny\n", [f"train.learning_rate={10**400}"], "train.learning_rate"),
+    (b"base: tiny\n", ["train.learning_rate=0"], "train.learning_rate"),
+    (b"base: tiny\n", ["train.learning_rate=5"], "train.learning_rate"),
+    (b"base: tiny\nlora:\n  alpha: 0\n", [], "lora.alpha"),
+    (b'base: tiny\nname: "my\\nlora"\n', [], "name"),
+    (b'base: tiny\ndataset:\n  trigger_word: "mychar\\r\\nx"\n', [], "dataset.trigger_word"),
+    (b'base: tiny\ndataset:\n  path: "datasets/a\\0b"\n', [], "dataset.path"),
+    (b"base: tiny\n", ["base=tiny\x00.safetensors"], "base"),
+], ids=["not-utf8", "deep-file", "deep-override", "seed-2**63", "seed-negative", "sample-seed", "huge-steps",
+        "huge-lr", "lr-0", "lr-5", "alpha-0", "name-newline", "trigger-control", "path-nul", "base-nul"])
+def test_cli_train_refuses_inputs_that_would_crash_or_train_nothing(capsys, tmp_path, content, extra, named):
+    config_path = tmp_path / "bad.yaml"
+    config_path.write_bytes(content)
+    code, err = run_cli(capsys, "train", str(config_path), *extra, f"output_dir={tmp_path / 'run'}")
+    assert code == 2 and err.startswith("error: ") and named in err and "Traceback" not in err, err
+    assert not (tmp_path / "run").exists(), "nothing is started for a bad config"
+
+
+def test_alpha_0_says_what_kohya_does_and_what_to_use(capsys, tmp_path):
+    code, err = run_cli(capsys, "train", str(write_yaml(tmp_path / "c.yaml", "base: tiny\n")), "lora.alpha=0",
+                        "lora.rank=16")
+    assert code == 2 and "train nothing" in err and "lora.alpha=8" in err and "kohya" in err and "lora.alpha=16" in err
+
+
+@pytest.mark.parametrize(("extra", "named"), [
+    (["name=../elsewhere"], "name"), (["seed=-1"], "seed"), ("transfer.learning_rate=0", "transfer.learning_rate"),
+    (["data.source=cats_and_dogs", "data.url=file:///etc/passwd"], "only https://"),
+    (["data.source=cats_and_dogs", "data.url=http://example.com/x.zip"], "only https://"),
+])
+def test_cli_lesson_refuses_the_same_inputs(capsys, tmp_path, extra, named):
+    extra = [extra] if isinstance(extra, str) else extra
+    code, err = run_cli(capsys, "lesson", str(ROOT / "configs" / "lesson-quick.yaml"), *extra,
+                        f"output_dir={tmp_path / 'run'}")
+    assert code == 2 and named in err and "Traceback" not in err, err
+    assert not (tmp_path / "run").exists()
+
+
 def test_cli_generate_unknown_sampler_and_pickle_base(capsys, tmp_path):
     code, err = run_cli(capsys, "generate", "--base", "tiny", "--prompt", "x", "--sampler", "heun2")
     assert code == 2 and "--sampler" in err and "heun2" in err and "Traceback" not in err
@@ -519,3 +629,30 @@ def test_cli_out_of_memory_names_the_settings_keeps_a_checkpoint_and_shows_no_tr
     assert "Traceback" not in log
     assert assert_checkpoints_complete(run) == ["step-000001"]
     assert read_status(run)["state"] == "failed"
+
+
+STATUS_UNWRITABLE_SITECUSTOMIZE = '''
+import errno, os
+import lora_studio.runlog as runlog
+
+def refuse(path, text):  # status.json cannot be written: the disk is full
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+runlog.write_text_atomic = refuse
+'''
+
+
+@pytest.mark.slow
+def test_cli_exits_2_with_the_message_when_status_json_cannot_be_written(dataset, tmp_path):
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "sitecustomize.py").write_text(STATUS_UNWRITABLE_SITECUSTOMIZE)
+    run, config_path = tmp_path / "run", tmp_path / "config.yaml"
+    save_config(config(dataset, run, "train.max_train_steps=2"), config_path)
+    env = subprocess_env(tmp_path)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path / "site"), env.get("PYTHONPATH")]))
+    out = subprocess.run([sys.executable, "-m", "lora_studio.cli", "train", str(config_path)], capture_output=True,
+                         text=True, env=env, timeout=600)
+    log = out.stdout + out.stderr
+    assert out.returncode == 2, log[-3000:]
+    assert f"error: could not write the run status '{run / 'status.json'}': the disk is full" in log, log[-3000:]
+    assert "Traceback" not in log and not (run / "status.json").exists()

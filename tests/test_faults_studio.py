@@ -239,6 +239,151 @@ def test_nothing_outside_datasets_and_outputs_is_served(studio):
         assert SECRET not in response.text and "root:" not in response.text and "[project]" not in response.text
 
 
+# ---------------------------------------------------------------- a dataset folder that is itself a link
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def linked_folder(studio) -> tuple[Path, Path]:
+    """datasets/elsewhere -> private/elsewhere (a tagged picture), and datasets/alias -> datasets/<DATASET>."""
+    root = studio[1]
+    target = root / "private" / "elsewhere"
+    target.mkdir()
+    shutil.copy(root / "datasets" / DATASET / "mychar_01.png", target / "pic.png")
+    (target / "pic.txt").write_text(f"{SECRET}, secret\n")
+    (root / "datasets" / "elsewhere").symlink_to(target, target_is_directory=True)
+    (root / "datasets" / "alias").symlink_to(root / "datasets" / DATASET, target_is_directory=True)
+    return root / "datasets" / "elsewhere", target
+
+
+def test_a_linked_dataset_folder_is_never_written_through_by_upload_or_zip(client, studio, linked_folder, tmp_path):
+    root, (link, target) = studio[1], linked_folder
+    before, outside = snapshot(target), files_outside(root)
+    picture = root / "datasets" / DATASET / "mychar_02.png"
+    archive = tmp_path / "more.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(picture, "new.png")
+        zf.writestr("pic.txt", "overwritten")
+    for upload in (picture, archive):
+        for name in ("elsewhere", "alias"):
+            with pytest.raises(AppError, match="symbolic link"):
+                client.predict(uploads=[handle_file(str(upload))], dataset=name, trigger_word="mine",
+                               api_name="/upload_dataset")
+    assert snapshot(target) == before and files_outside(root) == outside
+    assert sorted(snapshot(root / "datasets" / DATASET)) == sorted(snapshot(link.parent / "alias"))
+
+
+def test_a_linked_dataset_folder_is_never_read_changed_or_deleted_through(studio, linked_folder):
+    """What the Dataset tab's gallery, save-tags, delete and bulk-tag buttons do with the dataset they show."""
+    from lora_studio.ui import dataset_store as store
+    from lora_studio.ui.i18n import StudioError
+    from lora_studio.ui.paths import StudioPaths
+
+    root, (link, target) = studio[1], linked_folder
+    before = snapshot(target)
+    with pytest.raises(StudioError, match="symbolic link"):
+        StudioPaths.at(root).dataset("elsewhere")  # where every button turns the dataset's name into a folder
+    for action in (lambda: store.write_tags(link, "pic.png", "new, tags"), lambda: store.delete_picture(link, "pic.png"),
+                   lambda: store.read_tags(link, "pic.png"), lambda: store.import_uploads(link, [])):
+        with pytest.raises(StudioError, match="symbolic link"):
+            action()
+    assert store.add_tag_everywhere(link, "added") == 0 and store.remove_tag_everywhere(link, "secret") == 0
+    view = store.describe(link)
+    assert view.items == [] and SECRET not in json.dumps(view.tags) and "symbolic link" in str(view.warnings[0])
+    assert SECRET not in json.dumps(store.quick_tags(link)) and store.trigger_of(link) == ""
+    assert snapshot(target) == before
+
+
+def test_a_linked_dataset_folder_is_never_trained_on(client, studio, linked_folder, no_training_left):
+    root = studio[1]
+    for path in ("elsewhere", "alias", "datasets/elsewhere", str(root / "datasets" / "alias"),
+                 str(root / "datasets" / "alias" / ".." / "elsewhere")):
+        with pytest.raises(AppError, match="symbolic link"):
+            client.predict(settings={"name": "through-link", "base": "tiny", "dataset.path": path,
+                                     "dataset.resolution": 64, "dataset.bucket_step": 32}, preset="",
+                           api_name="/start_training")
+    assert not (root / "outputs" / "through-link").exists()
+
+
+# ---------------------------------------------------------------- browser settings: the CLI's rules and no more
+
+
+def test_browser_settings_pass_the_same_validation_as_the_cli(client, studio, no_training_left):
+    root = studio[1]
+    good = {"base": "tiny", "dataset.path": DATASET, "dataset.resolution": 64, "dataset.bucket_step": 32}
+    for bad, key in (({"name": ".hidden"}, "name"), ({"name": "b12", "dataset.bucket_step": 12}, "bucket_step"),
+                     ({"name": "r100", "dataset.resolution": 100}, "resolution")):
+        with pytest.raises(AppError, match=key):
+            client.predict(settings={**good, **bad}, preset="", api_name="/start_training")
+    assert not [p for p in (root / "outputs").iterdir() if p.name in (".hidden", "b12", "r100")]
+
+
+def test_train_resume_from_a_browser_names_only_checkpoints_of_runs_in_outputs(client, studio, no_training_left):
+    root = studio[1]
+    planted = root / "private" / "run" / "checkpoints" / "step-000001"  # a checkpoint is read with torch.load
+    planted.mkdir(parents=True)
+    (planted / "trainer_state.json").write_text('{"step": 1, "epoch": 0, "batch_in_epoch": 1}')
+    (root / "outputs" / "planted").symlink_to(root / "private" / "run", target_is_directory=True)
+    settings = {"name": "resumer", "base": "tiny", "dataset.path": DATASET, "dataset.resolution": 64,
+                "dataset.bucket_step": 32}
+    for resume in (str(planted), "../private/run/checkpoints/step-000001", "planted/checkpoints/step-000001",
+                   "outputs/planted/checkpoints/step-000001", "/etc", "outputs"):
+        with pytest.raises(AppError, match="train.resume"):
+            client.predict(settings={**settings, "train.resume": resume}, preset="", api_name="/start_training")
+    assert not (root / "outputs" / "resumer").exists()
+
+
+def test_a_run_that_allows_pickle_or_reads_a_linked_dataset_is_not_resumed_from_a_browser(client, studio,
+                                                                                          linked_folder,
+                                                                                          no_training_left):
+    from lora_studio.config import DatasetConfig, TrainConfig, save_config
+
+    root = studio[1]
+    for name, settings, refusal in (("cli-pickled", {"allow_pickle": True}, "allow_pickle"),
+                                    ("relinked", {"dataset": DatasetConfig(path=str(linked_folder[0]))}, "symbolic link")):
+        run = root / "outputs" / name
+        run.mkdir()
+        save_config(TrainConfig(name=name, base="tiny", output_dir=str(run), **settings), run / "config.yaml")
+        (run / "status.json").write_text('{"state": "stopped", "step": 1, "total_steps": 5}')
+        with pytest.raises(AppError, match=refusal):
+            client.predict(run=name, api_name="/resume_training")
+        assert not (run / "train.log").exists(), "no trainer was started"
+
+
+def test_a_zip_with_a_lying_or_unreadable_member_is_refused_by_name(client, studio, tmp_path):
+    root = studio[1]
+    picture = (root / "datasets" / DATASET / "mychar_01.png").read_bytes()
+    archive = tmp_path / "lying.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("small-header.png", picture)
+        zf.filelist[-1].file_size -= 10  # the central directory lies about the size
+        zf.writestr("damaged.png", picture, compress_type=zipfile.ZIP_DEFLATED)
+    data = bytearray(archive.read_bytes())
+    offset = data.index(b"damaged.png") + len(b"damaged.png") + 20  # inside the compressed bytes of damaged.png
+    data[offset:offset + 8] = bytes(8)
+    archive.write_bytes(bytes(data))
+    message, summary = client.predict(uploads=[handle_file(str(archive))], dataset="lying", trigger_word="",
+                                      api_name="/upload_dataset")
+    assert summary["saved"] == [] and "small-header.png" in message and "damaged.png" in message
+    assert not (root / "datasets" / "lying").exists()
+
+
+def test_the_lesson_cannot_be_told_to_download_a_server_file(client, studio):
+    root = studio[1]
+    before = files_outside(root)
+    secret_zip = root / "private" / "secret.zip"
+    with zipfile.ZipFile(secret_zip, "w") as zf:
+        zf.writestr("train/a/x.txt", SECRET)
+    for overrides in (f"data={{source: cats_and_dogs, url: '{secret_zip.as_uri()}', path: datasets/stolen}}",
+                      f"data.source=cats_and_dogs\ndata.url={secret_zip}", "data.expected_size=null"):
+        with pytest.raises(AppError, match="cannot be changed"):
+            client.predict(preset="lesson-quick", overrides=overrides, api_name="/run_lesson")
+    assert not (root / "datasets" / "stolen").exists() and files_outside(root) == before | {secret_zip}
+
+
 # ---------------------------------------------------------------- pickle bases
 
 

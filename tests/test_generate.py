@@ -216,3 +216,10 @@ def test_the_cli_takes_its_generation_defaults_from_generate_config():
             args.out) == (defaults.negative_prompt, defaults.steps, defaults.guidance_scale, defaults.sampler,
                           defaults.seed, defaults.batch_size, defaults.out_dir)
     assert defaults.negative_prompt == SampleSettings().negative_prompt == DEFAULT_NEGATIVE_PROMPT
+
+
+def test_each_denoising_step_is_reported_and_changes_nothing(pipe, tmp_path):
+    told: list[tuple[int, int]] = []
+    with_progress = one(generate(config(tmp_path, seed=3, steps=4), pipe=pipe, on_step=lambda *a: told.append(a)))
+    assert told == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert np.array_equal(with_progress, one(generate(config(tmp_path, seed=3, steps=4), pipe=pipe)))

@@ -70,7 +70,7 @@ def _config(name: str) -> TrainConfig:
     return load_dataclass(TrainConfig, {"name": name, "base": "tiny"})
 
 
-def _wait_for(predicate, timeout: float = 20.0):
+def _wait_for(predicate, timeout: float = 120.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -90,7 +90,7 @@ def test_one_training_at_a_time_and_stop_saves(jobs, fake):
     assert not (jobs.outputs / "b").exists()
 
     assert "stop requested" in jobs.stop()
-    done = jobs.wait("a", timeout=20)
+    done = jobs.wait("a", timeout=120)
     assert done.state == "stopped" and not done.alive
     assert done.adapter == jobs.outputs / "a" / "fake.safetensors"
     assert done.metrics and done.metrics[-1]["step"] == done.step
@@ -104,7 +104,7 @@ def test_one_training_at_a_time_and_stop_saves(jobs, fake):
     assert jobs.new_run_name("a") == "a-2"
     jobs.start(_config("b"), command=fake(jobs, "b"))
     jobs.stop()
-    assert jobs.wait("b", timeout=20).state == "stopped"
+    assert jobs.wait("b", timeout=120).state == "stopped"
     assert [r.name for r in jobs.list_runs()] == ["b", "a"]
     assert len(jobs.adapters()) == 2
 
@@ -116,7 +116,7 @@ def test_a_reopened_studio_finds_the_running_training(jobs, fake):
     status = _wait_for(lambda: (s := reopened.status()).state == "running" and s)
     assert status.name == "a" and status.alive and 0 < status.progress < 1
     reopened.stop()
-    assert jobs.wait("a", timeout=20).state == "stopped"
+    assert jobs.wait("a", timeout=120).state == "stopped"
 
 
 def test_stale_lock_of_a_dead_process_is_cleared(jobs, fake):
@@ -126,20 +126,20 @@ def test_stale_lock_of_a_dead_process_is_cleared(jobs, fake):
     assert jobs.active() is None and not (jobs.outputs / LOCK_FILE).exists()
     jobs.start(_config("a"), command=fake(jobs, "a"))
     jobs.stop()
-    jobs.wait("a", timeout=20)
+    jobs.wait("a", timeout=120)
 
 
 def test_sigterm_when_the_trainer_ignores_the_stop_file(jobs, fake):
     jobs.start(_config("a"), command=fake(jobs, "a", "deaf"))
     _wait_for(lambda: jobs.status("a").state == "running")
     jobs.stop(grace_s=1.0)
-    done = jobs.wait("a", timeout=20)
+    done = jobs.wait("a", timeout=120)
     assert done.state == "stopped" and done.step < 1000
 
 
 def test_a_crash_shows_the_error_from_the_log(jobs, fake):
     jobs.start(_config("a"), command=fake(jobs, "a", "crash"))
-    done = jobs.wait("a", timeout=20)
+    done = jobs.wait("a", timeout=120)
     assert done.state == "failed"
     assert "no usable images" in done.message
     assert "args:" in done.log_tail
@@ -148,12 +148,12 @@ def test_a_crash_shows_the_error_from_the_log(jobs, fake):
 def test_resume_relaunches_with_the_run_config(jobs, fake):
     jobs.start(_config("a"), command=fake(jobs, "a"))
     jobs.stop()
-    jobs.wait("a", timeout=20)
+    jobs.wait("a", timeout=120)
     status = jobs.resume("a", command=fake(jobs, "a", "obey", "train.resume=latest"))
     assert status.state in ("starting", "running")
     assert not (jobs.outputs / "a" / "stop.request").exists() or status.alive
     jobs.stop()
-    done = jobs.wait("a", timeout=20)
+    done = jobs.wait("a", timeout=120)
     assert done.state == "stopped"
     assert "train.resume=latest" in (jobs.outputs / "a" / "train.log").read_text()
     with pytest.raises(UserError, match="not found"):
@@ -177,3 +177,12 @@ def test_real_short_training_on_the_tiny_base(jobs, sample_dataset, tiny_base_pa
     assert [row["step"] for row in done.metrics][-1] == 2
     assert os.path.getsize(done.adapter) > 0
     assert Path(done.run_dir / "config.yaml").is_file()
+
+
+def test_a_taken_name_is_numbered_and_a_numbered_name_goes_on_counting(jobs):
+    assert jobs.new_run_name("quickstart") == "quickstart"
+    (jobs.outputs / "quickstart").mkdir()
+    assert jobs.new_run_name("quickstart") == "quickstart-2"
+    (jobs.outputs / "quickstart-2").mkdir()
+    assert jobs.new_run_name("quickstart-2") == "quickstart-3"  # the page shows quickstart-2; Start again
+    assert jobs.new_run_name("sd-15") == "sd-15"  # a name that only looks numbered

@@ -27,10 +27,24 @@ def _zip_of(folder: Path, top: str) -> bytes:
     return buf.getvalue()
 
 
-class _Server:
-    """Serves one payload on 127.0.0.1 with HTTP Range support; can cut the first response short."""
+@pytest.fixture(scope="module")
+def certificate() -> Path:
+    """tests/tls: a self-signed certificate for 127.0.0.1 only (made with `openssl req -x509 ... -days 36500`),
+    so the downloader, which speaks https only, is tested over real TLS; trusted through SSL_CERT_FILE."""
+    return Path(__file__).parent / "tls"
 
-    def __init__(self, payload: bytes, cut_after: int | None = None) -> None:
+
+@pytest.fixture(autouse=True)
+def _trust(certificate, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate / "cert.pem"))
+
+
+class _Server:
+    """Serves one payload over https on 127.0.0.1 with HTTP Range support; can cut the first response short."""
+
+    def __init__(self, payload: bytes, certificate: Path, cut_after: int | None = None) -> None:
+        import ssl
+
         self.payload, self.cut_after, self.ranges = payload, cut_after, []
         server = self
 
@@ -55,7 +69,10 @@ class _Server:
                 pass
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/cats_and_dogs_filtered.zip"
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(certificate / "cert.pem", certificate / "key.pem")
+        self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self.httpd.server_address[1]}/cats_and_dogs_filtered.zip"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def close(self) -> None:
@@ -73,8 +90,8 @@ def archive(shapes) -> bytes:
     return _zip_of(shapes, "cats_and_dogs_filtered")
 
 
-def test_broken_download_resumes_with_a_range_request_and_unzips(tmp_path, archive):
-    server = _Server(archive, cut_after=1000)
+def test_broken_download_resumes_with_a_range_request_and_unzips(tmp_path, archive, certificate):
+    server = _Server(archive, certificate, cut_after=1000)
     try:
         dest = tmp_path / "datasets" / "cats_and_dogs_filtered.zip"
         with pytest.raises(DatasetError, match="run again to resume"):
@@ -91,15 +108,35 @@ def test_broken_download_resumes_with_a_range_request_and_unzips(tmp_path, archi
     assert len(splits.train) == 20 and splits.classes == list(CLASSES)
 
 
-def test_download_with_the_default_progress_bar_and_a_file_url(tmp_path, archive):
+def test_a_local_archive_path_is_unpacked_other_schemes_are_refused(tmp_path, archive):
     source = tmp_path / "source.zip"
     source.write_bytes(archive)
-    dest = download_file(source.as_uri(), tmp_path / "out" / "a.zip", expected_size=len(archive))
+    folder = ensure_downloaded_dataset(tmp_path / "datasets" / "cats_and_dogs_filtered", str(source), len(archive))
+    assert sorted(p.name for p in (folder / "train").iterdir()) == list(CLASSES)
+    secret = tmp_path / "secret.zip"
+    secret.write_bytes(archive)
+    for url in (secret.as_uri(), "http://127.0.0.1:9/cats_and_dogs_filtered.zip", "ftp://127.0.0.1/x.zip",
+                "FILE:///etc/passwd", "data:application/zip;base64,UEsFBg=="):
+        with pytest.raises(DatasetError, match="only https://"):
+            ensure_downloaded_dataset(tmp_path / "datasets" / "other", url, None)
+        with pytest.raises(DatasetError, match="only https://"):
+            download_file(url, tmp_path / "datasets" / "other.zip", on_progress=lambda *a: None)
+    assert not (tmp_path / "datasets" / "other").exists() and not (tmp_path / "datasets" / "other.zip").exists()
+    with pytest.raises(DatasetError, match="is not a file"):
+        ensure_downloaded_dataset(tmp_path / "datasets" / "other", str(tmp_path / "missing.zip"), None)
+
+
+def test_download_with_the_default_progress_bar(tmp_path, archive, certificate):
+    server = _Server(archive, certificate)
+    try:
+        dest = download_file(server.url, tmp_path / "out" / "a.zip", expected_size=len(archive))
+    finally:
+        server.close()
     assert dest.read_bytes() == archive
 
 
-def test_wrong_size_is_refused_before_and_after_the_download(tmp_path, archive):
-    server = _Server(archive)
+def test_wrong_size_is_refused_before_and_after_the_download(tmp_path, archive, certificate):
+    server = _Server(archive, certificate)
     try:
         with pytest.raises(DatasetError, match=f"{len(archive):,} bytes but 68,606,236 were expected"):
             download_file(server.url, tmp_path / "a.zip", expected_size=68_606_236, on_progress=lambda *a: None)
@@ -107,7 +144,7 @@ def test_wrong_size_is_refused_before_and_after_the_download(tmp_path, archive):
         server.close()
     (tmp_path / "cats_and_dogs_filtered.zip").write_bytes(archive[:-10])
     with pytest.raises(DatasetError, match="delete it and run again"):
-        ensure_downloaded_dataset(tmp_path / "cats_and_dogs_filtered", "http://127.0.0.1:9/cats_and_dogs_filtered.zip",
+        ensure_downloaded_dataset(tmp_path / "cats_and_dogs_filtered", "https://127.0.0.1:9/cats_and_dogs_filtered.zip",
                                   len(archive))
 
 
@@ -117,7 +154,7 @@ def test_offline_download_says_what_to_do(tmp_path):
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    url = f"http://127.0.0.1:{port}/cats_and_dogs_filtered.zip"
+    url = f"https://127.0.0.1:{port}/cats_and_dogs_filtered.zip"
     with pytest.raises(DatasetError) as info:
         ensure_downloaded_dataset(tmp_path / "cats_and_dogs_filtered", url, 123)
     message = str(info.value)
@@ -207,7 +244,7 @@ def test_offline_message_names_the_dataset_folder_itself(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(DatasetError) as info:
-        ensure_downloaded_dataset(tmp_path / "cd-dl", f"http://127.0.0.1:{port}/cats_and_dogs_filtered.zip", 123)
+        ensure_downloaded_dataset(tmp_path / "cd-dl", f"https://127.0.0.1:{port}/cats_and_dogs_filtered.zip", 123)
     message = str(info.value)
     assert f"'{tmp_path / 'cd-dl'}' itself holds train/ and validation/" in message
     assert f"save it as '{tmp_path / 'cats_and_dogs_filtered.zip'}'" in message

@@ -3,7 +3,6 @@ the tiny base, find the adapter, generate with it; and the refusals a user can m
 
 from __future__ import annotations
 
-import socket
 import time
 import zipfile
 from pathlib import Path
@@ -15,32 +14,16 @@ pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-from lora_studio.ui.app import build_app, launch_kwargs, parse_auth  # noqa: E402
+from lora_studio.ui.app import parse_auth  # noqa: E402
 
 pytestmark = pytest.mark.slow
 FINAL = ("finished", "stopped", "failed")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_studio(root: Path, **launch):
-    demo = build_app(root)
-    demo.queue()
-    demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
-                **launch_kwargs(demo), **launch)
-    return demo
-
-
 @pytest.fixture(scope="module")
-def studio(tmp_path_factory, tiny_base_path):
+def studio(tmp_path_factory, start_studio):
     root = tmp_path_factory.mktemp("studio")
-    demo = start_studio(root)
-    yield demo.local_url, root
-    demo.close()
+    return start_studio(root).local_url, root
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +39,9 @@ def pictures(tmp_path_factory) -> list[Path]:
     return sorted(folder.glob("*.png")) + sorted(folder.glob("mychar_*.txt"))
 
 
-def wait_for(client, done, timeout: float = 300) -> dict:
+def wait_for(client, done, timeout: float = 300, run: str = "api-run") -> dict:
     deadline = time.monotonic() + timeout
-    while not done(status := client.predict(run="api-run", api_name="/training_status")):
+    while not done(status := client.predict(run=run, api_name="/training_status")):
         assert time.monotonic() < deadline, status["log_tail"]
         time.sleep(0.5)
     return status
@@ -74,7 +57,7 @@ def stop_after(client, min_step: int) -> dict:
 def test_upload_train_and_generate(client, studio, pictures):
     message, summary = client.predict(uploads=[handle_file(str(p)) for p in pictures], dataset="mychar-set",
                                       trigger_word="mychar", api_name="/upload_dataset")
-    assert "Saved 8 file(s)" in message and summary["rejected"] == []
+    assert "Saved 4 picture(s) and 4 tag file(s)" in message and summary["rejected"] == []
     root = studio[1]
     assert (root / "datasets" / "mychar-set" / "mychar_01.txt").read_text().startswith("mychar, ")
 
@@ -97,11 +80,18 @@ def test_upload_train_and_generate(client, studio, pictures):
     assert [m["step"] for m in second["metrics"]] == list(range(1, second["step"] + 1))
     assert "resumed from" in second["log_tail"] or "resumed from" in (root / "outputs/api-run/train.log").read_text()
 
+    # the same script run twice: the second run is api-run-2, and its status says so
+    again = client.predict(settings=dict(settings, **{"train.max_train_steps": 1}), preset="quickstart",
+                           api_name="/start_training")
+    assert again["name"] == "api-run-2"
+    assert wait_for(client, lambda s: s["state"] in FINAL, run="api-run-2")["state"] == "finished"
+
     runs = client.predict(api_name="/list_runs")
-    assert [(r["name"], Path(r["adapter"]).name) for r in runs] == [("api-run", "api-run.safetensors")]
+    assert [(r["name"], Path(r["adapter"]).name) for r in runs] == [("api-run-2", "api-run-2.safetensors"),
+                                                                   ("api-run", "api-run.safetensors")]
 
     gallery, files, params, text = client.predict(
-        prompt="mychar, 1girl", negative_prompt="lowres", adapter_1=runs[0]["adapter"], scale_1=0.8, adapter_2=None,
+        prompt="mychar, 1girl", negative_prompt="lowres", adapter_1=runs[1]["adapter"], scale_1=0.8, adapter_2=None,
         scale_2=1, adapter_3=None, scale_3=1, base="tiny", seed=7, steps=2, guidance_scale=5, sampler="euler",
         width=0, height=0, batch_size=1, api_name="/generate")
     assert len(gallery) == 1 and Path(gallery[0]["image"]).is_file()
@@ -166,7 +156,7 @@ def test_only_datasets_and_outputs_are_served(studio):
         assert "private" not in response.text and "root:" not in response.text
 
 
-def test_login_is_required_with_auth(tmp_path):
+def test_login_is_required_with_auth(tmp_path, start_studio):
     assert parse_auth("ann:secret") == ("ann", "secret")
     with pytest.raises(Exception, match="user:password"):
         parse_auth("annsecret")

@@ -11,8 +11,8 @@ from lora_studio.ui.i18n import I18N, help_key, tr
 
 
 def test_server_side_texts_follow_the_language():
-    assert tr("en", "ds_saved", n=3, name="x") == "Saved 3 file(s) to dataset **x**."
-    assert tr("ja", "ds_saved", n=3, name="x").startswith("データセット **x** に 3 個")
+    assert tr("en", "ds_saved", n=3, tags=2, name="x") == "Saved 3 picture(s) and 2 tag file(s) to dataset **x**."
+    assert tr("ja", "ds_saved", n=3, tags=2, name="x").startswith("データセット **x** に画像 3 枚")
     assert tr("ja", "no-such-key") == "no-such-key"
     assert I18N.translations_dict["ja"]["tab_train"] == "2. 学習"
     assert all("." not in key for key in I18N.translations_dict["en"])  # dots would nest in the browser
@@ -104,3 +104,13 @@ def _file(folder, name: str, data: bytes):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+def test_a_japanese_message_gets_no_english_lead_in():
+    from lora_studio.ui.i18n import StudioError, say, tr
+
+    busy = tr("ja", "ls_busy")
+    assert say("ja", busy) == busy
+    assert say("ja", StudioError("jobs.no_runs")) == "学習の実行はまだありません。「学習」タブで開始してください"
+    assert say("ja", StudioError("jobs.run_not_found", run="キャラ", outputs="/o")) == \
+        "実行 'キャラ' が /o に見つかりません"  # a Japanese value does not stop the translation

@@ -237,3 +237,14 @@ def test_the_newest_dataset_opens_first(tmp_path):
     assert newest_dataset(paths) == "mmm"
     (paths.datasets / "aaa" / "a.txt").write_text("edited just now")
     assert newest_dataset(paths) == "aaa"
+
+
+def test_the_sample_dataset_explains_its_small_pictures_once(tmp_path):
+    from lora_studio.sample_data import make_sample_dataset
+
+    view = store.describe(make_sample_dataset(tmp_path / "sample-character"))
+    notes = [str(w) for w in view.warnings]
+    assert not any(w.startswith("small picture") for w in notes)
+    assert len(notes) == 1 and "small on purpose" in notes[0] and "8 built-in sample pictures" in notes[0]
+    (tmp_path / "sample-character" / "README.txt").write_text("my own pictures\n")  # not the sample any more
+    assert sum(str(w).startswith("small picture") for w in store.describe(tmp_path / "sample-character").warnings) == 8

@@ -33,11 +33,40 @@ def test_a_stopped_run_says_press_resume_and_claims_no_missing_samples(tmp_path)
     en, ja = run_view.state_message(status, "en"), run_view.state_message(status, "ja")
     assert "press Resume" in en and "train.resume" not in en and "No sample images were made" in en
     assert "「選んだ実行を再開」" in ja and "train.resume" not in ja and "サンプル画像は作られていません" in ja
-    assert "samples in" not in run_view.log_text(status) and run_view.log_text(status).endswith("train.resume=latest")
+    assert "samples in" not in run_view.log_text(status)
+    assert run_view.log_text(status).endswith("stopped; press Resume selected run in the Train tab")
 
     with_samples = _stopped(run_dir, samples=[run_dir / "samples" / "step-000005.png"])
     assert "No sample images" not in run_view.state_message(with_samples, "en")
-    assert run_view.log_text(with_samples) == with_samples.log_tail
+    assert "(samples in /x/outputs/run/samples)" in run_view.log_text(with_samples)
+
+
+def test_the_log_gives_studio_advice_not_command_lines(tmp_path):
+    tail = ("$ /usr/bin/python -m accelerate.commands.launch --num_processes 1 -m lora_studio.train config.yaml\n"
+            "8 images with repeats = 8 samples / batch 1 = 8 steps per epoch; 3 epochs = 24 steps\n"
+            "finished: adapter saved to /x/outputs/run/run.safetensors\n"
+            "try it: lora-studio generate --base tiny --lora /x/outputs/run/run.safetensors --prompt \"mychar\"\n"
+            "error: could not write the checkpoint; then resume with train.resume=latest")
+    status = RunStatus(run_dir=tmp_path, name="run", state="finished", step=24, total_steps=24, log_tail=tail,
+                       samples=[tmp_path / "s.png"])
+    for lang in ("en", "ja"):
+        log = run_view.log_text(status, lang)
+        assert "accelerate" not in log and "lora-studio generate" not in log and "train.resume" not in log
+        assert "8 steps per epoch" in log  # the trainer's own lines stay
+    assert "open the Generate tab" in run_view.log_text(status, "en")
+    assert "「選んだ実行を再開」を押してください" in run_view.log_text(status, "ja")
+    assert "生成のタブを開いて" in run_view.log_text(status, "ja")
+
+
+def test_a_run_trained_from_the_command_line_shows_its_loss_and_state(tmp_path):
+    status = RunStatus(run_dir=tmp_path, name="cli-run", state="finished", step=3, total_steps=3,
+                       message="adapter saved to x", adapter=tmp_path / "cli-run.safetensors",
+                       metrics=[{"step": s, "loss": 1 / s} for s in (1, 2, 3)], samples=[tmp_path / "s.png"])
+    log = run_view.log_text(status, "en")
+    assert "trained from the command line" in log
+    assert "step 3/3 · loss 0.3333" in log and "step 1/3 · loss 1.0000" in log
+    assert "finished: adapter cli-run.safetensors is ready" in log.splitlines()[-1]
+    assert "損失 0.3333" in run_view.log_text(status, "ja")
 
 
 def test_progress_states_and_the_runs_table_are_translated(tmp_path):
@@ -142,3 +171,25 @@ def test_the_lesson_points_to_classify_my_photo_and_speaks_japanese(tmp_path):
         plot = gr.LinePlot(x="epoch", y="accuracy", color="series")
     (titles,) = run_view.plot_titles("ja", [(plot, "ls_accuracy", "ax_epoch", "ax_accuracy")])
     assert (titles.title, titles.x_title, titles.y_title) == ("正解率", "エポック", "正解率")
+
+
+def test_adapters_are_download_links_without_a_hide_button(tmp_path):
+    files = []
+    for name in ("a", "b<c"):
+        (tmp_path / name).mkdir()
+        files.append(tmp_path / name / f"{name}.safetensors")
+        files[-1].write_bytes(b"x" * 2048)
+    page = run_view.adapters_html([str(f) for f in files], "ja")
+    assert page.count("<a href=\"gradio_api/file=") == 2 and "<button" not in page and "×" not in page
+    assert "b&lt;c / b&lt;c.safetensors" in page and "2.0 KiB" in page and "アダプター" in page
+    assert run_view.adapters_html([], "en") == ""
+
+
+def test_generate_draws_one_progress_bar_on_its_gallery(tmp_path, tiny_base_path):
+    from lora_studio.ui.app import build_app
+
+    demo = build_app(tmp_path)
+    config = demo.get_config_file()
+    (generate,) = [d for d in config["dependencies"] if d.get("api_name") == "generate"]
+    gallery = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "gen-gallery")
+    assert generate["show_progress_on"] == [gallery]

@@ -43,6 +43,18 @@ def _tqdm_progress(desc: str) -> tuple[ProgressFn, Callable[[], None]]:
     return update, bar.close
 
 
+def local_archive(url: str) -> Path | None:
+    """The archive on this computer that `url` names (a plain path, as given on the command line), or None for
+    an https:// address. Every other scheme (file://, http://, ftp://...) is refused: only https is downloaded."""
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    if scheme == "https":
+        return None
+    if not scheme or (len(scheme) == 1 and os.name == "nt"):  # C:\... on Windows is a path, not a scheme
+        return Path(url).expanduser()
+    raise DatasetError(f"data.url '{url}': only https:// addresses are downloaded; for an archive on this computer "
+                       f"give its path instead (data.url=/path/to/cats_and_dogs_filtered.zip)")
+
+
 def download_file(url: str, dest: Path, expected_size: int | None = None, *, on_progress: ProgressFn | None = None,
                   timeout: float = 30.0, unpack_into: Path | None = None) -> Path:
     """Download `url` to `dest` through `dest.part`, resuming a partial file; returns `dest`.
@@ -51,6 +63,8 @@ def download_file(url: str, dest: Path, expected_size: int | None = None, *, on_
     `unpack_into` is the dataset folder the archive is for, named in the message when the download fails
     (default: `dest` without its suffix, where unzipping the archive beside it would put it).
     """
+    if local_archive(url) is not None:
+        raise DatasetError(f"'{url}' is not an https:// address; only https:// addresses are downloaded")
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
@@ -77,7 +91,7 @@ def download_file(url: str, dest: Path, expected_size: int | None = None, *, on_
         with response:
             resumed = getattr(response, "status", None) == 206
             if not resumed:
-                done = 0  # the server ignored the Range header (or this is a file:// URL): start over
+                done = 0  # the server ignored the Range header: start over
             length = response.headers.get("Content-Length")
             total = done + int(length) if length else None
             if expected_size and total and total != expected_size:
@@ -155,7 +169,11 @@ def ensure_downloaded_dataset(folder: Path, url: str, expected_size: int | None 
     folder = Path(folder)
     if is_unpacked(folder):
         return folder
-    archive = folder.parent / (PurePosixPath(urllib.parse.urlsplit(url).path).name or f"{folder.name}.zip")
+    archive = local_archive(url)
+    if archive is not None and not archive.is_file():
+        raise DatasetError(f"data.url '{url}' is not a file; give the path of the downloaded zip archive or an "
+                           f"https:// address")
+    archive = archive or folder.parent / (PurePosixPath(urllib.parse.urlsplit(url).path).name or f"{folder.name}.zip")
     if not archive.is_file():
         log.info("downloading %s to %s", url, archive)
         download_file(url, archive, expected_size, on_progress=on_progress, unpack_into=folder)

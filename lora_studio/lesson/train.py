@@ -226,7 +226,7 @@ def run_phase(model: LessonClassifier, splits: LessonSplits, phase: int, config:
 
 
 def _show_test_samples(model: LessonClassifier, test: ImageSet, run_dir: Path, seed: int,
-                       device: torch.device) -> list[dict]:
+                       device: torch.device, lang: str = "en") -> list[dict]:
     """Classify nine seeded test images and draw them into predictions.png."""
     generator = torch.Generator().manual_seed(seed)
     chosen = torch.randperm(len(test), generator=generator)[:9].sort().values.tolist()
@@ -237,7 +237,7 @@ def _show_test_samples(model: LessonClassifier, test: ImageSet, run_dir: Path, s
     best, index = probs.max(dim=1)
     predictions = [(test.classes[i], float(p)) for i, p in zip(index.tolist(), best.tolist(), strict=True)]
     truth = [test.classes[label] for label in sample.labels.tolist()]
-    plot_predictions(sample.images, truth, predictions, run_dir / PREDICTIONS_FILE)
+    plot_predictions(sample.images, truth, predictions, run_dir / PREDICTIONS_FILE, lang)
     return [{"file": str(f), "label": t, "predicted": p, "probability": prob}
             for f, t, (p, prob) in zip(sample.files, truth, predictions, strict=True)]
 
@@ -291,8 +291,8 @@ def run_lesson(config: LessonConfig, on_event: EventFn | None = None,
         emit({"type": "stage", "stage": "save", "facts": facts})
         save_lesson_model(model, run_dir, base=config.base)
         finetune_start = config.transfer.epochs + 1 if config.finetune.epochs and config.transfer.epochs else None
-        plot_curves(history, finetune_start, run_dir / CURVES_FILE)
-        samples = _show_test_samples(model, splits.test, run_dir, config.seed, device)
+        plot_curves(history, finetune_start, run_dir / CURVES_FILE, config.language)
+        samples = _show_test_samples(model, splits.test, run_dir, config.seed, device, config.language)
     result = LessonResult(run_dir=run_dir, classes=splits.classes, test_accuracy=test_acc, test_loss=test_loss,
                           initial_val_accuracy=init_acc, history=history, summaries=summaries, samples=samples,
                           skipped=splits.skipped, device=str(device), seconds=round(time.perf_counter() - started, 2))

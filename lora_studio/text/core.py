@@ -13,6 +13,39 @@ CORE: dict[str, tuple[str, str]] = {
         "the run folder and the adapter file",
         "name: {name!r} は実行名に使えません。英数字と '-'・'_'・'.' だけにしてください（例: my-lora）。"
         "実行フォルダーとアダプターのファイル名になります"),
+    "config.alpha_zero": (
+        "lora.alpha: 0 scales the adapter by alpha / rank = 0, so it would train nothing; refused rather than "
+        "guessed. Use half the rank (lora.alpha={half}) or, as kohya does when alpha is not given, the rank itself "
+        "(lora.alpha={rank})",
+        "lora.alpha: 0 だとアダプターに alpha / rank = 0 が掛かり、何も学習しません。推測で決めずに止めます。"
+        "rank の半分（lora.alpha={half}）か、kohya が alpha を指定しないときと同じく rank そのもの"
+        "（lora.alpha={rank}）にしてください"),
+    "config.int_too_big": ("{key}: {value} does not fit in 64 bits; give a smaller whole number",
+                           "{key}: {value} は 64 ビットに収まりません。もっと小さい整数にしてください"),
+    "config.too_many_digits": ("{key}: a number of {digits} digits is too large; give an ordinary number such as 1e-4",
+                               "{key}: {digits} 桁の数は大きすぎます。1e-4 のようなふつうの数を入れてください"),
+    "config.nul_byte": ("{key}: {value!r} contains a NUL byte (\\0), which no file name or text here may hold; "
+                        "retype the value",
+                        "{key}: {value!r} には NUL 文字（\\0）が入っています。ファイル名にも文字列にも使えないので、"
+                        "値を入力し直してください"),
+    "config.control_character": ("{key}: {value!r} holds a line break or another control character; a name or a path "
+                                 "must be one line of ordinary characters",
+                                 "{key}: {value!r} には改行などの制御文字が入っています。名前やパスはふつうの文字だけの"
+                                 "1 行にしてください"),
+    "config.not_above": ("{key}: {value} is too small; it must be more than {lo}",
+                         "{key}: {value} は小さすぎます。{lo} より大きくしてください"),
+    "config.too_deep": ("{where} is nested more than {depth} levels deep; a config has a few levels of keys "
+                        "(dataset: path: ...), write it that way",
+                        "{where} は {depth} 段より深く入れ子になっています。設定のキーは数段（dataset: path: ...）"
+                        "なので、その形で書いてください"),
+    "config.where_override": ("override '{key}'", "上書き '{key}'"),
+    "config.where_file": ("config file '{path}'", "設定ファイル '{path}'"),
+    "config.not_utf8": ("config file '{path}' is not UTF-8 text (byte 0x{byte} at position {position}); save it as "
+                        "UTF-8 (for example in Notepad: Save As, Encoding: UTF-8; Japanese Windows often saves "
+                        "Shift_JIS)",
+                        "設定ファイル '{path}' は UTF-8 のテキストではありません（位置 {position} のバイト 0x{byte}）。"
+                        "UTF-8 で保存し直してください（たとえばメモ帳なら「名前を付けて保存」で文字コードを UTF-8 に。"
+                        "日本語の Windows はよく Shift_JIS で保存します）"),
     "config.bucket_step_multiple": (
         "dataset.bucket_step: {value} must be a multiple of 8 (the VAE works in 8-pixel blocks); 64 is usual",
         "dataset.bucket_step: {value} は 8 の倍数にしてください（VAE は 8 ピクセル単位で処理します）。ふつうは 64 です"),
@@ -210,7 +243,12 @@ CORE: dict[str, tuple[str, str]] = {
                                   "LoRA '{path}' をベースに読み込めませんでした（{detail}）。このベース（SD 1.x/2.x）用の、"
                                   "kohya 形式か diffusers 形式の LoRA ですか？"),
     # ---- atomic.py, checkpoints.py, runlog.py, training_setup.py, train.py: writing a run
+    "io.failure": ("{failure}", "{failure}"),  # a write failure on its own (text: io.write_failed*)
     "io.write_failed": ("could not write {what} '{path}': {advice}", "{what} '{path}' を書き込めませんでした: {advice}"),
+    "io.write_failed_detail": ("could not write {what} '{path}' ({detail}): check that the disk has free space and "
+                               "the folder is writable",
+                               "{what} '{path}' を書き込めませんでした（{detail}）。ディスクに空きがあり、フォルダーに"
+                               "書き込めるか確かめてください"),
     "io.advice_disk_full": ("the disk is full; free some space", "ディスクがいっぱいです。空きを作ってください"),
     "io.advice_quota": ("the disk quota is used up; free some space",
                         "ディスクの割り当て（クォータ）を使い切りました。空きを作ってください"),
@@ -328,6 +366,11 @@ CORE: dict[str, tuple[str, str]] = {
     "lesson_config.file_missing": ("lesson config file '{path}' not found; pass {configs}",
                                    "レッスンの設定ファイル '{path}' が見つかりません。{configs} を指定してください"),
     "lesson_config.name_empty": ("name: must not be empty", "name: 空にはできません"),
+    "lesson_config.bad_run_name": ("name: {name!r} is not a plain run name; use letters, digits, '-', '_' and '.' "
+                                   "(e.g. lesson-cats-dogs): it names the run folder",
+                                   "name: {name!r} は実行名に使えません。英数字と '-'・'_'・'.' だけにしてください"
+                                   "（例: lesson-cats-dogs）。実行フォルダーの名前になります"),
+    "lesson_config.archive": ("{problem}", "{problem}"),  # the photos' archive, checked before the run starts
     "lesson_config.base_empty": ("base: must not be empty; use {base}, a local folder, or tiny",
                                  "base: 空にはできません。{base}、ローカルのフォルダー、または tiny を指定してください"),
     "lesson_config.path_needed": ("data.path: needed for data.source=folder; give a folder with train/<class>/ and "

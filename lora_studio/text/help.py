@@ -28,7 +28,8 @@ HELP_JA = {
     "dataset.strict": "壊れた画像を警告して飛ばす代わりに、学習を止めます。",
     "dataset.cache": "VAE の潜在表現とテキスト埋め込みを置く場所。",
     "lora.rank": "アダプターの大きさ。キャラクターなら 8〜32 が目安です。",
-    "lora.alpha": "スケールの分子。更新量に alpha / rank が掛かります。",
+    "lora.alpha": "スケールの分子。更新量に alpha / rank が掛かります（0 は何も学習しないので受け付けません。"
+                  "kohya の「alpha = rank」は lora.alpha を lora.rank と同じにすることです）。",
     "lora.targets": "'default': proj と ff を含む attention ブロック（kohya 式）、'attn': q/k/v/out のみ。",
     "lora.dropout": "アダプター内部のドロップアウト。",
     "train.batch_size": "1 ステップで使う画像の枚数。",

@@ -55,7 +55,8 @@ STUDIO: dict[str, tuple[str, str]] = {
                  "データセット **{name}** にはまだ画像がありません。上から追加してください。"),
     "ds_warnings": ("Warnings", "警告"),
     "ds_no_files": ("Choose or drop some pictures first.", "先に画像を選ぶかドロップしてください。"),
-    "ds_saved": ("Saved {n} file(s) to dataset **{name}**.", "データセット **{name}** に {n} 個のファイルを保存しました。"),
+    "ds_saved": ("Saved {n} picture(s) and {tags} tag file(s) to dataset **{name}**.",
+                 "データセット **{name}** に画像 {n} 枚とタグファイル {tags} 個を保存しました。"),
     "ds_refused": ("Not saved:", "保存しなかったもの:"),
     "ds_pick_first": ("Click a picture in the gallery first.", "先にギャラリーの画像をクリックしてください。"),
     "ds_tags_saved": ("Saved {n} tags for {name}.", "{name} のタグを {n} 個保存しました。"),
@@ -77,6 +78,49 @@ STUDIO: dict[str, tuple[str, str]] = {
                         "or more. The Train tab counts with the preset you choose.",
                         "キャラクター用プリセットの設定（bucket_step {step}）で確かめています: 縦横とも {step} px 以上が"
                         "必要です。学習タブでは選んだプリセットの設定で数えます。"),
+    "tg_title": ("Tag automatically", "自動でタグ付け"),
+    "tg_intro": ("No tags yet? A booru tagger (SmilingWolf's WD tagger) looks at each picture and writes tags like "
+                 "`1girl, green hair, smile`. It is downloaded once (a few hundred MB). Check the tags afterwards, "
+                 "then prune the ones that describe the character (below).",
+                 "タグがまだない？ booru タガー（SmilingWolf の WD tagger）が画像を 1 枚ずつ見て "
+                 "`1girl, green hair, smile` のようなタグを書きます。モデルのダウンロードは最初の 1 回だけ（数百 MB）"
+                 "です。あとでタグを確かめ、キャラクターそのものを表すタグを下で整理してください。"),
+    "tg_model": ("Tagger", "タガー"),
+    "tg_model_info": ("wd-vit is fast; wd-eva02-large is the most accurate and the largest; tiny works offline but "
+                      "its tags are meaningless.",
+                      "wd-vit は速く、wd-eva02-large は最も正確で最も大きいモデルです。tiny はオフラインで動きますが、"
+                      "タグに意味はありません。"),
+    "tg_threshold": ("Confidence for general tags", "一般タグの確信度"),
+    "tg_threshold_info": ("Lower writes more tags, and more mistakes; 0.35 is the usual choice.",
+                          "下げるとタグが増え、間違いも増えます。ふつうは 0.35 です。"),
+    "tg_char_threshold": ("Confidence for character tags", "キャラクタータグの確信度"),
+    "tg_char_threshold_info": ("Character names need a high confidence; 0.85 is the usual choice.",
+                               "キャラクター名には高い確信度が必要です。ふつうは 0.85 です。"),
+    "tg_mode": ("Pictures that already have tags", "すでにタグがある画像"),
+    "tg_mode_add": ("Add new tags after theirs", "今のタグの後ろに新しいタグを足す"),
+    "tg_mode_replace": ("Replace their tags", "タグを置き換える"),
+    "tg_mode_keep": ("Leave them as they are", "そのままにする"),
+    "tg_ratings": ("Also write the rating tag (general, sensitive, ...)", "レーティングのタグ（general, sensitive など）も書く"),
+    "tg_exclude": ("Tags never to write", "書かないタグ"),
+    "tg_exclude_info": ("Comma-separated, e.g. simple background, white background.",
+                        "カンマ区切り。例: simple background, white background"),
+    "tg_run": ("Tag automatically", "自動でタグ付け"),
+    "tg_undo": ("Undo the last automatic change", "最後の自動変更を元に戻す"),
+    "pr_why": ("### Prune the tags that describe the character\n"
+               "A tag that is on most pictures and describes the character itself (hair colour, eye colour, "
+               "hairstyle, the character's name) competes with the trigger word: the LoRA learns the look through "
+               "those tags instead of the trigger word, and later draws the character only when you type them all. "
+               "Remove them so the trigger word carries the look; keep the tags of things that change (clothes, "
+               "pose, background).",
+               "### キャラクターそのものを表すタグを整理する\n"
+               "ほとんどの画像に付いていて、キャラクターそのもの（髪の色、目の色、髪型、キャラクター名）を表すタグは、"
+               "トリガーワードと競合します。LoRA はその見た目をトリガーワードではなくそれらのタグで覚えてしまい、"
+               "あとで全部のタグを書かないとキャラクターを描けなくなります。取り除けば、トリガーワードが見た目を"
+               "引き受けます。変わるもの（服、ポーズ、背景）のタグは残してください。"),
+    "pr_tags": ("Tags that compete with the trigger word (the checked ones are removed)",
+                "トリガーワードと競合するタグ（チェックしたものを削除します）"),
+    "pr_find": ("Find them", "探す"),
+    "pr_remove": ("Remove the checked tags from every picture", "チェックしたタグを全画像から削除"),
     # ---- train
     "tr_intro": ("Pick a preset, check the few settings below, then **Start**. Closing the page does not stop "
                  "training; come back any time.",
@@ -127,6 +171,10 @@ STUDIO: dict[str, tuple[str, str]] = {
               "{epochs} epoch(s) = **{total} steps** in all.",
               "**{images}** 枚 × 繰り返し = {samples} サンプル ÷ バッチ {batch} = **1 エポック {per_epoch} ステップ**、"
               "{epochs} エポックで合計 **{total} ステップ**。"),
+    "arith_early": ("**{images}** images × repeats = {samples} samples ÷ batch {batch} = **{per_epoch} steps per "
+                    "epoch**; the step count ends the run early, at **step {total}** (in epoch {epochs}).",
+                    "**{images}** 枚 × 繰り返し = {samples} サンプル ÷ バッチ {batch} = **1 エポック {per_epoch} ステップ**。"
+                    "ステップ数の指定で、{epochs} エポック目の途中の **ステップ {total}** で終わります。"),
     "arith_no_dataset": ("Dataset **{name}** does not exist yet: create it in the Dataset tab.",
                          "データセット **{name}** はまだありません。データセットのタブで作ってください。"),
     "arith_sample": ("Dataset **{name}** is created from the built-in drawings when you start.",
@@ -143,6 +191,11 @@ STUDIO: dict[str, tuple[str, str]] = {
     "ax_epoch": ("epoch", "エポック"),
     "ax_accuracy": ("accuracy", "正解率"),
     "tr_samples": ("Sample images", "サンプル画像"),
+    "log_press_resume": ("press Resume selected run in the Train tab", "学習のタブで「選んだ実行を再開」を押してください"),
+    "log_open_generate": ("try it: open the Generate tab; the adapter is already chosen there",
+                          "試すには生成のタブを開いてください。このアダプターがもう選ばれています"),
+    "log_no_file": ("(run '{name}' was trained from the command line, without train.log: its loss log and status)",
+                    "（実行 '{name}' はコマンドラインで学習したので train.log がありません。損失の記録と状態を表示します）"),
     "tr_log": ("Log (last lines)", "ログ（最後の行）"),
     "tr_runs": ("Runs and adapters", "実行とアダプター"),
     "tr_adapters": ("Adapters (click to download)", "アダプター（クリックでダウンロード）"),
@@ -195,6 +248,7 @@ STUDIO: dict[str, tuple[str, str]] = {
     "gen_files": ("Download PNGs", "PNG をダウンロード"),
     "gen_loading": ("loading base {base}", "ベース {base} を読み込み中"),
     "gen_working": ("generating {n} picture(s)", "{n} 枚を生成中"),
+    "gen_caption": ("seed {seed}", "シード {seed}"),
     "gen_done": ("Generated {n} picture(s) into {folder}.", "{folder} に {n} 枚生成しました。"),
     # ---- lesson
     "ls_intro": ("How does a model learn something new from few pictures? This lesson trains a small classifier "
@@ -267,6 +321,9 @@ STUDIO: dict[str, tuple[str, str]] = {
                       "'{name}' と同じ名前の画像（{stem}.png など）がありません。タグファイルは画像と同じ名前にしてください"),
     "up_bad_zip": ("'{name}' is not a readable zip file ({error})",
                    "'{name}' は読み込める zip ファイルではありません（{error}）"),
+    "up_zip_unreadable": ("'{name}' in {archive} cannot be read ({error}); it was not saved: zip the folder again",
+                          "{archive} の中の '{name}' は読み込めない（{error}）ので、保存しませんでした。"
+                          "フォルダーをもう一度 zip にしてください"),
     "up_zip_link": ("'{name}' in {archive} is a symbolic link; links are never extracted",
                     "{archive} の中の '{name}' はシンボリックリンクです。リンクは展開しません"),
     "up_zip_large": ("'{name}' in {archive} is too large once unpacked; it was not saved",
@@ -279,10 +336,18 @@ STUDIO: dict[str, tuple[str, str]] = {
                "同じ画像が重複しています: {names} は同じファイルです。1 枚だけ残してください"),
     "ds_link_skipped": ("skipped '{name}': it is a symbolic link; links are never followed (copy the file in instead)",
                         "'{name}' はスキップしました。シンボリックリンクはたどりません（ファイルそのものをコピーしてください）"),
-    "ds_folder_link": ("dataset '{name}' is a symbolic link; links are never followed",
-                       "データセット '{name}' はシンボリックリンクです。リンクはたどりません"),
+    "ds_folder_link": ("dataset '{name}' is a symbolic link; the studio never reads, writes or deletes through links: "
+                       "move or copy the folder itself into datasets/",
+                       "データセット '{name}' はシンボリックリンクです。スタジオはリンク先を読み書き・削除しません。"
+                       "フォルダーそのものを datasets/ に移動するかコピーしてください"),
     "ds_small": ("small picture '{name}' ({w}x{h}): pictures of {side}-1024 px or more train much better",
                  "小さい画像 '{name}'（{w}x{h}）: {side}〜1024 px 以上の画像のほうがずっとよく学習できます"),
+    "ds_sample_small": ("the {n} built-in sample pictures are small on purpose ({side} px would train better): they "
+                        "are for trying the flow offline on the tiny model; for a real LoRA use pictures of "
+                        "{side}-1024 px or more",
+                        "組み込みのサンプル画像 {n} 枚はわざと小さくしてあります（{side} px 以上のほうがよく学習できます）。"
+                        "tiny モデルでオフラインに流れを試すためのものです。本番の LoRA には {side}〜1024 px 以上の画像を"
+                        "使ってください"),
     "ds_type_tag": ("type a tag first (for example 'smile')", "先にタグを入力してください（例: smile）"),
     "ds_type_tag_remove": ("type the tag to remove first", "先に削除するタグを入力してください"),
     "ds_not_in": ("picture '{name}' is not in dataset '{dataset}'",
@@ -296,12 +361,16 @@ STUDIO: dict[str, tuple[str, str]] = {
                         "オフラインで流れだけ試すなら 'tiny' を選びます"),
     "preset_missing": ("preset '{name}' not found; choose one of: {names}",
                        "プリセット '{name}' が見つかりません。次から選んでください: {names}"),
-    "tr_outside_datasets": ("dataset.path '{path}' must be a dataset folder under {datasets}",
-                            "dataset.path '{path}' は {datasets} の中のデータセットにしてください"),
+    "tr_outside_datasets": ("{key} '{path}' must be a dataset folder under {datasets}",
+                            "{key} '{path}' は {datasets} の中のデータセットにしてください"),
     "tr_no_pickle": ("allow_pickle cannot be turned on in the studio (a pickle checkpoint can run code); convert the "
                      "base to .safetensors, or train it with `lora-studio train` if you trust it",
                      "スタジオでは allow_pickle をオンにできません（pickle のチェックポイントはプログラムを実行できます）。"
                      "ベースを .safetensors に変換するか、信頼できるファイルなら `lora-studio train` で学習してください"),
+    "tr_resume_outside": ("train.resume '{resume}': the studio resumes only from 'latest' or a checkpoint folder of a "
+                          "run in {outputs} (outputs/<run>/checkpoints/step-N); pick the run and press Resume",
+                          "train.resume '{resume}': スタジオで再開できるのは 'latest' か、{outputs} の中の実行の"
+                          "チェックポイント（outputs/<実行>/checkpoints/step-N）だけです。実行を選んで再開を押してください"),
     "tr_dataset_links": ("dataset '{name}' holds symbolic links ({links}); the studio never follows links: copy those "
                          "files into the folder instead",
                          "データセット '{name}' にシンボリックリンクがあります（{links}）。スタジオはリンクをたどらないので、"
@@ -339,6 +408,45 @@ STUDIO: dict[str, tuple[str, str]] = {
                         "trained runs",
                         "アダプター '{value}' は {outputs} の中の .safetensors ファイルではありません。学習済みの一覧から"
                         "選んでください"),
+    "tg_loading": ("Loading the tagger {model}...", "タガー {model} を読み込んでいます..."),
+    "tg_progress": ("Tagging pictures", "画像にタグを付けています"),
+    "tg_done": ("Tagged {tagged} of {total} picture(s) with {model}; {changed} tag file(s) written. Check the tags, "
+                "then prune below; **Undo the last automatic change** puts the previous tags back.",
+                "{model} で {total} 枚中 {tagged} 枚にタグを付け、{changed} 個のタグファイルを書きました。タグを確かめ、"
+                "下で整理してください。**最後の自動変更を元に戻す** で前のタグに戻せます。"),
+    "tg_tiny_note": ("tagger 'tiny' is a random offline test model: its tags are meaningless, it only proves the "
+                     "tagging flow works",
+                     "タガー 'tiny' はランダムなオフラインのテスト用モデルです。タグに意味はなく、流れが動くことを"
+                     "確かめるためだけのものです"),
+    "tg_no_pictures": ("dataset '{name}' has no pictures to tag: add some first",
+                       "データセット '{name}' にはタグを付ける画像がありません。先に画像を追加してください"),
+    "tg_bad_model": ("tagger '{model}' is not one of the studio's choices ({choices}); other taggers work with "
+                     "lora-studio tag --model",
+                     "タガー '{model}' はスタジオの選択肢（{choices}）にありません。ほかのタガーは lora-studio tag "
+                     "--model で使えます"),
+    "tg_no_backup": ("there is nothing to undo in dataset '{name}': automatic tagging and removing tags keep the "
+                     "previous tags once, and undoing uses them up",
+                     "データセット '{name}' には元に戻せる変更がありません。自動タグ付けとタグの削除は前のタグを 1 回分"
+                     "だけ残し、元に戻すとそれを使い切ります"),
+    "tg_restored": ("Put back the tags of {n} picture(s) from before the last automatic change.",
+                    "最後の自動変更の前のタグに {n} 枚の画像を戻しました。"),
+    "pr_found": ("{n} tag(s) describe the character and are on most pictures; they are checked below. Uncheck the "
+                 "ones you want to keep typing in prompts, then remove the others.",
+                 "{n} 個のタグがキャラクターそのものを表し、ほとんどの画像に付いています。下でチェックしてあります。"
+                 "プロンプトで書き続けたいものはチェックを外し、残りを削除してください。"),
+    "pr_none": ("No tag competes with the trigger word: no hair, eye, hairstyle or character tag is on most "
+                "pictures.",
+                "トリガーワードと競合するタグはありません。髪・目・髪型・キャラクターのタグで、ほとんどの画像に"
+                "付いているものはありません。"),
+    "pr_choice": ("{tag}: {count} of {total} pictures ({kind})", "{tag}: {total} 枚中 {count} 枚（{kind}）"),
+    "pr_kind_character": ("character", "キャラクター"),
+    "pr_kind_hair": ("hair", "髪"),
+    "pr_kind_eyes": ("eyes", "目"),
+    "pr_kind_hairstyle": ("hairstyle", "髪型"),
+    "pr_kind_body": ("body", "体"),
+    "pr_pick": ("check the tags to remove first", "先に削除するタグをチェックしてください"),
+    "pr_removed": ("Removed {tags} from {n} picture(s); **Undo the last automatic change** puts them back.",
+                   "{n} 枚の画像から {tags} を削除しました。**最後の自動変更を元に戻す** で戻せます。"),
     # ---- launching (app.py)
     "app_bad_auth": ("--auth must look like user:password (both parts non-empty)",
                      "--auth は user:password の形にしてください（どちらも空にはできません）"),

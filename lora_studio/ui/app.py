@@ -27,7 +27,20 @@ CSS = """
 .ls-bar { height: 100%; background: var(--color-accent); transition: width 0.6s; }
 .ls-progress[data-state="failed"] .ls-bar { background: var(--error-background-fill, #e53935); }
 .ls-progress-text { margin-top: 4px; font-size: 0.95em; }
+#ls-summaries pre, #ls-summaries pre code { white-space: pre-wrap !important; overflow-wrap: anywhere; }
+#ls-summaries pre { font-size: 0.85em; }
 """
+# gradio 6 titles every pop-up with its type in English ("Error") and stacks earlier ones under a count
+# ("Error (2)"); its `title` argument never reaches the page. The page shows the newest error alone (warnings, such
+# as the files one upload refused, stay together) and titles pop-ups in the page's language (the data-ls-lang
+# attribute the language switch sets).
+TOAST_CSS = """
+.toast-body.error .toast-count, .toast-body.error .toast-separator { display: none !important; }
+.toast-body.error .toast-message-item:not(:last-child) { display: none !important; }
+""" + "".join(f"""
+html[data-ls-lang="ja"] .toast-title.{kind} {{ font-size: 0 !important; }}
+html[data-ls-lang="ja"] .toast-title.{kind}::before {{ content: "{tr('ja', key)}"; font-size: var(--text-lg); }}
+""" for kind, key in (("error", "toast_error"), ("warning", "toast_warning"), ("info", "toast_info")))
 
 # The language: gradio's translation runtime lives in its `core-*.js` module; importing the URL the page already
 # loaded gives the same instance, whose changeLocale re-renders the mounted translated texts. The choice is kept in
@@ -35,7 +48,29 @@ CSS = """
 # texts the server made are redrawn by the server (relabel, rerender).
 _LOCALE_JS = """
 const LANG_KEY = 'lora-studio-lang';
+const UPLOAD_TEXTS = [["Drop File Here", "ファイルをここにドロップ"], ["Drop Image Here", "画像をここにドロップ"],
+  ["Click to Upload", "クリックしてアップロード"], ["- or -", "- または -"],
+  ["Paste from Clipboard", "クリップボードから貼り付け"]];
+// gradio's upload boxes take their words once, when drawn: redraw them in the page's language, also after
+// gradio draws them again (a cleared file list).
+function relabelUploads() {
+  const ja = document.documentElement.dataset.lsLang === 'ja';
+  for (const root of document.querySelectorAll('#ds-files, #ls-photo')) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+      const node = walker.currentNode, text = node.nodeValue.trim();
+      const pair = UPLOAD_TEXTS.find(p => p.includes(text));
+      if (pair && text !== pair[ja ? 1 : 0]) node.nodeValue = node.nodeValue.replace(text, pair[ja ? 1 : 0]);
+    }
+  }
+  if (!window.lsUploadObserver) {
+    window.lsUploadObserver = new MutationObserver(relabelUploads);
+    window.lsUploadObserver.observe(document.body, {childList: true, subtree: true, characterData: true});
+  }
+}
 async function applyLocale(choice) {
+  document.documentElement.dataset.lsLang = choice;  // the CSS that titles pop-ups in this language
+  relabelUploads();
   try {
     const loaded = performance.getEntriesByType('resource').map(e => e.name);
     const url = loaded.find(n => /\\/assets\\/core-[^/]*\\.js(\\?|$)/.test(n));
@@ -54,7 +89,10 @@ BROWSER_LANGUAGE_JS = "async (x) => {" + _LOCALE_JS + """
   let stored = null;
   try { stored = localStorage.getItem(LANG_KEY); } catch (error) {}
   if (stored === 'en' || stored === 'ja') { await applyLocale(stored); return stored; }
-  return (navigator.language || 'en').toLowerCase().startsWith('ja') ? 'ja' : 'en';
+  const choice = (navigator.language || 'en').toLowerCase().startsWith('ja') ? 'ja' : 'en';
+  document.documentElement.dataset.lsLang = choice;
+  relabelUploads();
+  return choice;
 }"""
 TAB_KEYS = ("tab_dataset", "tab_train", "tab_generate", "tab_lesson")
 
@@ -117,7 +155,7 @@ def parse_auth(auth: str | None) -> tuple[str, str] | None:
 
 def launch_kwargs(demo: gr.Blocks) -> dict:
     """What every launch of the studio passes: translations, style, and the only folders it may serve."""
-    return dict(i18n=I18N, css=CSS, allowed_paths=demo.studio_paths.served(), max_file_size="200mb",
+    return dict(i18n=I18N, css=CSS + TOAST_CSS, allowed_paths=demo.studio_paths.served(), max_file_size="200mb",
                 footer_links=["api", "settings"])
 
 

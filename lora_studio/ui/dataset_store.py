@@ -10,6 +10,7 @@ import hashlib
 import os
 import stat
 import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -27,6 +28,7 @@ from ..data import (
     tag_frequency,
 )
 from ..errors import DatasetError, UserError
+from ..sample_data import README as SAMPLE_README
 from .i18n import StudioError, Text
 from .paths import inside, links_in, safe_relative
 
@@ -148,11 +150,26 @@ def zip_layout(names: list[str]) -> dict[str, str]:
     return {name: layout.get(name, name) for name in names}
 
 
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, archive: Path, report: ImportReport) -> bytes | None:
+    """One member's bytes, never more than MAX_UPLOAD_BYTES whatever its header claims; None (and the reason in
+    the report) for a member that is too large, damaged, encrypted or packed in a way zipfile cannot read."""
+    try:
+        with zf.open(info) as member:
+            data = member.read(MAX_UPLOAD_BYTES + 1)  # a lying size header cannot make us read more
+    except (zipfile.BadZipFile, EOFError, zlib.error, OSError, RuntimeError, NotImplementedError, ValueError) as e:
+        report.rejected.append(Text("up_zip_unreadable", name=info.filename, archive=archive.name, error=str(e) or type(e).__name__))
+        return None
+    if len(data) > MAX_UPLOAD_BYTES:
+        report.rejected.append(Text("up_zip_large", name=info.filename, archive=archive.name))
+        return None
+    return data
+
+
 def _zip_entries(archive: Path, report: ImportReport) -> list[tuple[str, str, bytes]]:
     """(name shown in messages, name in the dataset, bytes) of each entry worth saving."""
     try:
         zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError) as e:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
         report.rejected.append(Text("up_bad_zip", name=archive.name, error=str(e)))
         return []
     entries, total = [], 0
@@ -168,7 +185,14 @@ def _zip_entries(archive: Path, report: ImportReport) -> list[tuple[str, str, by
             if info.file_size > MAX_UPLOAD_BYTES or total > MAX_ZIP_TOTAL:
                 report.rejected.append(Text("up_zip_large", name=name, archive=archive.name))
                 continue
-            entries.append((name, zf.read(info)))
+            data = _read_member(zf, info, archive, report)
+            if data is None:
+                continue
+            total += len(data)  # what was really read counts, not what the header says
+            if total > MAX_ZIP_TOTAL:
+                report.rejected.append(Text("up_zip_large", name=name, archive=archive.name))
+                continue
+            entries.append((name, data))
     layout = zip_layout([name for name, _ in entries])
     return [(name, layout[name], data) for name, data in entries]
 
@@ -179,9 +203,20 @@ def import_uploads(folder: Path, uploads: list[str | Path]) -> ImportReport:
     Pictures go first, so a tag file is kept only when its picture exists (a stray README.txt is not a caption).
     A folder that did not exist and receives nothing is not left behind (it would show up as an empty dataset).
     """
+    if folder.is_symlink():  # the studio resolves names with paths.dataset, which refuses this already
+        raise StudioError("ds_folder_link", name=folder.name)
     report = ImportReport()
     existed = folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
+    try:
+        _import_into(folder, uploads, report)
+    finally:  # also when something unexpected stops the import: no empty dataset is left behind
+        if not existed and not report.saved and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+    return report
+
+
+def _import_into(folder: Path, uploads: list[str | Path], report: ImportReport) -> None:
     entries: list[tuple[str, str, bytes]] = []
     for upload in uploads:
         path = Path(upload)
@@ -199,9 +234,6 @@ def import_uploads(folder: Path, uploads: list[str | Path]) -> ImportReport:
     for shown, name, data in entries:
         if _is_caption(name):
             _store_caption(folder, shown, name, data, report)
-    if not existed and not report.saved and not any(folder.iterdir()):
-        folder.rmdir()
-    return report
 
 
 # ---------------------------------------------------------------- describing
@@ -265,10 +297,13 @@ def describe(folder: Path) -> DatasetView:
         return DatasetView(folder, [], [str(e)], {}, "", skipped=pictures_on_disk(folder))
     notes = list(scan.warnings)
     scan.items = _without_links(folder, scan.items, notes)
-    for item in scan.items:
-        if min(item.width, item.height) < SMALL_SIDE:
-            notes.append(Text("ds_small", name=item.path.relative_to(folder).as_posix(), w=item.width, h=item.height,
-                             side=SMALL_SIDE))
+    small = [item for item in scan.items if min(item.width, item.height) < SMALL_SIDE]
+    if small and is_sample_dataset(folder):  # drawn small on purpose: one note, not one warning per picture
+        notes.append(Text("ds_sample_small", n=len(small), side=SMALL_SIDE))
+        small = []
+    for item in small:
+        notes.append(Text("ds_small", name=item.path.relative_to(folder).as_posix(), w=item.width, h=item.height,
+                         side=SMALL_SIDE))
     notes += _duplicates(scan.items, folder)
     view = DatasetView(folder, scan.items, notes, tag_frequency(scan.items), _guess_trigger(scan.items))
     used = {view.relative(item) for item in scan.items}
@@ -276,9 +311,20 @@ def describe(folder: Path) -> DatasetView:
     return view
 
 
+def is_sample_dataset(folder: Path) -> bool:
+    """The built-in drawings (sample_data.py), recognised by the README it writes beside them."""
+    readme = folder / "README.txt"
+    try:
+        return not readme.is_symlink() and readme.read_text(encoding="utf-8")[:200].startswith(SAMPLE_README[:60])
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def trigger_of(folder: Path) -> str:
     """The tag every caption beside a picture starts with, if there is one (cheap: no image decoding)."""
     firsts = set()
+    if folder.is_symlink():
+        return ""
     for caption in folder.rglob("*.txt"):
         if any(caption.with_suffix(ext).is_file() for ext in IMAGE_EXTENSIONS) and not caption.is_symlink():
             tags = parse_tags(caption.read_text(encoding="utf-8", errors="replace")[:MAX_CAPTION_BYTES])
@@ -289,6 +335,8 @@ def trigger_of(folder: Path) -> str:
 def quick_tags(folder: Path) -> dict[str, int]:
     """Tag counts from the caption files beside pictures (no image decoding), for prompt suggestions."""
     counts: Counter[str] = Counter()
+    if folder.is_symlink():  # a linked dataset folder is never read through
+        return {}
     for caption in folder.rglob("*.txt"):
         has_picture = any(caption.with_suffix(ext).is_file() for ext in IMAGE_EXTENSIONS)  # not a README.txt
         if has_picture and not caption.is_symlink() and caption.stat().st_size <= MAX_CAPTION_BYTES:

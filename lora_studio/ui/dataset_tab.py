@@ -8,8 +8,10 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from ..data import IMAGE_EXTENSIONS
 from ..sample_data import TRIGGER_WORD, make_sample_dataset
 from . import dataset_store as store
+from . import tag_panel
 from .common import Studio, readable_errors, warn_all
 from .i18n import I18N, StudioError, say, tr
 from .paths import list_datasets, newest_dataset, suggest_name
@@ -70,6 +72,7 @@ def build(studio: Studio) -> DatasetTab:
                 add_all = gr.Button(I18N("ds_add_all"), elem_id="ds-add-all")
                 remove_all = gr.Button(I18N("ds_remove_all"))
                 trigger_all = gr.Button(I18N("ds_trigger_all"))
+    tagging = tag_panel.build()
     with gr.Row():
         skipped = gr.Dropdown([], multiselect=True, label=I18N("ds_skipped"), info=I18N("ds_skipped_info"),
                               visible=False, scale=3, elem_id="ds-skipped")
@@ -110,7 +113,9 @@ def build(studio: Studio) -> DatasetTab:
         if trigger_word.strip() and report.saved:
             store.add_tag_everywhere(folder, trigger_word, first=True)
         warn_all(report.rejected, lang)
-        text = tr(lang, "ds_saved" if report.saved else "ds_nothing_saved", n=len(report.saved), name=dataset)
+        pictures = [name for name in report.saved if Path(name).suffix.lower() in IMAGE_EXTENSIONS]
+        text = tr(lang, "ds_saved" if report.saved else "ds_nothing_saved", n=len(pictures),
+                  tags=len(report.saved) - len(pictures), name=dataset)
         if report.rejected:
             text += "\n\n" + tr(lang, "ds_refused") + "\n" + "\n".join(f"- {say(lang, r)}" for r in report.rejected)
         return text, {"dataset": dataset, "folder": str(folder), "saved": report.saved, "rejected": report.rejected}
@@ -186,6 +191,9 @@ def build(studio: Studio) -> DatasetTab:
     for button, kind in ((add_all, "add"), (remove_all, "remove"), (trigger_all, "trigger")):
         button.click(bulk_action(kind), [current, bulk, trigger, lang], [message], api_visibility="private").then(
             refresh, [current, lang], refresh_outputs, api_visibility="private")
+
+    tag_panel.wire(tagging, studio, current=current, trigger=trigger, message=message, refresh=refresh,
+                   refresh_outputs=refresh_outputs)
 
     @readable_errors
     def first(current: str):

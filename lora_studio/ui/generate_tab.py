@@ -3,6 +3,7 @@ outputs/generated; prompt suggestions come from the adapter's run: its trigger w
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import gradio as gr
@@ -46,6 +47,12 @@ def merge_suggestions(prompt: str, selected: list[str], offered: list[str]) -> s
         added.remove(offered[0])
         kept.insert(0, offered[0])
     return ", ".join(kept + added)
+
+
+def caption(path: Path, lang: str) -> str:
+    """The gallery's short caption (the seed); the full parameters are in the box below the gallery."""
+    seed = re.search(r"\bSeed: (\d+)", _params(path))
+    return tr(lang, "gen_caption", seed=seed[1] if seed else "?")
 
 
 def _params(path: Path) -> str:
@@ -113,9 +120,11 @@ def build(studio: Studio) -> dict:
         cfg.validate()
         progress(0.05, desc=tr(lang, "gen_loading", base=base))
         pipe = get_pipeline(base)
-        progress(0.3, desc=tr(lang, "gen_working", n=cfg.batch_size))
-        written = generate_pngs(cfg, pipe=pipe)
-        pictures = [(str(p), _params(p)) for p in written]
+        working = tr(lang, "gen_working", n=cfg.batch_size)
+        progress((0, cfg.steps), desc=working, unit="steps")
+        written = generate_pngs(cfg, pipe=pipe,
+                                on_step=lambda done, total: progress((done, total), desc=working, unit="steps"))
+        pictures = [(str(p), caption(p, lang)) for p in written]
         text = tr(lang, "gen_done", n=len(written), folder=studio.paths.generated)
         if is_tiny(base):
             text += f"\n\nℹ️ {tr(lang, 'models.tiny_note')}"
@@ -149,8 +158,9 @@ def build(studio: Studio) -> dict:
 
     adapters = slots[0::2]
     inputs = [prompt, negative, *slots, base, seed, steps, guidance, sampler, width, height, batch, lang]
+    # one progress bar, on the gallery the pictures land in (not one per output)
     run_btn.click(generate, inputs, [gallery, files, params, message, shown], api_name="generate",
-                  concurrency_limit=1)
+                  concurrency_limit=1, show_progress_on=[gallery])
     adapters[0].change(pick_adapter, [adapters[0], lang], [base, suggestions, offered], api_visibility="private")
     suggestions.input(merge_suggestions, [prompt, suggestions, offered], [prompt], api_visibility="private")
     gallery.select(select_image, [shown], [params], api_visibility="private")

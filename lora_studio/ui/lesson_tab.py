@@ -14,14 +14,23 @@ import pandas as pd
 
 from ..config import apply_overrides, load_dataclass, read_yaml
 from ..lesson import LessonConfig, explain, explain_stage, load_lesson_model, predict, run_lesson
+from ..lesson.config import CATS_DOGS_FOLDER
 from ..lesson.model import TINY_CLASSIFIER
 from .common import Studio, readable_errors
 from .i18n import I18N, StudioError, tr
 from .paths import StudioPaths
 
 DEFAULT_PRESET = "lesson-quick"
-LOCKED_KEYS = ("output_dir", "data.url")  # a browser must not choose where files go or what gets downloaded
 _running: dict[str, threading.Event] = {}  # the one lesson running in this studio: its stop switch
+
+
+def _locked(config: LessonConfig) -> dict[str, object]:
+    """What a browser must not choose: where files go and what is downloaded, from where, into where.
+
+    Compared after the overrides are applied, so no syntax gets around it (dotted keys, `data={...}`, YAML
+    anchors and aliases all end up as these values)."""
+    return {"output_dir": config.output_dir, "data.url": config.data.url,
+            "data.expected_size": config.data.expected_size, "data.path": config.data.path}
 
 
 def lesson_config(paths: StudioPaths, preset: str, overrides: str, lang: str) -> LessonConfig:
@@ -30,19 +39,24 @@ def lesson_config(paths: StudioPaths, preset: str, overrides: str, lang: str) ->
     if preset not in presets:
         raise StudioError("ls_preset_missing", name=preset, names=", ".join(presets))
     lines = [line.strip() for line in (overrides or "").splitlines() if line.strip() and not line.startswith("#")]
-    for line in lines:
-        if line.split("=", 1)[0].strip() in LOCKED_KEYS:
-            raise StudioError("ls_locked", line=line, key=line.split("=", 1)[0].strip())
-    data = apply_overrides(read_yaml(presets[preset]), lines)
-    config = load_dataclass(LessonConfig, data)
+    preset_config = load_dataclass(LessonConfig, read_yaml(presets[preset]))
+    config = load_dataclass(LessonConfig, apply_overrides(read_yaml(presets[preset]), lines))
+    preset_values = _locked(preset_config)
+    for key, value in _locked(config).items():
+        # data.path may change only to read a folder of photos: cats_and_dogs downloads into it, generated draws
+        reading = key == "data.path" and config.data.source == "folder"
+        if value != preset_values[key] and not reading:
+            raise StudioError("ls_locked", line=", ".join(lines), key=key)
     config.language = lang if lang in ("en", "ja") else "en"
     config.output_dir = str(paths.lessons / paths.run(config.name).name)
+    if config.data.source == "cats_and_dogs":  # the download's place is the studio's datasets/, never the cwd's
+        config.data.path = str(paths.root / (config.data.path or CATS_DOGS_FOLDER))
+    elif config.data.source == "generated":  # drawn into the lesson's own run folder, nowhere else
+        config.data.path = None
     if config.data.path:
         folder = Path(config.data.path).expanduser()
-        folder = (folder if folder.is_absolute() else paths.root / folder).resolve()
-        if not folder.is_relative_to(paths.datasets):
-            raise StudioError("ls_outside", path=config.data.path, datasets=str(paths.datasets))
-        config.data.path = str(folder)
+        folder = folder if folder.is_absolute() else paths.root / folder
+        config.data.path = str(paths.dataset_folder(folder, key="data.path"))
     config.validate()
     return config
 
@@ -125,7 +139,7 @@ def build(studio: Studio) -> list[tuple[gr.LinePlot, str | None, str, str]]:
                                placeholder="transfer.epochs=1\nfinetune.epochs=2", elem_id="ls-overrides")
     with gr.Row():
         run_btn = gr.Button(I18N("ls_run"), variant="primary", elem_id="ls-run")
-        stop_btn = gr.Button(I18N("ls_stop"), variant="stop")
+        stop_btn = gr.Button(I18N("ls_stop"), variant="stop", visible=False, elem_id="ls-stop")  # while one runs
     progress = gr.Markdown(elem_id="ls-progress")
     with gr.Row():
         with gr.Column(scale=3):
@@ -135,12 +149,14 @@ def build(studio: Studio) -> list[tuple[gr.LinePlot, str | None, str, str]]:
             # gradio sizes the chart to `height` without counting the block label, which pushes the legend
             # (training / validation) out of the box: the chart's own title names the plot instead.
             accuracy_plot = gr.LinePlot(x="epoch", y="accuracy", color="series", title=tr("en", "ls_accuracy"),
-                                        color_title="", show_label=False, height=280, elem_id="ls-accuracy")
+                                        color_title="", show_label=False, height=280, elem_id="ls-accuracy",
+                                        visible=False)
             loss_plot = gr.LinePlot(x="epoch", y="loss", color="series", title=tr("en", "ls_loss"), color_title="",
-                                    show_label=False, height=280, elem_id="ls-loss")
+                                    show_label=False, height=280, elem_id="ls-loss",
+                                    visible=False)
     result = gr.Markdown(elem_id="ls-result")
     figures = gr.Gallery(label=I18N("ls_figures"), columns=2, height=620, object_fit="contain",
-                         elem_id="ls-figures")
+                         elem_id="ls-figures", visible=False)
     run_dir = gr.Textbox(visible=False)
     gr.Markdown(I18N("ls_classify_intro"))
     with gr.Row():
@@ -211,7 +227,14 @@ def build(studio: Studio) -> list[tuple[gr.LinePlot, str | None, str, str]]:
         return {label: probability}
 
     outputs = [progress, explanations, summaries, accuracy_plot, loss_plot, figures, result, run_dir]
-    run_btn.click(run, [preset, overrides, lang], outputs, api_name="run_lesson", concurrency_limit=1)
+    running = run_btn.click(run, [preset, overrides, lang], outputs, api_name="run_lesson", concurrency_limit=1)
+    # Before a run the tab shows no empty charts, gallery or Stop: the charts and Stop appear when a lesson starts,
+    # the figures once it has drawn them; Stop goes when it ends (`.then` also follows a failed run). Separate
+    # events, so the API's /run_lesson returns plain values.
+    live = [stop_btn, accuracy_plot, loss_plot]
+    run_btn.click(lambda: [gr.update(visible=True)] * len(live), None, live, api_visibility="private", queue=False)
+    running.then(lambda pictures: (gr.update(visible=False), gr.update(visible=bool(pictures))), [figures],
+                 [stop_btn, figures], api_visibility="private")
     stop_btn.click(stop, [lang], [progress], api_visibility="private")
     classify_btn.click(classify, [photo, run_dir, lang], [answer], api_name="classify_photo")
     return [(accuracy_plot, "ls_accuracy", "ax_epoch", "ax_accuracy"), (loss_plot, "ls_loss", "ax_epoch", "ax_loss")]

@@ -46,7 +46,25 @@ class StudioPaths:
         return self.outputs / "lessons"
 
     def dataset(self, name: str) -> Path:
-        return self.datasets / check_name(name, "dataset name")
+        """`datasets/<name>`; a dataset folder that is itself a link is refused here, the one place every action
+        (upload, tags, delete, zip, training, the lesson) turns a dataset name into a folder."""
+        folder = self.datasets / check_name(name, "dataset name")
+        if folder.is_symlink():
+            raise StudioError("ds_folder_link", name=folder.name)
+        return folder
+
+    def dataset_folder(self, path: str | Path, key: str = "dataset.path") -> Path:
+        """A dataset folder given as a path (a config's dataset.path, the lesson's data.path): it must lie under
+        datasets/ and no part of it from datasets/ down may be a link (the link would lead anywhere)."""
+        folder = Path(os.path.abspath(Path(path).expanduser()))  # '..' collapsed, links not followed
+        if folder == self.datasets or not folder.is_relative_to(self.datasets):
+            raise StudioError("tr_outside_datasets", key=key, path=str(path), datasets=str(self.datasets))
+        probe = self.datasets
+        for part in folder.relative_to(self.datasets).parts:
+            probe = probe / part
+            if probe.is_symlink():
+                raise StudioError("ds_folder_link", name=probe.relative_to(self.datasets).as_posix())
+        return folder
 
     def run(self, name: str) -> Path:
         return self.outputs / check_name(name, "run name")
@@ -103,6 +121,8 @@ def safe_relative(name: str) -> PurePosixPath:
 
 def inside(folder: Path, relative: PurePosixPath | str) -> Path:
     """`folder / relative`, refusing any symlink on the way and anything that resolves outside `folder`."""
+    if folder.is_symlink():  # a linked dataset folder: writing "inside" it would write wherever it points
+        raise StudioError("ds_folder_link", name=folder.name)
     folder = folder.resolve()
     target = folder.joinpath(*PurePosixPath(relative).parts)
     probe = folder
@@ -143,5 +163,5 @@ def _last_change(folder: Path) -> float:
 
 def newest_dataset(paths: StudioPaths) -> str | None:
     """The dataset the user worked on last: the one to open when the page loads."""
-    names = list_datasets(paths)
+    names = [name for name in list_datasets(paths) if not (paths.datasets / name).is_symlink()]
     return max(names, key=lambda name: _last_change(paths.datasets / name)) if names else None

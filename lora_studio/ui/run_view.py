@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import gradio as gr
 import pandas as pd
@@ -20,6 +22,9 @@ LOG_LINES = 40
 # The trainer's last log line names the samples folder even when no sample was made (sample.every_n_steps 0 and
 # a run stopped early); the page must not point at pictures that do not exist.
 _SAMPLES_CLAIM = re.compile(r" \(samples in [^)\n]*\)")
+# The trainer's advice is for the command line; the studio says which button to press instead.
+_TRY_GENERATE = re.compile(r"try it: lora-studio generate ")
+_RESUME_ADVICE = re.compile(r"(then )?resume with train\.resume=latest")
 
 # Runs in the browser after each log update: gradio's own autoscroll only follows a textarea that was already at
 # its end, and a timer-filled log starts at the top. It stays where the person scrolled up to, until they return.
@@ -76,8 +81,32 @@ def state_message(status: RunStatus, lang: str) -> str:
     return message
 
 
-def log_text(status: RunStatus) -> str:
-    return status.log_tail if status.samples else _SAMPLES_CLAIM.sub("", status.log_tail)
+def log_text(status: RunStatus, lang: str = "en") -> str:
+    """The trainer's log, with its command-line advice said for the studio; for a run trained from the command
+    line (no train.log), the loss lines and the state that its metrics.jsonl and status.json hold."""
+    if not status.log_tail:
+        return _log_from_files(status, lang)
+    text = status.log_tail if status.samples else _SAMPLES_CLAIM.sub("", status.log_tail)
+    lines = []
+    for line in text.splitlines():
+        if line.startswith("$ "):  # the accelerate command the studio ran: nothing a studio user types
+            continue
+        if _TRY_GENERATE.search(line):
+            lines.append(tr(lang, "log_open_generate"))
+            continue
+        lines.append(_RESUME_ADVICE.sub(tr(lang, "log_press_resume"), line))
+    return "\n".join(lines)
+
+
+def _log_from_files(status: RunStatus, lang: str) -> str:
+    rows = [m for m in status.metrics if "step" in m and "loss" in m][-LOG_LINES:]
+    lines = [tr(lang, "log_no_file", name=status.name)] if rows or status.state != "none" else []
+    total = status.total_steps or "?"
+    lines += [tr(lang, "st_step", step=m["step"], total=total) + " · " + tr(lang, "st_loss", loss=f"{m['loss']:.4f}")
+              for m in rows]
+    if status.state != "none":
+        lines.append(state_message(status, lang) or f"{tr(lang, 'state_' + status.state)}: {say(lang, status.message)}")
+    return "\n".join(lines)
 
 
 def loss_plot(status: RunStatus) -> pd.DataFrame | None:
@@ -97,7 +126,21 @@ def render(status: RunStatus | None, lang: str) -> tuple:
     if status is None:
         return "", tr(lang, "st_none"), None, [], ""
     samples = [(str(p), p.stem) for p in status.samples]
-    return progress_html(status, lang), state_message(status, lang), loss_plot(status), samples, log_text(status)
+    return progress_html(status, lang), state_message(status, lang), loss_plot(status), samples, log_text(status, lang)
+
+
+def adapters_html(files: list[str], lang: str) -> str:
+    """Download links for the finished runs' adapters. Not a gr.File: with two files or more it draws an "x"
+    beside each that only hides the file from the list (nothing is deleted, and it never comes back)."""
+    if not files:
+        return ""
+    items = []
+    for file in files:
+        path = Path(file)
+        size = f"{path.stat().st_size / 1024:.1f} KiB" if path.is_file() else "?"
+        items.append(f'<li><a href="gradio_api/file={quote(str(path))}" download="{html.escape(path.name)}">'
+                     f"{html.escape(path.parent.name)} / {html.escape(path.name)}</a> · {size}</li>")
+    return f"<b>{html.escape(tr(lang, 'tr_adapters'))}</b><ul>{''.join(items)}</ul>"
 
 
 def runs_table(studio: Studio, lang: str) -> tuple[pd.DataFrame, list[str], list[str]]:

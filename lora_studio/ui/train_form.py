@@ -233,5 +233,6 @@ def arithmetic(cfg: TrainConfig, lang: str) -> str:
         plan = plan_steps(cfg, _items(cfg), world_size=1)
     except (DatasetError, OSError) as e:
         return f"⚠️ {say(lang, e)}"
-    return tr(lang, "arith", images=plan.num_images, samples=plan.num_samples, batch=plan.batch_size * plan.accumulation,
+    early = plan.total_steps < plan.steps_per_epoch * plan.epochs  # train.max_train_steps cuts the last epoch
+    return tr(lang, "arith_early" if early else "arith", images=plan.num_images, samples=plan.num_samples, batch=plan.batch_size * plan.accumulation,
               per_epoch=plan.steps_per_epoch, epochs=plan.epochs, total=plan.total_steps)

@@ -3,23 +3,23 @@ resume, and the finished runs' adapters. All state is read back from the run fol
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from ..config import TrainConfig, load_dataclass, read_yaml, set_dotted
-from ..data import scan_dataset
+from ..checkpoints import CHECKPOINT_DIR, TRAINER_STATE
+from ..config import TrainConfig, load_config, load_dataclass, read_yaml, set_dotted
 from ..errors import UserError
+from ..launch import check_before_launch
 from ..sample_data import ensure_sample_dataset
-from ..steps import plan_steps
-from ..training_setup import preflight
 from . import dataset_store as store
 from .common import Studio, message_of, readable_errors
 from .i18n import I18N, StudioError, tr
 from .paths import links_in, list_datasets
-from .run_view import LOG_LINES, SCROLL_LOG_JS, render, runs_table
+from .run_view import LOG_LINES, SCROLL_LOG_JS, adapters_html, render, runs_table
 from .train_form import TrainForm, arithmetic, field_error, load_preset, preset_choices
 
 POLL_S = 2.0
@@ -43,20 +43,53 @@ class TrainTab:
 
 
 def prepare(studio: Studio, cfg: TrainConfig) -> TrainConfig:
-    """Check what would fail in the trainer's first seconds, here, with a message naming the problem."""
-    folder = Path(cfg.dataset.path).resolve()
-    if not folder.is_relative_to(studio.paths.datasets):
-        raise StudioError("tr_outside_datasets", path=cfg.dataset.path, datasets=str(studio.paths.datasets))
+    """Check what would fail in the trainer's first seconds, here, with a message naming the problem.
+
+    Every start from the page or the API comes through here: the same validate() as the CLI, a dataset folder
+    under datasets/ reached without links, no pickle, and a resume only from a checkpoint of a run in outputs/."""
+    cfg.validate()
+    folder = studio.paths.dataset_folder(cfg.dataset.path)
     ensure_sample_dataset(folder)  # the quickstart preset's dataset: create it rather than fail
     if cfg.allow_pickle:  # a browser must not switch on loading files that can run code on this computer
         raise StudioError("tr_no_pickle")
     links = links_in(folder) if folder.is_dir() else []
     if links:
         raise StudioError("tr_dataset_links", name=folder.name, links=", ".join(links[:3]))
-    preflight(replace(cfg, train=replace(cfg.train, resume=None)))  # the base exists, is not pickle; packages
-    scan = scan_dataset(replace(cfg.dataset, path=str(folder)))
-    plan_steps(cfg, scan.items, world_size=1)  # "too few images for this batch size" before any process starts
-    return replace(cfg, dataset=replace(cfg.dataset, path=str(folder)), output_dir=None)
+    resume = studio_resume(studio, cfg.train.resume)
+    cfg = replace(cfg, dataset=replace(cfg.dataset, path=str(folder)), train=replace(cfg.train, resume=resume),
+                  output_dir=None)
+    # the base, packages, a full step: once, before any process (the trainer checks the resume checkpoint itself)
+    check_before_launch(replace(cfg, train=replace(cfg.train, resume=None)))
+    return cfg
+
+
+def studio_resume(studio: Studio, resume: str | None) -> str | None:
+    """train.resume from a browser: 'latest', or a finished checkpoint of a run under outputs/ (a checkpoint is
+    read with torch.load, so one from anywhere else could run code); returned as its full path."""
+    if not resume or resume == "latest":
+        return resume
+    outputs, given = studio.paths.outputs, Path(resume).expanduser()
+    base = studio.paths.root if given.parts[:1] == ("outputs",) else outputs  # "outputs/run/..." or "run/..."
+    path = Path(os.path.abspath(base / given))  # links are not followed: they are refused below
+    inside = path.is_relative_to(outputs) and len(path.relative_to(outputs).parts) == 3
+    if not inside or path.parent.name != CHECKPOINT_DIR or not (path / TRAINER_STATE).is_file() \
+            or any(p.is_symlink() for p in (path, path.parent, path.parent.parent)):
+        raise StudioError("tr_resume_outside", resume=resume, outputs=str(outputs))
+    return str(path)
+
+
+def check_resumable(studio: Studio, run: str) -> None:
+    """Resuming from a browser is refused for what starting from one is: a run whose config allows pickle bases
+    (made with the CLI), or one whose dataset folder became a link."""
+    run_dir = studio.jobs.status(run or None).run_dir
+    try:
+        cfg = load_config(run_dir / "config.yaml")
+    except UserError:
+        return  # jobs.resume names the problem with the config
+    if cfg.allow_pickle:
+        raise StudioError("tr_no_pickle")
+    if Path(cfg.dataset.path).is_relative_to(studio.paths.datasets):
+        studio.paths.dataset_folder(cfg.dataset.path)
 
 
 def config_from_api(studio: Studio, settings: dict, preset: str) -> TrainConfig:
@@ -113,8 +146,7 @@ def build(studio: Studio, follow: tuple[gr.State, gr.Textbox]) -> TrainTab:
                          elem_id="tr-log")
     with gr.Accordion(I18N("tr_runs"), open=True):
         table = gr.Dataframe(headers=["run", "state", "step", "adapter"], interactive=False, elem_id="tr-runs")
-        adapters = gr.File(label=I18N("tr_adapters"), file_count="multiple", interactive=False,
-                           elem_id="tr-adapters")
+        adapters = gr.HTML(elem_id="tr-adapters")
     signature = gr.State(REDRAW)
     synced = gr.State("")  # the Dataset tab's dataset last copied into the form
     timer = gr.Timer(POLL_S)
@@ -147,7 +179,7 @@ def build(studio: Studio, follow: tuple[gr.State, gr.Textbox]) -> TrainTab:
 
     @readable_errors
     def dataset_trigger(dataset: str):
-        folder = paths.datasets / dataset if dataset else None
+        folder = paths.dataset(dataset) if dataset else None
         if folder is None or not folder.is_dir():
             return gr.skip()
         return store.trigger_of(folder) or gr.skip()
@@ -160,7 +192,8 @@ def build(studio: Studio, follow: tuple[gr.State, gr.Textbox]) -> TrainTab:
         status = jobs.start(cfg)
         note = tr(lang, "tr_renamed", name=name) if name != values[0] else ""
         gr.Info(tr(lang, "tr_started", name=name), title=tr(lang, "toast_info"))
-        return gr.update(value=status.name, choices=_run_names()), f"{tr(lang, 'tr_started', name=name)} {note}"
+        # the form shows the name the run got (quickstart-2), so the page and the run folder agree
+        return gr.update(value=status.name, choices=_run_names()), f"{tr(lang, 'tr_started', name=name)} {note}", name
 
     @readable_errors
     def stop(lang: str):
@@ -172,6 +205,7 @@ def build(studio: Studio, follow: tuple[gr.State, gr.Textbox]) -> TrainTab:
 
     @readable_errors
     def resume(run: str, lang: str):
+        check_resumable(studio, run or "")
         status = jobs.resume(run or "")
         return gr.update(value=status.name, choices=_run_names()), tr(lang, "tr_resumed", name=status.name)
 
@@ -193,7 +227,7 @@ def build(studio: Studio, follow: tuple[gr.State, gr.Textbox]) -> TrainTab:
         rows, names, files = runs_table(studio, lang)
         values = render(status, lang)
         watched = gr.update(choices=names, value=status.name if status else None)
-        return (*values, rows, files or None, watched, sig)
+        return (*values, rows, adapters_html(files, lang), watched, sig)
 
     form_inputs = [lang, *form.components]
     arithmetic_outputs = [form.arithmetic, form.base_note]
@@ -209,7 +243,7 @@ def build(studio: Studio, follow: tuple[gr.State, gr.Textbox]) -> TrainTab:
         widget.input(**recompute)
     form.base_path.blur(**recompute)  # a pasted or autofilled path
     form.dataset.input(dataset_trigger, [form.dataset], [form.trigger], api_visibility="private")
-    start_btn.click(start, form_inputs, [runs, message], api_visibility="private")
+    start_btn.click(start, form_inputs, [runs, message, form.name], api_visibility="private")
     stop_btn.click(stop, [lang], [message], api_visibility="private")
     resume_btn.click(resume, [runs, lang], [runs, message], api_visibility="private")
     poll_outputs = [progress, state_md, loss_plot, samples, log_box, table, adapters, runs, signature]
@@ -243,9 +277,11 @@ def _api_endpoints(studio: Studio) -> None:
     @readable_errors
     def start_training(settings: dict, preset: str = "", lang: str = "en") -> dict:
         """Start a training run. `settings`: TrainConfig keys (nested or dotted, e.g. {"train.max_train_steps": 5})
-        over the preset's values; dataset.path may be a dataset name under datasets/. Returns the run's status.
-        `lang` ("en" or "ja"): the language of an error's message."""
-        cfg = prepare(studio, config_from_api(studio, settings, preset))
+        over the preset's values; dataset.path may be a dataset name under datasets/. A name already taken becomes
+        name-2, name-3, ... Returns the run's status (its `name` is the one it got). `lang` ("en" or "ja"): the
+        language of an error's message."""
+        cfg = config_from_api(studio, settings, preset)
+        cfg = prepare(studio, replace(cfg, name=jobs.new_run_name(cfg.name)))  # a taken name: name-2, as the page
         return jobs.start(cfg).to_dict()
 
     @readable_errors
@@ -262,6 +298,7 @@ def _api_endpoints(studio: Studio) -> None:
     @readable_errors
     def resume_training(run: str, lang: str = "en") -> dict:
         """Continue a stopped run from its latest checkpoint; `lang` ("en" or "ja"): the language of an error."""
+        check_resumable(studio, run)
         return jobs.resume(run).to_dict()
 
     @readable_errors
