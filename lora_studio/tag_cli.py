@@ -36,7 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _folder(dataset: str) -> Path:
     folder = Path(dataset).expanduser()
     if not folder.is_dir():
-        raise DatasetError(f"dataset folder '{folder}' not found; give a folder of pictures, e.g. datasets/my-character")
+        raise DatasetError("tagger.folder_missing", folder=folder)
     return folder
 
 

@@ -80,17 +80,15 @@ def _read_exact(path: Path) -> str:
 def _read_backup(folder: Path) -> dict:
     path = folder / BACKUP_NAME
     if path.is_symlink() or not path.is_file():
-        raise DatasetError(f"dataset '{folder.name}' has no tag backup to restore: one is kept by automatic tagging "
-                           f"and by removing tags from every picture, and is used up by restoring it")
+        raise DatasetError("tagger.no_backup", name=folder.name)
     if path.stat().st_size > MAX_BACKUP_BYTES:
-        raise DatasetError(f"tag backup '{path}' is larger than {MAX_BACKUP_BYTES // 2**20} MB; it is not ours")
+        raise DatasetError("tagger.backup_too_large", path=path, mb=MAX_BACKUP_BYTES // 2**20)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data.get("captions"), dict):
             raise ValueError("no captions")
     except (ValueError, AttributeError) as e:
-        raise DatasetError(f"tag backup '{path}' is damaged ({e}); delete it, the captions themselves are "
-                           f"untouched") from None
+        raise DatasetError("tagger.backup_damaged", path=path, detail=e) from None
     return data
 
 
@@ -109,13 +107,12 @@ def _caption_target(folder: Path, relative: str) -> Path:
     parts = PurePosixPath(relative).parts
     if (not parts or PurePosixPath(relative).is_absolute() or any(p in ("..", ".") or p.startswith(".") for p in parts)
             or PurePosixPath(relative).suffix.lower() not in CAPTION_EXTENSIONS):
-        raise DatasetError(f"tag backup of '{folder.name}' names '{relative}', which is not a caption file in the "
-                           f"dataset; delete {BACKUP_NAME}")
+        raise DatasetError("tagger.backup_bad_name", name=folder.name, relative=relative, backup=BACKUP_NAME)
     probe = folder
     for part in parts:
         probe = probe / part
         if probe.is_symlink():
-            raise DatasetError(f"'{relative}' in dataset '{folder.name}' is a link; its tags are not restored")
+            raise DatasetError("tagger.caption_link", relative=relative, name=folder.name)
     return probe
 
 
@@ -123,7 +120,7 @@ def restore_backup(folder: Path) -> int:
     """Put back the captions of the backup (removing the ones that did not exist), then drop it; returns how many
     captions changed."""
     if folder.is_symlink():
-        raise DatasetError(f"dataset '{folder.name}' is a link; its tags are not restored")
+        raise DatasetError("tagger.dataset_link", name=folder.name)
     captions = _read_backup(folder)["captions"]
     targets = {relative: _caption_target(folder, relative) for relative in captions}  # all checked before writing
     changed = 0
@@ -206,7 +203,7 @@ def remove_tags(folder: Path, items: list[ImageItem], tags: Iterable[str], chara
     """Remove `tags` from every picture's caption (backup first); returns how many captions changed."""
     drop = {t for tag in tags for t in parse_tags(tag)}
     if not drop:
-        raise DatasetError("no tags chosen to remove: pick the tags first")
+        raise DatasetError("tagger.nothing_to_remove")
     writer = _Writer(folder, items, "remove")
     writer.character_tags.update(character_tags)
     for item in items:

@@ -46,11 +46,11 @@ class TagOptions:
         for key in ("threshold", "character_threshold"):
             value = getattr(self, key)
             if not 0.0 <= value <= 1.0:
-                raise TaggerError(f"{key} {value} is out of range: a confidence between 0 and 1, e.g. 0.35")
+                raise TaggerError("tagger.bad_threshold", key=key, value=value)
         if self.mode not in MODES:
-            raise TaggerError(f"mode '{self.mode}' is unknown: use one of {', '.join(MODES)}")
+            raise TaggerError("tagger.bad_mode", mode=self.mode, modes=", ".join(MODES))
         if self.batch_size < 1:
-            raise TaggerError(f"batch_size {self.batch_size} must be at least 1")
+            raise TaggerError("tagger.bad_batch_size", batch_size=self.batch_size)
         return self
 
     def excluded(self) -> set[str]:

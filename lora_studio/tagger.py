@@ -34,7 +34,6 @@ from .tag_options import (  # noqa: F401  (re-exported: the tagger's names in on
 
 TAGS_FILE = "selected_tags.csv"
 RATING, GENERAL, CHARACTER = 9, 0, 4
-INSTALL_HINT = 'automatic tagging needs the timm package: pip install "lora-studio[tag]" (or pip install timm)'
 
 
 
@@ -58,14 +57,13 @@ def read_labels(path: Path) -> Labels:
         reader = csv.reader(f)
         header = next(reader, [])
         if header[:3] != ["tag_id", "name", "category"]:
-            raise TaggerError(f"tag list '{path}' does not start with tag_id,name,category; it is not a WD tagger's "
-                              f"selected_tags.csv")
+            raise TaggerError("tagger.bad_tag_list_header", path=path)
         for line, row in enumerate(reader, start=2):
             try:
                 names.append(row[1])
                 categories.append(int(row[2]))
             except (IndexError, ValueError):
-                raise TaggerError(f"tag list '{path}' line {line} is not 'tag_id,name,category,count'") from None
+                raise TaggerError("tagger.bad_tag_list_line", path=path, line=line) from None
     return Labels(names, categories)
 
 
@@ -130,7 +128,7 @@ def _timm():
     try:
         import timm
     except ImportError:
-        raise TaggerError(INSTALL_HINT) from None
+        raise TaggerError("tagger.needs_timm") from None
     return timm
 
 
@@ -145,20 +143,11 @@ def model_source(model: str) -> tuple[str, str]:
     if path.is_dir():
         missing = [name for name in ("config.json", TAGS_FILE) if not (path / name).is_file()]
         if missing:
-            raise TaggerError(f"tagger folder '{path}' has no {' or '.join(missing)}; it must hold a timm model "
-                              f"(config.json, model.safetensors) and its {TAGS_FILE}")
+            raise TaggerError("tagger.folder_incomplete", path=path, missing=" or ".join(missing), tags=TAGS_FILE)
         return "folder", str(path)
     if model.count("/") == 1 and not model.startswith((".", "/", "~")):
         return "hub", model
-    raise TaggerError(f"tagger model '{model}' is neither {', '.join(HUB_MODELS)}, a hub id (owner/name), "
-                      f"a local folder, nor tiny")
-
-
-def _offline_message(repo: str, error: Exception) -> str:
-    return (f"could not load the tagger '{repo}': it is not in the local Hugging Face cache and cannot be downloaded "
-            f"here ({type(error).__name__}). Connect to the internet once (it is downloaded once into the Hugging Face "
-            f"cache, a few hundred MB), point --model at a folder holding its config.json, model.safetensors and "
-            f"{TAGS_FILE}, or use --model tiny to try the flow offline (its tags are meaningless).")
+    raise TaggerError("tagger.unknown_model", model=model, models=", ".join(HUB_MODELS))
 
 
 @dataclass
@@ -198,13 +187,12 @@ def _load_hub(timm, repo: str) -> tuple[torch.nn.Module, Path]:
         tags = Path(hf_hub_download(repo, TAGS_FILE))  # small: an offline machine finds out here, quickly
         model = timm.create_model(f"hf-hub:{repo}", pretrained=True)
     except LocalEntryNotFoundError as e:  # offline, or the hub unreachable, and not in the cache
-        raise TaggerError(_offline_message(repo, e)) from None
+        raise TaggerError("tagger.offline", repo=repo, kind=type(e).__name__, tags=TAGS_FILE) from None
     except RepositoryNotFoundError:
-        raise TaggerError(f"tagger '{repo}' was not found on the Hugging Face hub (or needs a login); check the "
-                          f"id, e.g. SmilingWolf/wd-vit-tagger-v3") from None
+        raise TaggerError("tagger.not_on_hub", repo=repo) from None
     except (OSError, RuntimeError, ValueError, KeyError) as e:  # no selected_tags.csv, not a timm model, ...
-        raise TaggerError(f"could not load '{repo}' as a WD tagger ({type(e).__name__}: {str(e)[:200]}); it must "
-                          f"publish a timm model and {TAGS_FILE} like SmilingWolf/wd-vit-tagger-v3") from None
+        raise TaggerError("tagger.not_a_tagger", repo=repo, kind=type(e).__name__, detail=str(e)[:200],
+                          tags=TAGS_FILE) from None
     return model, tags
 
 
@@ -224,13 +212,13 @@ def load_tagger(model: str = DEFAULT_MODEL, device: str | None = None) -> Tagger
         try:
             net, tags = timm.create_model(f"local-dir:{where}", pretrained=True), Path(where) / TAGS_FILE
         except (OSError, RuntimeError, ValueError, KeyError) as e:
-            raise TaggerError(f"tagger folder '{where}' does not hold a timm model that loads ({type(e).__name__}: "
-                              f"{str(e)[:200]}); save it with timm (config.json, model.safetensors)") from None
+            raise TaggerError("tagger.folder_not_loading", where=where, kind=type(e).__name__,
+                              detail=str(e)[:200]) from None
     labels = read_labels(tags)
     cfg = net.pretrained_cfg
     if cfg.get("num_classes", len(labels.names)) != len(labels.names):
-        raise TaggerError(f"tagger '{model}' predicts {cfg.get('num_classes')} tags but its {TAGS_FILE} lists "
-                          f"{len(labels.names)}; download it again")
+        raise TaggerError("tagger.tag_count_differs", model=model, predicts=cfg.get("num_classes"), tags=TAGS_FILE,
+                          lists=len(labels.names))
     target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     return Tagger(model=net.eval(), labels=labels, size=int(cfg["input_size"][-1]),
                   mean=tuple(cfg.get("mean", (0.5,) * 3)), std=tuple(cfg.get("std", (0.5,) * 3)), device=target,

@@ -16,10 +16,10 @@ import torch
 from .atomic import atomic_dir
 from .models import cache_root
 from .tagger import CHARACTER, GENERAL, RATING, TAGS_FILE, _timm
+from .text import Text
 
 TINY_TAGGER_VERSION = "tiny-wd-tagger-v1"
-TINY_TAGGER_NOTE = ("tagger 'tiny' is a random offline test model: its tags are meaningless, it only proves the "
-                    "tagging flow works")
+TINY_TAGGER_NOTE = Text("tagger.tiny_note")
 TINY_TAGS: list[tuple[str, int]] = [
     ("general", RATING), ("sensitive", RATING), ("questionable", RATING), ("explicit", RATING),
     ("1girl", GENERAL), ("solo", GENERAL), ("long_hair", GENERAL), ("short_hair", GENERAL),

@@ -51,8 +51,7 @@ def local_archive(url: str) -> Path | None:
         return None
     if not scheme or (len(scheme) == 1 and os.name == "nt"):  # C:\... on Windows is a path, not a scheme
         return Path(url).expanduser()
-    raise DatasetError(f"data.url '{url}': only https:// addresses are downloaded; for an archive on this computer "
-                       f"give its path instead (data.url=/path/to/cats_and_dogs_filtered.zip)")
+    raise DatasetError("lesson_data.url_not_https", url=url)
 
 
 def download_file(url: str, dest: Path, expected_size: int | None = None, *, on_progress: ProgressFn | None = None,
@@ -64,7 +63,7 @@ def download_file(url: str, dest: Path, expected_size: int | None = None, *, on_
     (default: `dest` without its suffix, where unzipping the archive beside it would put it).
     """
     if local_archive(url) is not None:
-        raise DatasetError(f"'{url}' is not an https:// address; only https:// addresses are downloaded")
+        raise DatasetError("lesson_data.download_not_https", url=url)
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
@@ -171,8 +170,7 @@ def ensure_downloaded_dataset(folder: Path, url: str, expected_size: int | None 
         return folder
     archive = local_archive(url)
     if archive is not None and not archive.is_file():
-        raise DatasetError(f"data.url '{url}' is not a file; give the path of the downloaded zip archive or an "
-                           f"https:// address")
+        raise DatasetError("lesson_data.url_not_file", url=url)
     archive = archive or folder.parent / (PurePosixPath(urllib.parse.urlsplit(url).path).name or f"{folder.name}.zip")
     if not archive.is_file():
         log.info("downloading %s to %s", url, archive)

@@ -445,6 +445,17 @@ CORE: dict[str, tuple[str, str]] = {
     "lesson_data.not_zip": ("'{archive}' is not a zip archive; delete it and run again to download it afresh",
                             "'{archive}' は zip アーカイブではありません。消してからもう一度実行すると、新しく"
                             "ダウンロードします"),
+    "lesson_data.url_not_https": ("data.url '{url}': only https:// addresses are downloaded; for an archive on this "
+                                  "computer give its path instead (data.url=/path/to/cats_and_dogs_filtered.zip)",
+                                  "data.url '{url}': ダウンロードするのは https:// のアドレスだけです。このコンピューターに"
+                                  "ある書庫ならそのパスを指定してください（data.url=/path/to/cats_and_dogs_filtered.zip）"),
+    "lesson_data.download_not_https": ("'{url}' is not an https:// address; only https:// addresses are downloaded",
+                                       "'{url}' は https:// のアドレスではありません。ダウンロードするのは https:// の"
+                                       "アドレスだけです"),
+    "lesson_data.url_not_file": ("data.url '{url}' is not a file; give the path of the downloaded zip archive or an "
+                                 "https:// address",
+                                 "data.url '{url}' はファイルではありません。ダウンロード済みの zip 書庫のパスか、"
+                                 "https:// のアドレスを指定してください"),
     "lesson_data.archive_size": ("'{archive}' is {size:,} bytes, not {expected:,}; delete it and run again to "
                                  "download it afresh",
                                  "'{archive}' は {size:,} バイトで、{expected:,} バイトではありません。消してからもう一度"
@@ -471,4 +482,84 @@ CORE: dict[str, tuple[str, str]] = {
                               "'lora-studio lesson CONFIG' を実行するか、それが表示した実行フォルダーを指定してください"),
     "lesson_model.model_failed": ("could not load the lesson model in '{run_dir}': {detail}",
                                   "'{run_dir}' のレッスンのモデルを読み込めませんでした（{detail}）"),
+    # ---- tagger.py, tag_options.py, tag_files.py, tag_cli.py: automatic tagging
+    "tagger.tiny_note": ("tagger 'tiny' is a random offline test model: its tags are meaningless, it only proves the "
+                         "tagging flow works",
+                         "タガー 'tiny' はランダムなオフラインのテスト用モデルです。タグに意味はなく、流れが動くことを"
+                         "確かめるためだけのものです"),
+    "tagger.needs_timm": ('automatic tagging needs the timm package: pip install "lora-studio[tag]" (or pip install '
+                          'timm)',
+                          '自動タグ付けには timm パッケージが必要です。pip install "lora-studio[tag]"'
+                          "（または pip install timm）でインストールしてください"),
+    "tagger.bad_tag_list_header": ("tag list '{path}' does not start with tag_id,name,category; it is not a WD "
+                                   "tagger's selected_tags.csv",
+                                   "タグ一覧 '{path}' が tag_id,name,category で始まっていません。WD タガーの "
+                                   "selected_tags.csv ではありません"),
+    "tagger.bad_tag_list_line": ("tag list '{path}' line {line} is not 'tag_id,name,category,count'",
+                                 "タグ一覧 '{path}' の {line} 行目が 'tag_id,name,category,count' の形になっていません"),
+    "tagger.folder_incomplete": ("tagger folder '{path}' has no {missing}; it must hold a timm model (config.json, "
+                                 "model.safetensors) and its {tags}",
+                                 "タガーのフォルダー '{path}' に {missing} がありません。timm のモデル（config.json、"
+                                 "model.safetensors）と {tags} を入れてください"),
+    "tagger.unknown_model": ("tagger model '{model}' is neither {models}, a hub id (owner/name), a local folder, nor "
+                             "tiny",
+                             "タガーのモデル '{model}' は {models} のどれでもなく、ハブの ID（owner/name）でも、"
+                             "このコンピューターのフォルダーでも、tiny でもありません"),
+    "tagger.offline": ("could not load the tagger '{repo}': it is not in the local Hugging Face cache and cannot be "
+                       "downloaded here ({kind}). Connect to the internet once (it is downloaded once into the Hugging "
+                       "Face cache, a few hundred MB), point --model at a folder holding its config.json, "
+                       "model.safetensors and {tags}, or use --model tiny to try the flow offline (its tags are "
+                       "meaningless).",
+                       "タガー '{repo}' を読み込めませんでした。このコンピューターの Hugging Face キャッシュになく、"
+                       "ここからはダウンロードできません（{kind}）。一度インターネットにつなぐ（Hugging Face の"
+                       "キャッシュに一度だけ数百 MB ダウンロードします）か、--model に config.json・model.safetensors・"
+                       "{tags} の入ったフォルダーを指定するか、--model tiny でオフラインに流れだけ試してください"
+                       "（tiny のタグに意味はありません）。"),
+    "tagger.not_on_hub": ("tagger '{repo}' was not found on the Hugging Face hub (or needs a login); check the id, "
+                          "e.g. SmilingWolf/wd-vit-tagger-v3",
+                          "タガー '{repo}' は Hugging Face のハブに見つかりません（またはログインが必要です）。"
+                          "ID を確かめてください（例: SmilingWolf/wd-vit-tagger-v3）"),
+    "tagger.not_a_tagger": ("could not load '{repo}' as a WD tagger ({kind}: {detail}); it must publish a timm model "
+                            "and {tags} like SmilingWolf/wd-vit-tagger-v3",
+                            "'{repo}' を WD タガーとして読み込めませんでした（{kind}: {detail}）。"
+                            "SmilingWolf/wd-vit-tagger-v3 のように timm のモデルと {tags} を公開しているものを"
+                            "指定してください"),
+    "tagger.folder_not_loading": ("tagger folder '{where}' does not hold a timm model that loads ({kind}: {detail}); "
+                                  "save it with timm (config.json, model.safetensors)",
+                                  "タガーのフォルダー '{where}' には読み込める timm のモデルがありません"
+                                  "（{kind}: {detail}）。timm で保存し直してください（config.json、model.safetensors）"),
+    "tagger.tag_count_differs": ("tagger '{model}' predicts {predicts} tags but its {tags} lists {lists}; download it "
+                                 "again",
+                                 "タガー '{model}' は {predicts} 個のタグを予測しますが、{tags} には {lists} 個しか"
+                                 "ありません。もう一度ダウンロードしてください"),
+    "tagger.bad_threshold": ("{key} {value} is out of range: a confidence between 0 and 1, e.g. 0.35",
+                             "{key} {value} は範囲外です。0 から 1 までの確信度にしてください（例: 0.35）"),
+    "tagger.bad_mode": ("mode '{mode}' is unknown: use one of {modes}",
+                        "モード '{mode}' はありません。次から選んでください: {modes}"),
+    "tagger.bad_batch_size": ("batch_size {batch_size} must be at least 1",
+                              "batch_size {batch_size} は 1 以上にしてください"),
+    "tagger.folder_missing": ("dataset folder '{folder}' not found; give a folder of pictures, e.g. "
+                              "datasets/my-character",
+                              "データセットのフォルダー '{folder}' が見つかりません。画像の入ったフォルダーを指定して"
+                              "ください（例: datasets/my-character）"),
+    "tagger.no_backup": ("dataset '{name}' has no tag backup to restore: one is kept by automatic tagging and by "
+                         "removing tags from every picture, and is used up by restoring it",
+                         "データセット '{name}' には戻せるタグの控えがありません。控えは自動タグ付けと全画像からの"
+                         "タグ削除のときに残り、元に戻すと使い切ります"),
+    "tagger.backup_too_large": ("tag backup '{path}' is larger than {mb} MB; it is not ours",
+                                "タグの控え '{path}' が {mb} MB より大きいので、このアプリのものではありません"),
+    "tagger.backup_damaged": ("tag backup '{path}' is damaged ({detail}); delete it, the captions themselves are "
+                              "untouched",
+                              "タグの控え '{path}' が壊れています（{detail}）。削除してください。キャプション自体は"
+                              "そのままです"),
+    "tagger.backup_bad_name": ("tag backup of '{name}' names '{relative}', which is not a caption file in the "
+                               "dataset; delete {backup}",
+                               "'{name}' のタグの控えにある '{relative}' はデータセットのキャプションファイルでは"
+                               "ありません。{backup} を削除してください"),
+    "tagger.caption_link": ("'{relative}' in dataset '{name}' is a link; its tags are not restored",
+                            "データセット '{name}' の '{relative}' はリンクなので、タグを戻しません"),
+    "tagger.dataset_link": ("dataset '{name}' is a link; its tags are not restored",
+                            "データセット '{name}' はリンクなので、タグを戻しません"),
+    "tagger.nothing_to_remove": ("no tags chosen to remove: pick the tags first",
+                                 "削除するタグが選ばれていません。先にタグを選んでください"),
 }

@@ -414,10 +414,6 @@ STUDIO: dict[str, tuple[str, str]] = {
                 "then prune below; **Undo the last automatic change** puts the previous tags back.",
                 "{model} で {total} 枚中 {tagged} 枚にタグを付け、{changed} 個のタグファイルを書きました。タグを確かめ、"
                 "下で整理してください。**最後の自動変更を元に戻す** で前のタグに戻せます。"),
-    "tg_tiny_note": ("tagger 'tiny' is a random offline test model: its tags are meaningless, it only proves the "
-                     "tagging flow works",
-                     "タガー 'tiny' はランダムなオフラインのテスト用モデルです。タグに意味はなく、流れが動くことを"
-                     "確かめるためだけのものです"),
     "tg_no_pictures": ("dataset '{name}' has no pictures to tag: add some first",
                        "データセット '{name}' にはタグを付ける画像がありません。先に画像を追加してください"),
     "tg_bad_model": ("tagger '{model}' is not one of the studio's choices ({choices}); other taggers work with "

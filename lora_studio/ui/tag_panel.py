@@ -95,7 +95,7 @@ def tag_folder(folder: Path, name: str, options: TagOptions, lang: str,
         tagger.release()
     text = tr(lang, "tg_done", tagged=report.tagged, total=report.pictures, model=options.model, changed=report.changed)
     if tagger.note:
-        text += f"\n\nℹ️ {tr(lang, 'tg_tiny_note')}"
+        text += f"\n\nℹ️ {tr(lang, 'tagger.tiny_note')}"
     summary = {"dataset": name, "model": options.model, "pictures": report.pictures, "tagged": report.tagged,
                "changed": report.changed, "character_tags": report.character_tags, "captions": report.captions,
                "skipped": report.skipped}
