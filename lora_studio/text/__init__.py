@@ -1,7 +1,9 @@
 """Every user-facing text of lora-studio in English and Japanese, by key, in one shape:
 `{key: (english, japanese)}` with `{placeholders}`.
 
-    core.py    errors and warnings of the library (config, data, models, lora, generate, train, jobs, lesson...)
+    core.py    errors and warnings of the library (config, data, models, lora, generate, train, jobs...)
+      lesson_errors.py  ... of the lesson (its config, photos, download), part of core's table
+      tagging.py        ... of automatic tagging, and the studio's tag panel (part of core's and studio's tables)
     studio.py  the studio's labels, help texts and server-side messages
     lesson.py  the lesson's lines and explanations
     help.py    the training settings' explanations in Japanese (the English ones are the fields' `help`)

@@ -7,6 +7,8 @@ The English messages are the ones the API has always returned. The library's own
 
 from __future__ import annotations
 
+from .tagging import TAGGER_STUDIO
+
 STUDIO: dict[str, tuple[str, str]] = {
     # ---- app
     "title": ("LoRA Studio", "LoRA スタジオ"),
@@ -78,49 +80,6 @@ STUDIO: dict[str, tuple[str, str]] = {
                         "or more. The Train tab counts with the preset you choose.",
                         "キャラクター用プリセットの設定（bucket_step {step}）で確かめています: 縦横とも {step} px 以上が"
                         "必要です。学習タブでは選んだプリセットの設定で数えます。"),
-    "tg_title": ("Tag automatically", "自動でタグ付け"),
-    "tg_intro": ("No tags yet? A booru tagger (SmilingWolf's WD tagger) looks at each picture and writes tags like "
-                 "`1girl, green hair, smile`. It is downloaded once (a few hundred MB). Check the tags afterwards, "
-                 "then prune the ones that describe the character (below).",
-                 "タグがまだない？ booru タガー（SmilingWolf の WD tagger）が画像を 1 枚ずつ見て "
-                 "`1girl, green hair, smile` のようなタグを書きます。モデルのダウンロードは最初の 1 回だけ（数百 MB）"
-                 "です。あとでタグを確かめ、キャラクターそのものを表すタグを下で整理してください。"),
-    "tg_model": ("Tagger", "タガー"),
-    "tg_model_info": ("wd-vit is fast; wd-eva02-large is the most accurate and the largest; tiny works offline but "
-                      "its tags are meaningless.",
-                      "wd-vit は速く、wd-eva02-large は最も正確で最も大きいモデルです。tiny はオフラインで動きますが、"
-                      "タグに意味はありません。"),
-    "tg_threshold": ("Confidence for general tags", "一般タグの確信度"),
-    "tg_threshold_info": ("Lower writes more tags, and more mistakes; 0.35 is the usual choice.",
-                          "下げるとタグが増え、間違いも増えます。ふつうは 0.35 です。"),
-    "tg_char_threshold": ("Confidence for character tags", "キャラクタータグの確信度"),
-    "tg_char_threshold_info": ("Character names need a high confidence; 0.85 is the usual choice.",
-                               "キャラクター名には高い確信度が必要です。ふつうは 0.85 です。"),
-    "tg_mode": ("Pictures that already have tags", "すでにタグがある画像"),
-    "tg_mode_add": ("Add new tags after theirs", "今のタグの後ろに新しいタグを足す"),
-    "tg_mode_replace": ("Replace their tags", "タグを置き換える"),
-    "tg_mode_keep": ("Leave them as they are", "そのままにする"),
-    "tg_ratings": ("Also write the rating tag (general, sensitive, ...)", "レーティングのタグ（general, sensitive など）も書く"),
-    "tg_exclude": ("Tags never to write", "書かないタグ"),
-    "tg_exclude_info": ("Comma-separated, e.g. simple background, white background.",
-                        "カンマ区切り。例: simple background, white background"),
-    "tg_run": ("Tag automatically", "自動でタグ付け"),
-    "tg_undo": ("Undo the last automatic change", "最後の自動変更を元に戻す"),
-    "pr_why": ("### Prune the tags that describe the character\n"
-               "A tag that is on most pictures and describes the character itself (hair colour, eye colour, "
-               "hairstyle, the character's name) competes with the trigger word: the LoRA learns the look through "
-               "those tags instead of the trigger word, and later draws the character only when you type them all. "
-               "Remove them so the trigger word carries the look; keep the tags of things that change (clothes, "
-               "pose, background).",
-               "### キャラクターそのものを表すタグを整理する\n"
-               "ほとんどの画像に付いていて、キャラクターそのもの（髪の色、目の色、髪型、キャラクター名）を表すタグは、"
-               "トリガーワードと競合します。LoRA はその見た目をトリガーワードではなくそれらのタグで覚えてしまい、"
-               "あとで全部のタグを書かないとキャラクターを描けなくなります。取り除けば、トリガーワードが見た目を"
-               "引き受けます。変わるもの（服、ポーズ、背景）のタグは残してください。"),
-    "pr_tags": ("Tags that compete with the trigger word (the checked ones are removed)",
-                "トリガーワードと競合するタグ（チェックしたものを削除します）"),
-    "pr_find": ("Find them", "探す"),
-    "pr_remove": ("Remove the checked tags from every picture", "チェックしたタグを全画像から削除"),
     # ---- train
     "tr_intro": ("Pick a preset, check the few settings below, then **Start**. Closing the page does not stop "
                  "training; come back any time.",
@@ -408,42 +367,9 @@ STUDIO: dict[str, tuple[str, str]] = {
                         "trained runs",
                         "アダプター '{value}' は {outputs} の中の .safetensors ファイルではありません。学習済みの一覧から"
                         "選んでください"),
-    "tg_loading": ("Loading the tagger {model}...", "タガー {model} を読み込んでいます..."),
-    "tg_progress": ("Tagging pictures", "画像にタグを付けています"),
-    "tg_done": ("Tagged {tagged} of {total} picture(s) with {model}; {changed} tag file(s) written. Check the tags, "
-                "then prune below; **Undo the last automatic change** puts the previous tags back.",
-                "{model} で {total} 枚中 {tagged} 枚にタグを付け、{changed} 個のタグファイルを書きました。タグを確かめ、"
-                "下で整理してください。**最後の自動変更を元に戻す** で前のタグに戻せます。"),
-    "tg_no_pictures": ("dataset '{name}' has no pictures to tag: add some first",
-                       "データセット '{name}' にはタグを付ける画像がありません。先に画像を追加してください"),
-    "tg_bad_model": ("tagger '{model}' is not one of the studio's choices ({choices}); other taggers work with "
-                     "lora-studio tag --model",
-                     "タガー '{model}' はスタジオの選択肢（{choices}）にありません。ほかのタガーは lora-studio tag "
-                     "--model で使えます"),
-    "tg_no_backup": ("there is nothing to undo in dataset '{name}': automatic tagging and removing tags keep the "
-                     "previous tags once, and undoing uses them up",
-                     "データセット '{name}' には元に戻せる変更がありません。自動タグ付けとタグの削除は前のタグを 1 回分"
-                     "だけ残し、元に戻すとそれを使い切ります"),
-    "tg_restored": ("Put back the tags of {n} picture(s) from before the last automatic change.",
-                    "最後の自動変更の前のタグに {n} 枚の画像を戻しました。"),
-    "pr_found": ("{n} tag(s) describe the character and are on most pictures; they are checked below. Uncheck the "
-                 "ones you want to keep typing in prompts, then remove the others.",
-                 "{n} 個のタグがキャラクターそのものを表し、ほとんどの画像に付いています。下でチェックしてあります。"
-                 "プロンプトで書き続けたいものはチェックを外し、残りを削除してください。"),
-    "pr_none": ("No tag competes with the trigger word: no hair, eye, hairstyle or character tag is on most "
-                "pictures.",
-                "トリガーワードと競合するタグはありません。髪・目・髪型・キャラクターのタグで、ほとんどの画像に"
-                "付いているものはありません。"),
-    "pr_choice": ("{tag}: {count} of {total} pictures ({kind})", "{tag}: {total} 枚中 {count} 枚（{kind}）"),
-    "pr_kind_character": ("character", "キャラクター"),
-    "pr_kind_hair": ("hair", "髪"),
-    "pr_kind_eyes": ("eyes", "目"),
-    "pr_kind_hairstyle": ("hairstyle", "髪型"),
-    "pr_kind_body": ("body", "体"),
-    "pr_pick": ("check the tags to remove first", "先に削除するタグをチェックしてください"),
-    "pr_removed": ("Removed {tags} from {n} picture(s); **Undo the last automatic change** puts them back.",
-                   "{n} 枚の画像から {tags} を削除しました。**最後の自動変更を元に戻す** で戻せます。"),
     # ---- launching (app.py)
     "app_bad_auth": ("--auth must look like user:password (both parts non-empty)",
                      "--auth は user:password の形にしてください（どちらも空にはできません）"),
 }
+
+STUDIO |= TAGGER_STUDIO  # the tag panel's texts: text/tagging.py
