@@ -197,3 +197,19 @@ def test_each_core_error_and_warning_renders_fully_in_japanese(key):
         return
     assert JAPANESE.search(japanese), (key, japanese)
     assert not _has_english_sentence(japanese), (key, japanese)
+
+
+def test_the_hardening_and_tagger_errors_read_in_japanese(tmp_path):
+    from lora_studio.config import read_yaml
+    from lora_studio.tag_options import TaggerError, TagOptions
+
+    path = tmp_path / "shift_jis.yaml"
+    path.write_bytes("name: キャラ\n".encode("shift_jis"))
+    with pytest.raises(ConfigError) as caught:
+        read_yaml(path)
+    assert str(caught.value).startswith(f"config file '{path}' is not UTF-8 text (byte 0x")
+    assert caught.value.render("ja").startswith(f"設定ファイル '{path}' は UTF-8 のテキストではありません")
+    with pytest.raises(TaggerError) as caught:
+        TagOptions(mode="merge").check()
+    assert str(caught.value) == "mode 'merge' is unknown: use one of add, replace, keep"
+    assert caught.value.render("ja") == "モード 'merge' はありません。次から選んでください: add, replace, keep"
