@@ -158,22 +158,24 @@ def resolve_scorer(scorer: str, base: str) -> str:
     return scorer
 
 
-def load_scorer(kind: str, device: torch.device | None = None) -> Scorer:
+def load_scorer(kind: str, device: torch.device | None = None, cache_dir: str | Path | None = None) -> Scorer:
+    """The DINO + CLIP scorer: 'real' from the hub (or `cache_dir`, default the Hugging Face cache), 'tiny' built here."""
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    parts = _tiny_models() if kind == "tiny" else _real_models()
+    parts = _tiny_models() if kind == "tiny" else _real_models(cache_dir)
     for model in (parts[0], parts[2]):
         model.to(device).eval().requires_grad_(False)
     return Scorer(kind, *parts, device=device)
 
 
-def _real_models() -> tuple:
+def _real_models(cache_dir: str | Path | None = None) -> tuple:
     from transformers import CLIPModel, CLIPProcessor, ViTImageProcessor, ViTModel
 
+    where = {"cache_dir": str(cache_dir)} if cache_dir else {}
     try:
-        dino = ViTModel.from_pretrained(DINO_ID, add_pooling_layer=False)
-        dino_processor = ViTImageProcessor.from_pretrained(DINO_ID)
-        clip = CLIPModel.from_pretrained(CLIP_ID)
-        processor = CLIPProcessor.from_pretrained(CLIP_ID)
+        dino = ViTModel.from_pretrained(DINO_ID, add_pooling_layer=False, **where)
+        dino_processor = ViTImageProcessor.from_pretrained(DINO_ID, **where)
+        clip = CLIPModel.from_pretrained(CLIP_ID, **where)
+        processor = CLIPProcessor.from_pretrained(CLIP_ID, **where)
     except (OSError, ValueError) as e:
         raise UserError(
             f"could not load the score models {DINO_ID} (about 87 MB) and {CLIP_ID} (about 605 MB): they are not "
