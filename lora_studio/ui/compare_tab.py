@@ -68,7 +68,9 @@ def _options(strengths: Any, prompts: Any, scorer: str) -> CompareOptions:
 def start(studio: Studio, run: str, options: CompareOptions, on_cell=None) -> CompareResult:
     """Run one comparison (blocking); StudioError 'busy' when another one is running."""
     run_dir = _run_dir(studio, run)
-    plan(run_dir, options)  # the run's mistakes (no adapter, dataset gone, bad strength) before taking the lock
+    # The run's mistakes (no adapter, dataset gone, bad strength) before taking the lock.
+    if plan(run_dir, options).cfg.allow_pickle:  # a browser never loads a base that can run code
+        raise StudioError("tr_no_pickle")
     if not _busy.acquire(blocking=False):
         raise StudioError("cmp_busy")
     try:
