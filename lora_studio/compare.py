@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from . import epoch_adapters
-from .atomic import write_bytes_atomic, write_failure, write_text_atomic
+from .atomic import clean_stale, write_bytes_atomic, write_failure, write_text_atomic
 from .config import TrainConfig, load_config
 from .data import load_image, scan_dataset, tag_frequency
 from .errors import UserError
@@ -271,6 +271,7 @@ def compare(run_dir: Path, options: CompareOptions | None = None, pipe=None,
     plan_ = plan(run_dir, options)
     scorer_kind = resolve_scorer(options.scorer, plan_.cfg.base)
     out_dir = run_dir / COMPARE_DIR
+    clean_stale(out_dir, ("grid.png", "scores.json"))  # what a killed comparison may have left half-written
     pipe = pipe if pipe is not None else get_pipeline(plan_.cfg.base, plan_.cfg.allow_pickle)
     grid = render(pipe, plan_, out_dir, options.steps, on_cell)
     scores = score(plan_, grid, scorer_kind)
