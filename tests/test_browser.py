@@ -212,6 +212,7 @@ def test_compare_a_run_and_send_an_adapter_to_generate(tmp_path, tiny_base_path,
         expect(page.locator("#cmp-table")).to_contain_text("likeness (DINO)")
         expect(page.locator("#cmp-gallery")).to_contain_text("★")
         expect(page.locator("#cmp-gallery")).to_contain_text("CLIP-T")
+        expect(page.locator("#cmp-grid img")).to_be_visible()  # the labelled grid.png
         page.locator("#cmp-gallery button img").nth(2).click()  # epoch 1 at strength 0.5
         expect(page.locator("#cmp-picked")).to_contain_text("compared-000001.safetensors at strength 0.5")
         page.locator("#cmp-send").click()

@@ -94,8 +94,8 @@ def caption(row: dict, column: dict, lang: str, cell: dict | None = None, sugges
     if row.get("adapter") is not None:  # the base row is the same picture at every strength
         text += " · " + tr(lang, "cmp_strength", strength=f"{column['strength']:g}")
     text += f" · {column['prompt']}"
-    if cell:
-        text += f" · DINO {cell['dino']:.3f} · CLIP-T {cell['clip_t']:.3f}"
+    if cell:  # the scores first: a long caption is cut off at the picture's edge
+        text = f"DINO {cell['dino']:.3f} · CLIP-T {cell['clip_t']:.3f} · {text}"
     return ("★ " + text) if suggested else text
 
 
@@ -152,8 +152,9 @@ def build(studio: Studio) -> CompareTab:
     start_btn = gr.Button(I18N("cmp_start"), variant="primary", elem_id="cmp-start")
     progress = gr.Markdown(elem_id="cmp-progress")
     suggestion = gr.Markdown(elem_id="cmp-suggestion")
-    gallery = gr.Gallery(label=I18N("cmp_gallery"), columns=3, height=520, object_fit="contain", fit_columns=False,
+    gallery = gr.Gallery(label=I18N("cmp_gallery"), columns=3, height="auto", object_fit="contain", fit_columns=False,
                          allow_preview=True, elem_id="cmp-gallery")
+    grid_image = gr.Image(label=I18N("cmp_grid"), type="filepath", interactive=False, elem_id="cmp-grid")
     with gr.Row():
         picked_md = gr.Markdown(I18N("cmp_pick_a_picture"), elem_id="cmp-picked")
         send = gr.Button(I18N("cmp_send"), elem_id="cmp-send", scale=0, min_width=220)
@@ -186,7 +187,7 @@ def build(studio: Studio) -> CompareTab:
         threading.Thread(target=work, daemon=True).start()
         shown: list = []
         yield (tr(lang, "cmp_rendering", done=0, total=total), "", gr.update(value=[], columns=n_cols), [],
-               None, None, None)
+               None, None, None, None)
         while True:
             kind, *rest = events.get()
             if kind == "error":
@@ -200,13 +201,13 @@ def build(studio: Studio) -> CompareTab:
                 text = tr(lang, "cmp_rendering", done=len(shown), total=total)
                 if len(shown) == total:
                     text = tr(lang, "cmp_scoring")
-                yield text, gr.skip(), shown, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                yield text, gr.skip(), shown, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
                 continue
             result: CompareResult = rest[0]
             items, item_picks = gallery_of(result.cells, result.scores, lang)
             done = tr(lang, "cmp_done", grid=result.grid)
             yield (done, suggestion_text(result.scores, lang), items, item_picks, score_table(result.scores, lang),
-                   [str(result.grid), str(result.out_dir / "scores.json")], None)
+                   [str(result.grid), str(result.out_dir / "scores.json")], None, str(result.grid))
             return
 
     def pick(event: gr.SelectData, picks: list, lang: str):
@@ -217,7 +218,7 @@ def build(studio: Studio) -> CompareTab:
             return tr(lang, "cmp_picked_base"), None
         return tr(lang, "cmp_picked", adapter=Path(chosen["adapter"]).name, strength=f"{chosen['strength']:g}"), chosen
 
-    outputs = [progress, suggestion, gallery, picks, table, files, picked]
+    outputs = [progress, suggestion, gallery, picks, table, files, picked, grid_image]
     start_btn.click(run_compare, [run, strengths, prompts, scorer, lang], outputs, api_visibility="private",
                     concurrency_limit=1)
     gallery.select(pick, [picks, lang], [picked_md, picked], api_visibility="private")

@@ -246,6 +246,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "cmp_pick_a_picture": ("Click a picture to pick its adapter and strength.", "画像をクリックすると、そのアダプターと強さを選べます。"),
     "cmp_send": ("Send to Generate", "生成タブへ送る"),
     "cmp_table": ("Scores per adapter and strength (means over the prompts)", "アダプターと強さごとのスコア（プロンプトの平均）"),
+    "cmp_grid": ("The grid with its labels (grid.png): the suggested adapter is framed",
+                 "ラベル付きのグリッド（grid.png）。おすすめのアダプターは枠で囲んであります"),
     "cmp_files": ("grid.png and scores.json", "grid.png と scores.json"),
     "cmp_base_row": ("base model (strength 0)", "ベースモデル（強さ 0）"),
     "cmp_row": ("epoch {epoch} · step {step}", "エポック {epoch} · ステップ {step}"),
