@@ -38,7 +38,7 @@ def draw_grid(plan_, grid: list[list[Path]], scores: dict) -> bytes:
     scale = min(1.0, MAX_CELL / max(w, h))
     cell_w, cell_h = max(96, int(w * scale)), max(96, int(h * scale))
     header_h = LINE * 5 + PAD * 2
-    row_h = cell_h + LINE + PAD * 2
+    row_h = cell_h + LINE * 2 + PAD * 2  # two lines of scores under each picture
     width = LABEL_W + len(plan_.columns) * (cell_w + PAD) + PAD
     footer = _footer(scores, width)
     height = header_h + len(plan_.rows) * row_h + LINE * (len(footer) + 1)
@@ -63,8 +63,8 @@ def draw_grid(plan_, grid: list[list[Path]], scores: dict) -> bytes:
             with Image.open(path) as im:
                 canvas.paste(im.convert("RGB").resize((cell_w, cell_h)), (x, y))
             cell = scores["rows"][r]["cells"][c]
-            draw.text((x, y + cell_h + 2), f"DINO {cell['dino']:.2f} · CLIP-T {cell['clip_t']:.2f}", fill="black",
-                      font=small)
+            draw.text((x, y + cell_h + 2), f"DINO {cell['dino']:.3f}", fill="black", font=small)
+            draw.text((x, y + cell_h + 2 + LINE), f"CLIP-T {cell['clip_t']:.3f}", fill="black", font=small)
             if marked and plan_.columns[c].strength == chosen.get("strength"):
                 draw.rectangle((x - 3, y - 3, x + cell_w + 2, y + cell_h + 2), outline=SUGGESTED, width=3)
     for i, line in enumerate(footer):
