@@ -214,6 +214,8 @@ def apply_loras(pipe, loras: list[str]) -> None:
     key = [(str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns, scale) for p, scale in map(parse_lora_spec, loras)]
     if key and getattr(pipe, "_lora_studio_applied", None) == key:
         return
+    if key and _rescale_loaded(pipe, key):  # the same files at other strengths (a comparison's columns)
+        return
     unload_loras(pipe)
     names, weights = [], []
     for index, spec in enumerate(loras):
@@ -234,6 +236,18 @@ def apply_loras(pipe, loras: list[str]) -> None:
     if names:
         pipe.set_adapters(names, adapter_weights=weights)
     pipe._lora_studio_applied = key
+
+
+def _rescale_loaded(pipe, key: list[tuple]) -> bool:
+    """When the files loaded last time are asked for again at other non-zero strengths, only set the strengths."""
+    applied = getattr(pipe, "_lora_studio_applied", None)
+    if not applied or len(applied) != len(key) or any(a[:3] != k[:3] or a[3] == 0 or k[3] == 0
+                                                      for a, k in zip(applied, key, strict=True)):
+        return False
+    names = [_adapter_name(index, Path(k[0])) for index, k in enumerate(key)]
+    pipe.set_adapters(names, adapter_weights=[k[3] for k in key])
+    pipe._lora_studio_applied = key
+    return True
 
 
 # ---------------------------------------------------------------- parameters text

@@ -246,9 +246,10 @@ def _metadata_strings(metadata: dict) -> dict[str, str]:
 
 
 def save_lora(unet: torch.nn.Module, run_dir: Path, name: str, settings: LoraSettings, metadata: dict,
-              save_dtype: str = "fp32") -> Path:
+              save_dtype: str = "fp32", file_name: str | None = None) -> Path:
     """Write `<run_dir>/<name>.safetensors` (kohya) and `<run_dir>/diffusers/pytorch_lora_weights.safetensors`;
-    return the kohya path. `metadata` holds the ss_* training facts; the network ones come from `settings`."""
+    return the kohya path. `metadata` holds the ss_* training facts; the network ones come from `settings`.
+    With `file_name` (a per-epoch adapter) only that kohya file is written, as kohya's sd-scripts does."""
     from diffusers import StableDiffusionPipeline
 
     if save_dtype not in SAVE_DTYPES:
@@ -263,9 +264,11 @@ def save_lora(unet: torch.nn.Module, run_dir: Path, name: str, settings: LoraSet
     })
     kohya = {k: (v if k.endswith(".alpha") else v.to(dtype)).contiguous()
              for k, v in to_kohya(state, settings.alpha).items()}
-    kohya_path = run_dir / f"{name}.safetensors"
+    kohya_path = run_dir / (file_name or f"{name}.safetensors")
     with atomic_path(kohya_path) as tmp:
         save_file(kohya, str(tmp), metadata=meta)
+    if file_name:
+        return kohya_path
 
     # diffusers infers alpha = rank from the shapes, so the scale goes into lora_B.
     scale = settings.alpha / settings.rank

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from . import checkpoints as ckpt
+from . import epoch_adapters
 from .atomic import write_failure
 from .cache import LatentCache, TextEmbeddingCache
 from .config import TrainConfig, load_config, save_config
@@ -97,12 +98,16 @@ def train(cfg: TrainConfig) -> TrainResult:
             clear_stop(run_dir)
             ckpt.clean_partials(run_dir)
             earlier = None if cfg.train.resume else ckpt.set_aside_earlier_run(run_dir)
+            earlier_adapters = [] if cfg.train.resume else epoch_adapters.set_aside(run_dir, cfg.name)
         except OSError as e:
             raise UserError(write_failure(e, "the run folder (output_dir)", run_dir)) from None
         if earlier:
             log.info("train.resume is not set, so this is a new run: the checkpoints of the run before it (%s) were "
                      "moved to %s. To continue that run instead, stop this one and pass train.resume=%s",
                      ", ".join(earlier[1]), earlier[0], earlier[0] / earlier[1][-1])
+        if earlier_adapters:
+            log.info("the per-epoch adapters of the run before (%s) were moved to %s",
+                     ", ".join(earlier_adapters), run_dir / epoch_adapters.EARLIER_DIR)
     accelerator.wait_for_everyone()
     runlog = RunLog(run_dir) if main else None
     log.info("process %d of %d ready on %s", accelerator.process_index, accelerator.num_processes, accelerator.device)
@@ -269,6 +274,13 @@ def _train(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, 
                 progress.set_postfix(loss=f"{loss.item():.4f}")
                 done = global_step >= plan.total_steps
                 next_batch = (epoch, batch_index + 1) if batch_index + 1 < len(batches) else (epoch + 1, 0)
+                finished_epoch = epoch + 1 if batch_index + 1 == len(batches) else None
+                # Before a stop is honoured: the epoch this step completed keeps its adapter after a resume too.
+                extra = epoch_adapters.due(cfg, global_step, finished_epoch, done)
+                if main and extra:
+                    save_adapter(accelerator.unwrap_model(unet), cfg, run_dir, global_step, epoch + 1,
+                                 tag_frequency(items), time.time() - started, file_name=extra, num_epochs=plan.epochs)
+                    epoch_adapters.prune(run_dir, cfg.name, cfg.train.keep_n_adapters)
                 if flags[:, 1].max() > 0 and not done:
                     save_checkpoint(*next_batch)
                     state = "stopped"
@@ -276,7 +288,7 @@ def _train(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, 
                 every = cfg.train.checkpoint_every_n_steps
                 if every and global_step % every == 0 and not done:
                     save_checkpoint(*next_batch)
-                if cfg.sample.every_n_steps and global_step % cfg.sample.every_n_steps == 0 and not done:
+                if _sample_due(cfg, global_step, finished_epoch) and not done:
                     _sample(accelerator, pipe, unet, cfg, run_dir, global_step, items, device, weight_dtype)
                 if done:
                     break
@@ -296,7 +308,7 @@ def _train(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, 
     adapter = None
     if main:  # NaN weights or a failed write raise a UserError; the previous adapter file is untouched
         adapter = save_adapter(accelerator.unwrap_model(unet), cfg, run_dir, global_step, epochs_reached,
-                               tag_frequency(items), time.time() - started)
+                               tag_frequency(items), time.time() - started, num_epochs=plan.epochs)
     if state == "finished":
         _sample(accelerator, pipe, unet, cfg, run_dir, global_step, items, device, weight_dtype)
     accelerator.wait_for_everyone()
@@ -310,6 +322,12 @@ def _train(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, 
             log.info("try it: lora-studio generate --base %s --lora %s --prompt \"%s\"", cfg.base, adapter,
                      cfg.dataset.trigger_word or "1girl")
     return TrainResult(adapter, state, global_step, world, accelerator.unwrap_model(unet))
+
+
+def _sample_due(cfg: TrainConfig, step: int, finished_epoch: int | None) -> bool:
+    s = cfg.sample
+    by_step = bool(s.every_n_steps) and step % s.every_n_steps == 0
+    return by_step or bool(finished_epoch and s.every_n_epochs and finished_epoch % s.every_n_epochs == 0)
 
 
 def _training_scheduler(pipe):

@@ -178,8 +178,9 @@ def _png_bytes(image, params: str) -> bytes:
 
 
 def save_adapter(unet, cfg: TrainConfig, run_dir: Path, step: int, epoch: int, tag_counts: dict[str, int],
-                 seconds: float) -> Path:
-    """Write the kohya-format adapter (+ diffusers copy) with the ss_* metadata AUTOMATIC1111 shows.
+                 seconds: float, file_name: str | None = None, num_epochs: int | None = None) -> Path:
+    """Write the kohya-format adapter (+ diffusers copy) with the ss_* metadata AUTOMATIC1111 shows; with
+    `file_name`, a per-epoch adapter (epoch_adapters.py) with the same metadata and no diffusers copy.
 
     Never writes NaN weights, and a failed write leaves the previous adapter file as it was (UserError)."""
     from .lora import save_lora
@@ -191,7 +192,7 @@ def save_adapter(unet, cfg: TrainConfig, run_dir: Path, step: int, epoch: int, t
         "ss_sd_model_name": cfg.base, "ss_base_model_version": "sd_v1", "ss_v2": "False",
         "ss_resolution": f"({cfg.dataset.resolution}, {cfg.dataset.resolution})",
         "ss_network_module": "networks.lora", "ss_network_dim": cfg.lora.rank, "ss_network_alpha": cfg.lora.alpha,
-        "ss_steps": step, "ss_epoch": epoch, "ss_num_epochs": epoch,
+        "ss_steps": step, "ss_epoch": epoch, "ss_num_epochs": num_epochs or epoch,
         "ss_learning_rate": cfg.train.learning_rate, "ss_batch_size_per_device": cfg.train.batch_size,
         "ss_mixed_precision": cfg.train.mixed_precision, "ss_seed": cfg.train.seed,
         "ss_tag_frequency": {Path(cfg.dataset.path).name: tag_counts},
@@ -201,9 +202,10 @@ def save_adapter(unet, cfg: TrainConfig, run_dir: Path, step: int, epoch: int, t
         "lora_studio_targets": cfg.lora.targets,
     }
     try:
-        return save_lora(unet, run_dir, cfg.name, cfg.lora, metadata)
+        return save_lora(unet, run_dir, cfg.name, cfg.lora, metadata, file_name=file_name)
     except torch.OutOfMemoryError:
         raise
     except write_errors() as e:
-        raise UserError(f"{write_failure(e, 'the adapter', Path(run_dir) / f'{cfg.name}.safetensors')}. The previous adapter file (if any) and the "
+        target = Path(run_dir) / (file_name or f"{cfg.name}.safetensors")
+        raise UserError(f"{write_failure(e, 'the adapter', target)}. The previous adapter file (if any) and the "
                         f"checkpoints are unchanged; resume with train.resume=latest once the problem is fixed") from None

@@ -146,3 +146,21 @@ def page(chromium):
     page.set_default_timeout(EXPECT_TIMEOUT_MS)
     yield page
     context.close()
+
+
+def train_tiny_run(root: Path, name: str = "compared", epochs: int = 2) -> Path:
+    """A finished tiny run in `root`/outputs with an adapter per epoch (the final one included), as the studio
+    lists it; its dataset lives in `root`/datasets."""
+    from lora_studio.config import load_config
+    from lora_studio.sample_data import make_sample_dataset
+    from lora_studio.train import train
+
+    dataset = make_sample_dataset(root / "datasets" / f"{name}-pictures", count=4, size=96)
+    run = root / "outputs" / name
+    train(load_config(None, [
+        f"name={name}", "base=tiny", f"dataset.path={dataset}", "dataset.trigger_word=mychar",
+        "dataset.resolution=64", "dataset.bucket_step=32", "lora.rank=2", "lora.alpha=2", "train.learning_rate=1e-3",
+        f"train.epochs={epochs}", "train.save_every_n_epochs=1", f"output_dir={run}", "sample.steps=2",
+        "sample.every_n_epochs=1",
+    ]))
+    return run

@@ -23,6 +23,19 @@ def _stopped(run_dir: Path, samples: list[Path]) -> RunStatus:
                      metrics=[{"step": 7, "loss": 0.25}], samples=samples, log_tail=f"step 7\n{TRAINER_LAST_LINE}")
 
 
+def test_samples_show_as_an_epoch_by_prompt_grid(tmp_path):
+    samples = [tmp_path / "samples" / f"step{step:06d}_{i}.png" for step in (12, 4, 8) for i in (1, 0)]
+    metrics = [{"step": s, "epoch": (s - 1) // 4 + 1, "loss": 0.1} for s in range(1, 13)]
+    status = RunStatus(run_dir=tmp_path, name="run", state="finished", step=12, total_steps=12, metrics=metrics,
+                       samples=samples)
+    grid = run_view.sample_grid(status, "en")
+    assert grid["columns"] == 2  # one column per prompt
+    assert [caption for _, caption in grid["value"]] == [
+        "epoch 1 · step 4 · prompt 1", "epoch 1 · step 4 · prompt 2", "epoch 2 · step 8 · prompt 1",
+        "epoch 2 · step 8 · prompt 2", "epoch 3 · step 12 · prompt 1", "epoch 3 · step 12 · prompt 2"]
+    assert run_view.sample_grid(status, "ja")["value"][0][1] == "エポック 1 · ステップ 4 · プロンプト 1"
+
+
 def test_a_stopped_run_says_press_resume_and_claims_no_missing_samples(tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()

@@ -44,12 +44,17 @@ HELP_JA = {
     "train.seed": "同じシードなら同じ学習になります。",
     "train.checkpoint_every_n_steps": "N ステップごとに再開用チェックポイントを保存（0 なら保存しない。停止ボタンでは必ず保存）。",
     "train.checkpoints_total_limit": "残すチェックポイントの数。",
+    "train.save_every_n_epochs": "N エポックごとにもアダプターを <name>-000004.safetensors（kohya と同じ名前）として保存し、"
+                                 "lora-studio compare で一番良いものを選べるようにします（0 なら最後のアダプターだけ）。",
+    "train.save_every_n_steps": "N ステップごとにもアダプターを <name>-step00000400.safetensors として保存します（0 なら保存しない）。",
+    "train.keep_n_adapters": "途中のアダプターを新しいほうから N 個だけ残します（0 ならすべて）。最後のアダプターは必ず残ります。",
     "train.resume": "'latest' またはチェックポイントのフォルダーから続けます。",
     "train.log_every_n_steps": "N ステップごとに metrics.jsonl に記録します。",
     "train.fast_step": "CUDA GPU でのステップの実行方法。'auto' はバッチの形ごとにステップ全体を CUDA グラフとして記録し"
                        "（初回に通常実行と照合）、できなければ通常実行。'compile' は torch.compile も使います（最初に数分コンパイル）。",
     "train.tensorboard": "TensorBoard にも記録します（tensorboard のインストールが必要）。",
     "sample.every_n_steps": "N ステップごとにサンプル画像を作ります（0 なら最後だけ）。",
+    "sample.every_n_epochs": "N エポックごとにもサンプル画像を作ります（0 なら作らない）。スタジオでエポックごとに並べて見られます。",
     "sample.prompts": "サンプル画像のプロンプト（1 行に 1 つ）。空欄ならトリガーワードを使います。",
     "sample.negative_prompt": "サンプル画像で避けたいもの。",
     "sample.steps": "サンプル 1 枚あたりのノイズ除去ステップ数。",

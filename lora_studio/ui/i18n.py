@@ -31,6 +31,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "tab_train": ("2. Train", "2. 学習"),
     "tab_generate": ("3. Generate", "3. 生成"),
     "tab_lesson": ("4. Lesson", "4. レッスン"),
+    "tab_compare": ("2b. Compare", "2b. 比較"),
     "unexpected_error": ("Something went wrong ({kind}: {detail}). The studio's console has the details.",
                          "予期しないエラーが起きました（{kind}: {detail}）。詳細はスタジオのコンソールにあります。"),
     "tiny_note": (TINY_NOTE, "ベース 'tiny' はランダムなオフラインのテスト用モデルです。画像はノイズになり、"
@@ -265,6 +266,74 @@ TEXT: dict[str, tuple[str, str]] = {
     "gen_working": ("generating {n} picture(s)", "{n} 枚を生成中"),
     "gen_caption": ("seed {seed}", "シード {seed}"),
     "gen_done": ("Generated {n} picture(s) into {folder}.", "{folder} に {n} 枚生成しました。"),
+    # ---- compare
+    "cmp_intro": ("Which adapter is best? Each saved adapter of a run (one per epoch with `train.save_every_n_epochs`) "
+                  "draws the same prompts with the same seeds at several strengths, the base model first. Under each "
+                  "picture: **likeness** (DINO: how much it looks like the training pictures) and **prompt following** "
+                  "(CLIP-T: how well it matches its prompt without the trigger word). The suggestion is the most alike "
+                  "adapter that still follows prompts about as well as the base model; an overtrained one draws the "
+                  "training pictures whatever you ask.",
+                  "どのアダプターが一番良いでしょう？実行で保存した各アダプター（`train.save_every_n_epochs` で"
+                  "エポックごとに 1 つ）で、同じプロンプトを同じシードのまま複数の強さで描きます（最初の行はベースモデル）。"
+                  "各画像の下に **似ている度**（DINO: 学習画像にどれだけ似ているか）と **プロンプトへの従い方**"
+                  "（CLIP-T: トリガーワードを除いたプロンプトにどれだけ合っているか）を表示します。おすすめは、"
+                  "プロンプトへの従い方をベースモデルとほぼ同じに保ったまま一番似ているアダプターです。"
+                  "学習しすぎたものは、何を頼んでも学習画像ばかり描きます。"),
+    "cmp_run": ("Run", "実行"),
+    "cmp_run_info": ("A finished or stopped run with at least one adapter.",
+                     "アダプターが 1 つ以上ある、完了または停止した実行。"),
+    "cmp_strengths": ("Strengths", "強さ"),
+    "cmp_strengths_info": ("Comma-separated, e.g. 0.6, 0.8, 1.0.", "カンマ区切り。例: 0.6, 0.8, 1.0。"),
+    "cmp_prompts": ("Prompts (optional)", "プロンプト（任意）"),
+    "cmp_prompts_info": ("One per line; empty: the run's sample prompts plus two places its pictures never show.",
+                         "1 行に 1 つ。空欄なら実行のサンプル用プロンプトと、学習画像にない場所のプロンプト 2 つ。"),
+    "cmp_scorer": ("Score models", "スコアのモデル"),
+    "cmp_scorer_info": ("real: DINO ViT-S/16 (~87 MB) and CLIP ViT-B/32 (~605 MB), downloaded once; tiny: random "
+                        "offline models, meaningless scores; auto: tiny for the tiny base, real otherwise.",
+                        "real: DINO ViT-S/16（約 87 MB）と CLIP ViT-B/32（約 605 MB）を一度だけダウンロード。tiny: "
+                        "ランダムなオフラインのモデルで、スコアに意味はありません。auto: tiny ベースなら tiny、それ以外は real。"),
+    "cmp_scorer_auto": ("auto", "自動"),
+    "cmp_scorer_real": ("real", "本物"),
+    "cmp_scorer_tiny": ("tiny (offline)", "tiny（オフライン）"),
+    "cmp_start": ("Compare adapters", "アダプターを比較"),
+    "cmp_gallery": ("Rows: adapters (base model first); columns: prompt x strength", "行: アダプター（最初はベースモデル）、列: プロンプト × 強さ"),
+    "cmp_pick_a_picture": ("Click a picture to pick its adapter and strength.", "画像をクリックすると、そのアダプターと強さを選べます。"),
+    "cmp_send": ("Send to Generate", "生成タブへ送る"),
+    "cmp_table": ("Scores per adapter and strength (means over the prompts)", "アダプターと強さごとのスコア（プロンプトの平均）"),
+    "cmp_grid": ("The grid with its labels (grid.png): the suggested adapter is framed",
+                 "ラベル付きのグリッド（grid.png）。おすすめのアダプターは枠で囲んであります"),
+    "cmp_files": ("grid.png and scores.json", "grid.png と scores.json"),
+    "cmp_base_row": ("base model (strength 0)", "ベースモデル（強さ 0）"),
+    "cmp_row": ("epoch {epoch} · step {step}", "エポック {epoch} · ステップ {step}"),
+    "cmp_final": ("final", "最終"),
+    "cmp_strength": ("strength {strength}", "強さ {strength}"),
+    "cmp_pick": ("{row} at strength {strength}", "{row}（強さ {strength}）"),
+    "cmp_suggest": ("Suggested: **{pick}**: the highest likeness (DINO {dino}) whose prompt following (CLIP-T "
+                    "{clip_t}) stays within {margin} of the base model's ({base}).",
+                    "おすすめ: **{pick}**。プロンプトへの従い方（CLIP-T {clip_t}）がベースモデル（{base}）から {margin} "
+                    "以内のものの中で、一番似ています（DINO {dino}）。"),
+    "cmp_suggest_worn": ("Suggested: **{pick}**: no adapter keeps prompt following within {margin} of the base "
+                         "model's ({base}), so this is the one that follows prompts best (CLIP-T {clip_t}, DINO "
+                         "{dino}). The run is probably overtrained: try a lower strength or an earlier epoch.",
+                         "おすすめ: **{pick}**。プロンプトへの従い方をベースモデル（{base}）から {margin} 以内に保つ"
+                         "アダプターがないので、一番プロンプトに従うものを選びました（CLIP-T {clip_t}、DINO {dino}）。"
+                         "学習しすぎの可能性があります。強さを下げるか、前のエポックを試してください。"),
+    "cmp_no_suggestion": ("No adapter to suggest.", "おすすめできるアダプターがありません。"),
+    "cmp_meaningless": ("These scores come from the tiny random score models: they are meaningless and only show the "
+                        "flow works (use real score models with a real base).",
+                        "このスコアは tiny のランダムなモデルによるもので意味はありません。流れが動くことを示すだけです"
+                        "（本物のベースでは本物のスコアのモデルを使ってください）。"),
+    "cmp_rendering": ("Drawing picture {done} of {total}…", "{total} 枚中 {done} 枚目を描いています…"),
+    "cmp_scoring": ("Scoring the pictures…", "画像のスコアを計算しています…"),
+    "cmp_done": ("Done: {grid}", "完了: {grid}"),
+    "cmp_picked": ("Picked: {adapter} at strength {strength}.", "選択: {adapter}（強さ {strength}）。"),
+    "cmp_picked_base": ("That is the base model without an adapter; pick a picture in another row.",
+                        "これはアダプターなしのベースモデルです。ほかの行の画像を選んでください。"),
+    "cmp_col_adapter": ("adapter", "アダプター"),
+    "cmp_col_strength": ("strength", "強さ"),
+    "cmp_col_likeness": ("likeness (DINO)", "似ている度（DINO）"),
+    "cmp_col_clip_t": ("prompt following (CLIP-T)", "プロンプトへの従い方（CLIP-T）"),
+    "st_sample_caption": ("epoch {epoch} · step {step} · prompt {prompt}", "エポック {epoch} · ステップ {step} · プロンプト {prompt}"),
     # ---- lesson
     "ls_intro": ("How does a model learn something new from few pictures? This lesson trains a small classifier "
                  "in two phases (transfer learning, then fine-tuning) and explains every step. **lesson-quick** runs "

@@ -10,6 +10,13 @@ from __future__ import annotations
 import re
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    # ---- compare refusals (compare_tab.py)
+    "cmp_busy": ("A comparison is already running; wait until it finishes, then start again.",
+                 "比較はすでに実行中です。終わるのを待ってから、もう一度始めてください。"),
+    "cmp_still_training": ("Run '{name}' is still training; compare it once it has finished or been stopped.",
+                           "実行 '{name}' はまだ学習中です。完了するか停止してから比較してください。"),
+    "cmp_pick_run": ("Pick a run to compare (a finished or stopped one).", "比較する実行（完了または停止したもの）を選んでください。"),
+    "cmp_pick_first": ("Click a picture of an adapter's row first.", "先にアダプターの行の画像をクリックしてください。"),
     # ---- upload refusals (paths.py, dataset_store.py)
     "up_absolute": ("'{name}' is an absolute path; only plain file names can be uploaded",
                     "'{name}' は絶対パスなので保存しませんでした。ファイル名だけのものをアップロードしてください"),
