@@ -12,6 +12,15 @@ import torch
 
 TINY_SDXL_NOTE = ("base 'tiny-sdxl' is a random offline SDXL-shaped test model: its images are noise, it only "
                   "proves the SDXL flow works")
+# SDXL 1.0's UNet (2.57 B parameters), for layouts on the meta device and the GPU benchmark's random-weight model.
+SDXL_UNET_CONFIG = dict(
+    sample_size=128, in_channels=4, out_channels=4, layers_per_block=2, block_out_channels=(320, 640, 1280),
+    down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+    up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+    transformer_layers_per_block=(1, 2, 10), attention_head_dim=(5, 10, 20), use_linear_projection=True,
+    cross_attention_dim=2048, addition_embed_type="text_time", addition_time_embed_dim=256,
+    projection_class_embeddings_input_dim=2816,
+)
 TEXT_WIDTH = 32  # hidden size of each text encoder; the UNet's cross-attention sees both: 64
 TIME_EMBED_DIM = 8  # per size number; SDXL adds six (original h/w, crop top/left, target h/w)
 
