@@ -181,7 +181,8 @@ def check_base(base: str, *, allow_pickle: bool = False) -> str:
 
 
 def _single_file_message(path: Path, family: Family, error: Exception) -> str:
-    return (f"could not load single-file checkpoint '{path}' ({family.label}): {error}. diffusers needs the small "
+    return (f"could not load single-file checkpoint '{path}' ({family.label}): {str(error).rstrip('.')}. diffusers "
+            f"needs the small "
             f"config files (json and tokenizer files, no weights) of '{family.config_repo}' once: with internet they "
             f"are fetched by themselves; offline, run `huggingface-cli download {family.config_repo} --exclude "
             f"'*.safetensors' '*.bin' '*.ckpt' '*.onnx*' '*.msgpack'` on a machine with internet and copy its Hugging "
