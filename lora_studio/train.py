@@ -163,6 +163,10 @@ def _train(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, 
     if main:
         log.info("base family: %s (%s%s)", family.label, family.prediction_type,
                  ", zero terminal SNR" if family.zero_terminal_snr else "")
+        if cfg.dataset.resolution < family.resolution and not tiny_note(cfg.base):
+            log.warning("dataset.resolution=%d is below this %s base's native %d px: pictures train smaller than it "
+                        "draws; set dataset.resolution=%d (the %s presets do)", cfg.dataset.resolution, family.label,
+                        family.resolution, family.resolution, "SDXL" if family.xl else "character")
     noise_scheduler = _training_scheduler(pipe)
     prediction_type = cfg.train.prediction_type or noise_scheduler.config.prediction_type
     if prediction_type != pipe.scheduler.config.get("prediction_type"):  # samples must denoise the way we train

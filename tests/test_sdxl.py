@@ -75,6 +75,8 @@ def test_tiny_sdxl_trains_only_the_adapter_with_kohya_sdxl_names_and_metadata(tr
 
 
 def test_diffusers_loads_both_files_to_the_training_unets_output(trained):
+    from lora_studio.generate import apply_loras
+
     result, run = trained
     expected = unet_output(result.unet)
     assert (expected - unet_output(load_pipeline("tiny-sdxl").unet)).abs().max() > 1e-4  # the adapter matters
@@ -83,6 +85,9 @@ def test_diffusers_loads_both_files_to_the_training_unets_output(trained):
         pipe = load_pipeline("tiny-sdxl")
         pipe.load_lora_weights(str(folder), weight_name=weight_name)
         torch.testing.assert_close(unet_output(pipe.unet), expected, rtol=1e-4, atol=1e-5, msg=weight_name)
+        ours = load_pipeline("tiny-sdxl")  # and through `lora-studio generate`'s loader
+        apply_loras(ours, [str(folder / weight_name)])
+        torch.testing.assert_close(unet_output(ours.unet), expected, rtol=1e-4, atol=1e-5, msg=weight_name)
 
 
 def test_resume_matches_an_uninterrupted_sdxl_run(sample_dataset, tmp_path, monkeypatch):
