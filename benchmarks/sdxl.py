@@ -52,7 +52,8 @@ class Shapes:
         self.tiny = tiny
         if tiny:
             self.unet_config = tiny_sdxl._unet().config
-            self.latent, self.context, self.pooled, self.pixels = 8, 2 * tiny_sdxl.TEXT_WIDTH, tiny_sdxl.TEXT_WIDTH, 64
+            self.latent, self.pixels = 8, 64
+            self.context, self.pooled = tiny_sdxl.TEXT_WIDTH + tiny_sdxl.TEXT_WIDTH_2, tiny_sdxl.TEXT_WIDTH_2
         else:
             self.unet_config = tiny_sdxl.SDXL_UNET_CONFIG
             self.latent, self.context, self.pooled, self.pixels = 128, 2048, 1280, 1024

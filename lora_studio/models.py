@@ -124,7 +124,7 @@ class TinyBase:
 
 TINY_BASES = {
     TINY: TinyBase(TINY_VERSION, SD1, TINY_NOTE),
-    TINY_SDXL: TinyBase("tiny-sdxl-v1", SDXL, "base 'tiny-sdxl' is a random offline SDXL-shaped test model: its "
+    TINY_SDXL: TinyBase("tiny-sdxl-v2", SDXL, "base 'tiny-sdxl' is a random offline SDXL-shaped test model: its "
                                               "images are noise, it only proves the SDXL flow works"),
 }
 

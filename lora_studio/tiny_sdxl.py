@@ -21,16 +21,18 @@ SDXL_UNET_CONFIG = dict(
     cross_attention_dim=2048, addition_embed_type="text_time", addition_time_embed_dim=256,
     projection_class_embeddings_input_dim=2816,
 )
-TEXT_WIDTH = 32  # hidden size of each text encoder; the UNet's cross-attention sees both: 64
+# Hidden sizes of the two text encoders (SDXL: 768 and 1280); they differ as in SDXL, which is also how diffusers'
+# single-file loader tells the encoders apart. The UNet's cross-attention sees both side by side: 80.
+TEXT_WIDTH, TEXT_WIDTH_2 = 32, 48
 TIME_EMBED_DIM = 8  # per size number; SDXL adds six (original h/w, crop top/left, target h/w)
 
 
-def _text_encoder(cls, vocab_size: int, tokenizer):
+def _text_encoder(cls, vocab_size: int, tokenizer, width: int):
     from transformers import CLIPTextConfig
 
     return cls(CLIPTextConfig(
-        hidden_size=TEXT_WIDTH, intermediate_size=37, num_attention_heads=4, num_hidden_layers=3,
-        projection_dim=TEXT_WIDTH, vocab_size=vocab_size, max_position_embeddings=77, layer_norm_eps=1e-5,
+        hidden_size=width, intermediate_size=37, num_attention_heads=4, num_hidden_layers=3,
+        projection_dim=width, vocab_size=vocab_size, max_position_embeddings=77, layer_norm_eps=1e-5,
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
     ))
 
@@ -43,8 +45,9 @@ def _unet():
         down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
         up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
         transformer_layers_per_block=(1, 2, 3), attention_head_dim=(2, 4, 4), use_linear_projection=True,
-        cross_attention_dim=2 * TEXT_WIDTH, addition_embed_type="text_time", addition_time_embed_dim=TIME_EMBED_DIM,
-        projection_class_embeddings_input_dim=6 * TIME_EMBED_DIM + TEXT_WIDTH, norm_num_groups=32,
+        cross_attention_dim=TEXT_WIDTH + TEXT_WIDTH_2, addition_embed_type="text_time",
+        addition_time_embed_dim=TIME_EMBED_DIM, projection_class_embeddings_input_dim=6 * TIME_EMBED_DIM + TEXT_WIDTH_2,
+        norm_num_groups=32,
     )
 
 
@@ -67,8 +70,8 @@ def build_tiny_sdxl_pipeline(folder: Path, note: str = TINY_SDXL_NOTE) -> None:
             down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
             scaling_factor=0.13025, force_upcast=True,
         )
-        text_encoder = _text_encoder(CLIPTextModel, vocab_size, tokenizer)
-        text_encoder_2 = _text_encoder(CLIPTextModelWithProjection, vocab_size, tokenizer_2)
+        text_encoder = _text_encoder(CLIPTextModel, vocab_size, tokenizer, TEXT_WIDTH)
+        text_encoder_2 = _text_encoder(CLIPTextModelWithProjection, vocab_size, tokenizer_2, TEXT_WIDTH_2)
     scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                                        num_train_timesteps=1000, prediction_type="epsilon", steps_offset=1,
                                        timestep_spacing="leading")

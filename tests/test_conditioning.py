@@ -17,8 +17,8 @@ def test_sdxl_conditioning_equals_the_diffusers_pipelines_own_encoding():
     hidden, pooled = PromptEncoder.for_pipe(pipe, SDXL).encode(captions)
     with torch.no_grad():
         expected, _, expected_pooled, _ = pipe.encode_prompt(captions, do_classifier_free_guidance=False)
-    # both encoders' penultimate hidden states side by side (32 + 32), the second encoder's projected pooled output
-    assert hidden.shape == (2, 77, 64) and pooled.shape == (2, 32)
+    # both encoders' penultimate hidden states side by side (32 + 48), the second encoder's projected pooled output
+    assert hidden.shape == (2, 77, 80) and pooled.shape == (2, 48)
     torch.testing.assert_close(hidden, expected)
     torch.testing.assert_close(pooled, expected_pooled)
 
@@ -40,7 +40,7 @@ def test_cached_sdxl_embeddings_keep_the_pooled_output_on_disk(tmp_path):
     # shuffled captions miss the cache: encoded on the spot, same result
     fresh_hidden, fresh_pooled = texts.get(["1girl, mychar"], torch.device("cpu"), torch.float32)
     torch.testing.assert_close(fresh_pooled, encoder.encode(["1girl, mychar"])[1])
-    assert fresh_hidden.shape == (1, 77, 64)
+    assert fresh_hidden.shape == (1, 77, 80)
 
 
 def test_time_ids_are_the_six_size_numbers_per_picture():

@@ -33,7 +33,7 @@ def sdxl_config(dataset: Path, run_dir: Path, *extra: str):
     ])
 
 
-def unet_output(unet, text_width: int = 64, pooled_width: int = 32) -> torch.Tensor:
+def unet_output(unet, text_width: int = 80, pooled_width: int = 48) -> torch.Tensor:
     gen = torch.Generator().manual_seed(123)
     latents, text = torch.randn(1, 4, 16, 16, generator=gen), torch.randn(1, 8, text_width, generator=gen)
     added = {"text_embeds": torch.randn(1, pooled_width, generator=gen),
