@@ -212,3 +212,20 @@ def test_cli_trains_the_sdxl_quickstart_and_generates_with_its_adapter(sample_da
     params = Image.open(image).text["parameters"]
     assert "Size: 64x64" in params and "Model: tiny-sdxl" in params and "<lora:quickstart-sdxl:1>" in params
     assert np.asarray(Image.open(image)).shape == (64, 64, 3)
+
+
+def test_every_sampler_draws_from_a_v_prediction_zero_terminal_snr_sdxl_base():
+    """NoobAI-XL V-Pred's schedule ends at pure noise (infinite sigma for Euler-type samplers): no sampler may NaN."""
+    from lora_studio.config import SAMPLERS
+    from lora_studio.families import SDXL_V
+    from lora_studio.generate import GenerateConfig, generate_images
+    from lora_studio.models import set_noise_schedule
+
+    pipe = load_pipeline("tiny-sdxl")
+    set_noise_schedule(pipe, SDXL_V)
+    for sampler in SAMPLERS:
+        (image, params), = generate_images(pipe, GenerateConfig(base="tiny-sdxl", prompt="mychar", steps=3,
+                                                                 sampler=sampler, seed=1))
+        pixels = np.asarray(image, dtype=np.float64)
+        assert pixels.std() > 1, sampler  # a NaN latent decodes to one flat colour
+        assert "Size: 64x64" in params
