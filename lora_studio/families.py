@@ -178,9 +178,17 @@ def family_from_hub_id(repo_id: str) -> Family:
 
 
 def checkpoint_keys(path: Path) -> set[str]:
-    """Tensor names of a .safetensors file (its header only, no weights read); empty for pickle files."""
+    """Tensor names of a checkpoint: a .safetensors header (no weights read), or a pickle checkpoint opened with
+    torch's weights-only loader (runs no code) and memory-mapped; empty when that cannot read it."""
     if path.suffix.lower() != ".safetensors":
-        return set()
+        import torch
+
+        try:
+            data = torch.load(str(path), map_location="cpu", mmap=True, weights_only=True)
+        except Exception:  # an old-format or code-carrying pickle: diffusers' own loader decides later
+            return set()
+        state = data.get("state_dict", data) if isinstance(data, dict) else {}
+        return set(state) if isinstance(state, dict) else set()
     from safetensors import safe_open
 
     try:

@@ -154,3 +154,9 @@ def test_sdxl_unet_gets_kohyas_722_modules_with_kohyas_names():
 
 def test_sd_names_stay_the_diffusers_paths():
     assert kohya_module_name(SD1, "down_blocks.0.attentions.1.proj_in") == "lora_unet_down_blocks_0_attentions_1_proj_in"
+
+
+def test_a_pickle_checkpoints_family_is_read_without_running_its_code(tmp_path):
+    path = tmp_path / "pony.ckpt"
+    torch.save({"state_dict": {k: torch.zeros(1) for k in SDXL_KEYS}}, path)
+    assert detect_family(str(path)) == SDXL

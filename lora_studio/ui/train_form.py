@@ -14,7 +14,7 @@ import gradio as gr
 from ..config import TrainConfig, load_config, load_dataclass, to_dict
 from ..data import scan_dataset
 from ..errors import DatasetError, UserError
-from ..models import SINGLE_FILE_SUFFIXES, TINY, TINY_BASES
+from ..models import PICKLE_SUFFIXES, SINGLE_FILE_SUFFIXES, TINY, TINY_BASES
 from ..steps import plan_steps
 from .i18n import I18N, TEXT, StudioError, help_key, say, tr
 from .paths import StudioPaths
@@ -208,7 +208,7 @@ def family_note(base: str, lang: str) -> str:
     from ..families import detect_family
 
     base = (base or "").strip()
-    if not base:
+    if not base or Path(base).suffix.lower() in PICKLE_SUFFIXES:  # the studio never opens pickle files
         return ""
     try:
         family = detect_family(base)
