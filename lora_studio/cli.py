@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("generate", help="generate images with a base model and LoRA adapters")
-    p.add_argument("--base", required=True, help="hub id, local folder, .safetensors file, or tiny")
+    p.add_argument("--base", required=True, help="hub id, local folder, .safetensors file (SD 1.x/2.x/SDXL), or tiny / tiny-sdxl")
     p.add_argument("--lora", action="append", help="adapter file, optionally PATH:SCALE (repeatable)")
     p.add_argument("--prompt", required=True, help="comma-separated tags, e.g. 'mychar, 1girl, green hair'")
     p.add_argument("--negative-prompt", default=gen.negative_prompt)

@@ -91,6 +91,7 @@ class TrainSettings:
     mixed_precision: str = setting("no", help="Base weights in bf16/fp16 on a GPU; adapters stay fp32.", choices=("no", "fp16", "bf16"))
     prediction_type: str | None = setting(None, help="Leave empty to use the base model's (v_prediction for SD2 768).",
                                           choices=(None, "epsilon", "v_prediction"))
+    zero_terminal_snr: bool | None = setting(None, help="Rescale the noise schedule so its last step is pure noise (kohya's --zero_terminal_snr); empty follows the base (on for v-prediction SDXL such as NoobAI-XL V-Pred).")
     min_snr_gamma: float | None = setting(5.0, help="Min-SNR loss weighting (5 is the paper's value; empty turns it off).", minimum=0.0)
     noise_offset: float = setting(0.0, help="Offset noise for darker/brighter images (0.05-0.1).", minimum=0.0)
     seed: int = setting(42, help="Same seed, same run.", minimum=0, maximum=SEED_MAX)

@@ -27,7 +27,7 @@ from .atomic import atomic_path
 from .config import DEFAULT_NEGATIVE_PROMPT, SAMPLERS
 from .errors import ConfigError, UserError
 from .fast_generate import graphed_unet
-from .models import TINY_NOTE, is_tiny, load_pipeline
+from .models import load_pipeline, pipeline_family, tiny_note
 
 log = logging.getLogger(__name__)
 
@@ -229,8 +229,8 @@ def apply_loras(pipe, loras: list[str]) -> None:
                 pipe.load_lora_weights(load_file(str(path)), adapter_name=name)
         except Exception as e:  # diffusers raises ValueError/KeyError/RuntimeError for files it cannot map
             unload_loras(pipe)
-            raise UserError(f"could not load LoRA '{path}' into base: {e}. Is it a LoRA for this base "
-                            f"(SD 1.x/2.x) in kohya or diffusers format?") from None
+            raise UserError(f"could not load LoRA '{path}' into the base ({pipeline_family(pipe).label}): {e}. Is "
+                            f"it a LoRA for this base's family in kohya or diffusers format?") from None
         names.append(name)
         weights.append(scale)
     if names:
@@ -384,8 +384,8 @@ def generate(cfg: GenerateConfig, pipe=None, on_step: Callable[[int, int], None]
     """Generate `cfg.batch_size` images and write them as PNGs into `cfg.out_dir`; return their paths.
     `on_step(done, total)` is told after each denoising step (the studio's progress bar)."""
     cfg.validate()
-    if is_tiny(cfg.base):
-        log.warning(TINY_NOTE)
+    if tiny_note(cfg.base):
+        log.warning(tiny_note(cfg.base))
     if pipe is None:
         pipe = _load_for_inference(cfg.base, cfg.allow_pickle)
     cfg = dataclasses.replace(cfg, seed=resolve_seed(cfg.seed))

@@ -13,7 +13,7 @@ from ..config import SAMPLERS, read_yaml
 from ..data import parse_tags
 from ..errors import UserError
 from ..generate import GenerateConfig
-from ..models import TINY, is_tiny
+from ..models import TINY, TINY_SDXL, is_tiny
 from .common import Studio, readable_errors
 from .i18n import I18N, StudioError, tr
 from .train_tab import suggested_tags
@@ -127,7 +127,7 @@ def build(studio: Studio) -> dict:
         pictures = [(str(p), caption(p, lang)) for p in written]
         text = tr(lang, "gen_done", n=len(written), folder=studio.paths.generated)
         if is_tiny(base):
-            text += f"\n\nℹ️ {tr(lang, 'tiny_note')}"
+            text += f"\n\nℹ️ {tr(lang, 'tiny_sdxl_note' if base == TINY_SDXL else 'tiny_note')}"
         files = [str(p) for p in written]
         return pictures, files, _params(written[0]) if written else "", text, files
 

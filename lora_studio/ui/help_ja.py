@@ -39,6 +39,8 @@ HELP_JA = {
     "train.gradient_checkpointing": "途中の計算を再計算します。メモリは減り、ステップは遅くなります。",
     "train.mixed_precision": "GPU ではベースの重みを bf16/fp16 に。アダプターは fp32 のままです。",
     "train.prediction_type": "空欄ならベースモデルの設定を使います（SD2 768 は v_prediction）。",
+    "train.zero_terminal_snr": "ノイズの予定を最後の段階が完全なノイズになるよう調整します（kohya の --zero_terminal_snr）。"
+                               "空欄ならベースに従います（NoobAI-XL V-Pred のような v 予測の SDXL ではオン）。",
     "train.min_snr_gamma": "Min-SNR による損失の重み付け（論文の値は 5、空欄で無効）。",
     "train.noise_offset": "暗い／明るい画像のためのオフセットノイズ（0.05〜0.1）。",
     "train.seed": "同じシードなら同じ学習になります。",

@@ -13,7 +13,7 @@ import gradio as gr
 
 from ..config import TrainConfig, config_fields
 from ..errors import UserError
-from ..models import TINY_NOTE
+from ..models import TINY_BASES, TINY_NOTE, TINY_SDXL
 from .help_ja import HELP_JA
 from .messages import CORE_PATTERNS, MESSAGES
 
@@ -36,6 +36,8 @@ TEXT: dict[str, tuple[str, str]] = {
                          "予期しないエラーが起きました（{kind}: {detail}）。詳細はスタジオのコンソールにあります。"),
     "tiny_note": (TINY_NOTE, "ベース 'tiny' はランダムなオフラインのテスト用モデルです。画像はノイズになり、"
                              "流れが動くことを確かめるためだけのものです"),
+    "tiny_sdxl_note": (TINY_BASES[TINY_SDXL].note, "ベース 'tiny-sdxl' は SDXL の形をしたランダムなオフラインのテスト用モデル"
+                                                  "です。画像はノイズになり、SDXL の流れが動くことを確かめるためだけのものです"),
     # ---- dataset
     "ds_intro": ("Drop your character's pictures (PNG, JPG, WebP, BMP) or a zip of them, with `.txt` tag files if "
                  "you have them. Then click a picture to edit its tags (comma-separated, like `1girl, green hair`).",
@@ -144,12 +146,17 @@ TEXT: dict[str, tuple[str, str]] = {
                  "いつでも戻ってこられます。"),
     "tr_preset": ("Preset", "プリセット"),
     "tr_preset_info": ("Quick test: the offline tiny model, about a minute on a CPU (its pictures are noise). "
-                       "Character: a real Stable Diffusion 1.5 training on a GPU.",
+                       "Character: a real Stable Diffusion 1.5 training on a GPU. Character SDXL: SDXL 1.0, Illustrious, "
+                       "NoobAI or Pony on a 12 GB or 8 GB GPU.",
                        "お試し: オフラインの tiny モデルで、CPU でも約 1 分（画像はノイズになります）。"
-                       "キャラクター: GPU で Stable Diffusion 1.5 を本格的に学習します。"),
+                       "キャラクター: GPU で Stable Diffusion 1.5 を本格的に学習します。キャラクター SDXL: SDXL 1.0・"
+                       "Illustrious・NoobAI・Pony を 12 GB か 8 GB の GPU で学習します。"),
     "preset_quickstart": ("quick test (tiny, offline)", "お試し（tiny・オフライン）"),
     "preset_character-8gb": ("character, 8 GB GPU", "キャラクター（8 GB の GPU）"),
     "preset_character-best": ("character, best quality", "キャラクター（最高品質）"),
+    "preset_quickstart-sdxl": ("quick test SDXL (tiny-sdxl, offline)", "お試し SDXL（tiny-sdxl・オフライン）"),
+    "preset_character-sdxl-12gb": ("character SDXL, 12 GB GPU", "キャラクター SDXL（12 GB の GPU）"),
+    "preset_character-sdxl-8gb": ("character SDXL, 8 GB GPU", "キャラクター SDXL（8 GB の GPU）"),
     "tr_name": ("Run name", "実行名"),
     "tr_dataset": ("Dataset", "データセット"),
     "tr_trigger": ("Trigger word", "トリガーワード"),
@@ -167,7 +174,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "base_file_note": ("A single checkpoint file such as a Civitai model (.safetensors).",
                        "Civitai のモデルのような単一のチェックポイントファイル（.safetensors）。"),
     "tr_base_path": ("Hub id, folder or file", "Hub ID・フォルダー・ファイル"),
-    "tr_base_path_info": ("Not needed for tiny.", "tiny では不要です。"),
+    "tr_base_path_info": ("Not needed for tiny (type tiny-sdxl for the SDXL-shaped test model).",
+                          "tiny では不要です（SDXL の形のテスト用モデルは tiny-sdxl と入力）。"),
+    "base_family_note": ("Detected: **{family}** base, native {resolution} px, {prediction}.",
+                         "検出: **{family}** のベース、本来の解像度 {resolution} px、{prediction}。"),
+    "base_sdxl_hint": ("Pick an SDXL preset (12 GB or 8 GB) so pictures train at 1024 px.",
+                       "1024 px で学習するよう、SDXL のプリセット（12 GB か 8 GB）を選んでください。"),
+    "prediction_epsilon": ("noise prediction", "ノイズ予測（epsilon）"),
+    "prediction_v_prediction": ("v-prediction", "v 予測（v-prediction）"),
     "tr_length": ("Train for", "学習の長さ"),
     "tr_length_info": ("A number of steps, or of epochs (passes over the dataset).",
                        "ステップ数、またはエポック数（データセットを何周するか）。"),
