@@ -15,6 +15,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .atomic import atomic_path
+from .conditioning import PromptEncoder
 from .data import ImageItem, dataset_fingerprint, image_to_tensor, load_image
 
 log = logging.getLogger(__name__)
@@ -79,18 +80,12 @@ class LatentCache:
 
 class TextEmbeddingCache:
     """Text-encoder outputs per caption. With deterministic captions every embedding is made up front and
-    the encoder can leave the GPU; with shuffled tags the encoder stays and encodes each step."""
+    the encoders can leave the GPU; with shuffled tags the encoders stay and encode each step.
+    An entry is (hidden states, pooled output or None): SDXL also conditions on the pooled output."""
 
-    def __init__(self, tokenizer, text_encoder, *, base: str, disk_dir: Path | None = None) -> None:
-        self.tokenizer, self.text_encoder, self.base, self.disk_dir = tokenizer, text_encoder, base, disk_dir
-        self.memo: dict[str, torch.Tensor] = {}
-
-    @torch.no_grad()
-    def _encode(self, captions: list[str]) -> torch.Tensor:
-        ids = self.tokenizer(captions, padding="max_length", max_length=self.tokenizer.model_max_length,
-                             truncation=True, return_tensors="pt").input_ids
-        device = next(self.text_encoder.parameters()).device
-        return self.text_encoder(ids.to(device))[0]
+    def __init__(self, encoder: PromptEncoder, *, base: str, disk_dir: Path | None = None) -> None:
+        self.encoder, self.base, self.disk_dir = encoder, base, disk_dir
+        self.memo: dict[str, tuple[torch.Tensor, torch.Tensor | None]] = {}
 
     def precompute(self, captions: list[str], dtype: torch.dtype) -> None:
         for caption in dict.fromkeys(captions):
@@ -98,14 +93,25 @@ class TextEmbeddingCache:
                 continue
             entry = self.disk_dir / "text" / f"{_key(self.base, str(dtype), caption)}.safetensors" if self.disk_dir else None
             if entry is not None and entry.exists():
-                self.memo[caption] = load_file(entry)["embedding"]
+                saved = load_file(entry)
+                self.memo[caption] = (saved["embedding"], saved.get("pooled"))
                 continue
-            self.memo[caption] = self._encode([caption])[0].to("cpu", dtype).contiguous()
+            hidden, pooled = self.encoder.encode([caption])
+            self.memo[caption] = (hidden[0].to("cpu", dtype).contiguous(),
+                                  None if pooled is None else pooled[0].to("cpu", dtype).contiguous())
             if entry is not None:
+                tensors = {"embedding": self.memo[caption][0]}
+                if pooled is not None:
+                    tensors["pooled"] = self.memo[caption][1]
                 with atomic_path(entry) as tmp:
-                    save_file({"embedding": self.memo[caption]}, str(tmp))
+                    save_file(tensors, str(tmp))
 
-    def get(self, captions: list[str], device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    def get(self, captions: list[str], device: torch.device, dtype: torch.dtype,
+            ) -> tuple[torch.Tensor, torch.Tensor | None]:
         if all(c in self.memo for c in captions):
-            return torch.stack([self.memo[c] for c in captions]).to(device, dtype, non_blocking=True)
-        return self._encode(captions).to(device, dtype)
+            entries = [self.memo[c] for c in captions]
+            hidden = torch.stack([e[0] for e in entries]).to(device, dtype, non_blocking=True)
+            pooled = None if entries[0][1] is None else torch.stack([e[1] for e in entries]).to(device, dtype)
+            return hidden, pooled
+        hidden, pooled = self.encoder.encode(captions)
+        return hidden.to(device, dtype), None if pooled is None else pooled.to(device, dtype)

@@ -32,6 +32,24 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import CompareOptions, compare, parse_strengths
+    from .scores import TINY_SCORER_NOTE
+
+    options = CompareOptions(strengths=parse_strengths(args.strengths), prompts=args.prompt or [], seed=args.seed,
+                             steps=args.steps, scorer=args.scorer)
+
+    def on_cell(row: int, column: int, path) -> None:
+        if column == 0:
+            print(f"rendering row {row + 1}", flush=True)
+
+    result = compare(args.run_dir, options, on_cell=on_cell)
+    print(f"grid: {result.grid}\nscores: {result.out_dir / 'scores.json'}\n{result.suggestion_line}")
+    if result.scores.get("meaningless"):
+        print(f"note: {TINY_SCORER_NOTE}")
+    return 0
+
+
 def _cmd_lesson(args: argparse.Namespace) -> int:
     from .lesson.cli import run_lesson_cli
 
@@ -82,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("generate", help="generate images with a base model and LoRA adapters")
-    p.add_argument("--base", required=True, help="hub id, local folder, .safetensors file, or tiny")
+    p.add_argument("--base", required=True, help="hub id, local folder, .safetensors file (SD 1.x/2.x/SDXL), or tiny / tiny-sdxl")
     p.add_argument("--lora", action="append", help="adapter file, optionally PATH:SCALE (repeatable)")
     p.add_argument("--prompt", required=True, help="comma-separated tags, e.g. 'mychar, 1girl, green hair'")
     p.add_argument("--negative-prompt", default=gen.negative_prompt)
@@ -97,6 +115,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-pickle", action="store_true", help="allow a pickle .ckpt base you trust")
     p.add_argument("--eager", action="store_true", help="on a GPU, run the UNet without CUDA graphs (slower; for comparison)")
     p.set_defaults(func=_cmd_generate)
+
+    p = sub.add_parser("compare", help="render every saved adapter of a run at several strengths and prompts, "
+                                         "score likeness and prompt following, and suggest one")
+    p.add_argument("run_dir", help="a run folder, e.g. outputs/my-character")
+    p.add_argument("--strengths", default="0.6,0.8,1.0", help="comma-separated adapter strengths (columns)")
+    p.add_argument("--prompt", action="append", help="a prompt (repeatable; default: the run's sample prompts "
+                                                     "plus two new places)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the first prompt (default: the run's sample.seed)")
+    p.add_argument("--steps", type=int, default=None, help="denoising steps (default: the run's sample.steps)")
+    p.add_argument("--scorer", default="auto", choices=("auto", "real", "tiny"),
+                   help="score models: real (DINO + CLIP from the hub), tiny (random, meaningless; the default for "
+                        "the tiny base)")
+    p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("lesson", help="the MobileNetV2 cats-vs-dogs lesson: lora-studio lesson CONFIG [key=value ...]")
     p.add_argument("config")

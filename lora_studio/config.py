@@ -92,11 +92,15 @@ class TrainSettings:
     mixed_precision: str = setting("no", help="Base weights in bf16/fp16 on a GPU; adapters stay fp32.", choices=("no", "fp16", "bf16"))
     prediction_type: str | None = setting(None, help="Leave empty to use the base model's (v_prediction for SD2 768).",
                                           choices=(None, "epsilon", "v_prediction"))
+    zero_terminal_snr: bool | None = setting(None, help="Rescale the noise schedule so its last step is pure noise (kohya's --zero_terminal_snr); empty follows the base (on for v-prediction SDXL such as NoobAI-XL V-Pred).")
     min_snr_gamma: float | None = setting(5.0, help="Min-SNR loss weighting (5 is the paper's value; empty turns it off).", minimum=0.0)
     noise_offset: float = setting(0.0, help="Offset noise for darker/brighter images (0.05-0.1).", minimum=0.0)
     seed: int = setting(42, help="Same seed, same run.", minimum=0, maximum=SEED_MAX)
     checkpoint_every_n_steps: int = setting(0, help="Save a resumable checkpoint every N steps (0: never; Stop always saves one).", minimum=0)
     checkpoints_total_limit: int = setting(2, help="Keep this many checkpoints.", minimum=1)
+    save_every_n_epochs: int = setting(0, help="Also save the adapter after every N epochs as <name>-000004.safetensors (kohya's naming), to pick the best one with lora-studio compare (0: only the final adapter).", minimum=0)
+    save_every_n_steps: int = setting(0, help="Also save the adapter every N steps as <name>-step00000400.safetensors (0: never).", minimum=0)
+    keep_n_adapters: int = setting(0, help="Keep only the newest N of those extra adapters (0: keep all); the final adapter is always kept.", minimum=0)
     resume: str | None = setting(None, one_line=True, help="'latest' or a checkpoint folder to continue from.")
     fast_step: str = setting("auto", help="How steps run on a CUDA GPU: 'auto' captures the whole step as a CUDA graph per batch shape, checked against eager on first use, else eager; 'compile' adds torch.compile (minutes of compiling first).",
                              choices=("auto", "eager", "cuda_graph", "compile"))
@@ -107,6 +111,7 @@ class TrainSettings:
 @dataclass
 class SampleSettings:
     every_n_steps: int = setting(0, help="Make sample images every N steps (0: only at the end).", minimum=0)
+    every_n_epochs: int = setting(0, help="Also make sample images after every N epochs (0: never), so the studio shows them epoch by epoch.", minimum=0)
     prompts: list[str] = setting(help="Prompts for sample images; empty uses the trigger word.", factory=list)
     negative_prompt: str = setting(DEFAULT_NEGATIVE_PROMPT, help="What sample images should avoid.")
     steps: int = setting(20, help="Denoising steps per sample.", minimum=1)

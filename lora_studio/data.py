@@ -305,16 +305,30 @@ def scan_dataset(cfg: DatasetConfig) -> ScanResult:
 # ---------------------------------------------------------------- batches and tensors
 
 
+def _cover_and_crop(image_size: tuple[int, int], bucket: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The size the image is resized to so it covers the bucket (aspect kept), and the centre crop's (left, top)."""
+    (width, height), (bucket_width, bucket_height) = image_size, bucket
+    scale = max(bucket_width / width, bucket_height / height)
+    size = (max(bucket_width, round(width * scale)), max(bucket_height, round(height * scale)))
+    return size, ((size[0] - bucket_width) // 2, (size[1] - bucket_height) // 2)
+
+
+def size_conditioning(item: ImageItem, flipped: bool = False) -> tuple[int, int, int, int, int, int]:
+    """SDXL's six size numbers for a picture as trained: original (height, width), the crop's (top, left) in the
+    resized picture, and the target (bucket) (height, width), as kohya's sdxl_train computes them."""
+    size, (left, top) = _cover_and_crop((item.width, item.height), item.bucket)
+    if flipped:  # the mirrored picture's crop starts where the original's ended
+        left = size[0] - item.bucket[0] - left
+    return item.height, item.width, top, left, item.bucket[1], item.bucket[0]
+
+
 def image_to_tensor(image: Image.Image, bucket: tuple[int, int], flip: bool = False) -> torch.Tensor:
     """Resize so the image covers the bucket (aspect kept), center crop, flip; float32 in [-1, 1], [3, H, W]."""
     bucket_width, bucket_height = bucket
     image = image if image.mode == "RGB" else _to_rgb(image)
-    width, height = image.size
-    scale = max(bucket_width / width, bucket_height / height)
-    size = (max(bucket_width, round(width * scale)), max(bucket_height, round(height * scale)))
+    size, (left, top) = _cover_and_crop(image.size, bucket)
     if size != image.size:
         image = image.resize(size, Image.Resampling.LANCZOS)
-    left, top = (size[0] - bucket_width) // 2, (size[1] - bucket_height) // 2
     image = image.crop((left, top, left + bucket_width, top + bucket_height))
     if flip:
         image = ImageOps.mirror(image)

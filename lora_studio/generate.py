@@ -27,7 +27,7 @@ from .atomic import atomic_path
 from .config import DEFAULT_NEGATIVE_PROMPT, SAMPLERS
 from .errors import ConfigError, UserError
 from .fast_generate import graphed_unet
-from .models import TINY_NOTE, is_tiny, load_pipeline
+from .models import load_pipeline, pipeline_family, tiny_note
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +213,8 @@ def apply_loras(pipe, loras: list[str]) -> None:
     key = [(str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns, scale) for p, scale in map(parse_lora_spec, loras)]
     if key and getattr(pipe, "_lora_studio_applied", None) == key:
         return
+    if key and _rescale_loaded(pipe, key):  # the same files at other strengths (a comparison's columns)
+        return
     unload_loras(pipe)
     names, weights = [], []
     for index, spec in enumerate(loras):
@@ -226,12 +228,25 @@ def apply_loras(pipe, loras: list[str]) -> None:
                 pipe.load_lora_weights(load_file(str(path)), adapter_name=name)
         except Exception as e:  # diffusers raises ValueError/KeyError/RuntimeError for files it cannot map
             unload_loras(pipe)
-            raise UserError("generate.lora_load_failed", path=path, detail=e) from None
+            raise UserError("generate.lora_load_failed", path=path, family=pipeline_family(pipe).label,
+                            detail=e) from None
         names.append(name)
         weights.append(scale)
     if names:
         pipe.set_adapters(names, adapter_weights=weights)
     pipe._lora_studio_applied = key
+
+
+def _rescale_loaded(pipe, key: list[tuple]) -> bool:
+    """When the files loaded last time are asked for again at other non-zero strengths, only set the strengths."""
+    applied = getattr(pipe, "_lora_studio_applied", None)
+    if not applied or len(applied) != len(key) or any(a[:3] != k[:3] or a[3] == 0 or k[3] == 0
+                                                      for a, k in zip(applied, key, strict=True)):
+        return False
+    names = [_adapter_name(index, Path(k[0])) for index, k in enumerate(key)]
+    pipe.set_adapters(names, adapter_weights=[k[3] for k in key])
+    pipe._lora_studio_applied = key
+    return True
 
 
 # ---------------------------------------------------------------- parameters text
@@ -368,8 +383,8 @@ def generate(cfg: GenerateConfig, pipe=None, on_step: Callable[[int, int], None]
     """Generate `cfg.batch_size` images and write them as PNGs into `cfg.out_dir`; return their paths.
     `on_step(done, total)` is told after each denoising step (the studio's progress bar)."""
     cfg.validate()
-    if is_tiny(cfg.base):
-        log.warning(TINY_NOTE)
+    if tiny_note(cfg.base):
+        log.warning(tiny_note(cfg.base))
     if pipe is None:
         pipe = _load_for_inference(cfg.base, cfg.allow_pickle)
     cfg = dataclasses.replace(cfg, seed=resolve_seed(cfg.seed))

@@ -22,6 +22,7 @@ from typing import Any
 
 from .atomic import write_text_atomic
 from .config import TrainConfig, load_config, save_config
+from .epoch_adapters import is_intermediate
 from .errors import UserError
 from .runlog import STOP_FILE, read_metrics, read_status, request_stop
 from .text import Text, is_key
@@ -131,7 +132,8 @@ def _adapter(run_dir: Path, status: dict) -> Path | None:
     named = status.get("adapter")
     if named and named != "None" and Path(named).is_file():
         return Path(named)
-    found = sorted(run_dir.glob("*.safetensors"))
+    # The final adapter, not a per-epoch one (<run>-000004.safetensors) that happens to sort first.
+    found = sorted(p for p in run_dir.glob("*.safetensors") if not is_intermediate(p))
     return found[0] if found else None
 
 

@@ -22,6 +22,7 @@ from safetensors.torch import load_file, save_file
 from .atomic import atomic_dir, atomic_path
 from .config import LoraSettings
 from .errors import ConfigError, UserError
+from .families import Family, kohya_module_name
 
 log = logging.getLogger(__name__)
 
@@ -155,15 +156,28 @@ def _module_from_kohya(kohya_name: str, by_kohya_name: dict[str, str]) -> str:
     return name
 
 
-def to_kohya(state: dict[str, torch.Tensor], alpha: float) -> dict[str, torch.Tensor]:
-    """peft keys (`x.lora_A.weight`, optionally prefixed `unet.`) -> kohya keys with one `.alpha` per module."""
+def kohya_names(module_names: Iterable[str], family: Family | None = None, layers_per_block: int = 2,
+                ) -> dict[str, str]:
+    """UNet module -> kohya's `lora_unet_...` name: the diffusers path for SD 1.x/2.x, the original SDXL UNet's
+    path for SDXL (`lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q`), as kohya's networks/lora.py,
+    ComfyUI and AUTOMATIC1111 name them."""
+    if family is None or not family.xl:
+        return {m: _kohya_name(m) for m in module_names}
+    return {m: kohya_module_name(family, m, layers_per_block) for m in module_names}
+
+
+def to_kohya(state: dict[str, torch.Tensor], alpha: float, names: dict[str, str] | None = None,
+             ) -> dict[str, torch.Tensor]:
+    """peft keys (`x.lora_A.weight`, optionally prefixed `unet.`) -> kohya keys with one `.alpha` per module.
+    `names` (from kohya_names) gives the kohya name per module; without it, SD 1.x/2.x names."""
     out: dict[str, torch.Tensor] = {}
     for key, value in state.items():
         key = key.removeprefix("unet.")
         for part, kohya_part in (("lora_A", "lora_down"), ("lora_B", "lora_up")):
             suffix = f".{part}.weight"
             if key.endswith(suffix):
-                name = _kohya_name(key[: -len(suffix)])
+                module = key[: -len(suffix)]
+                name = names[module] if names is not None else _kohya_name(module)
                 out[f"{name}.{kohya_part}.weight"] = value.contiguous()
                 out[f"{name}.alpha"] = torch.tensor(float(alpha), dtype=torch.float32)
                 break
@@ -173,11 +187,13 @@ def to_kohya(state: dict[str, torch.Tensor], alpha: float) -> dict[str, torch.Te
 
 
 def from_kohya(kohya: dict[str, torch.Tensor], module_names: Iterable[str] | None = None,
+               family: Family | None = None, layers_per_block: int = 2,
                ) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
     """kohya UNet keys -> (peft-style state, alpha per module). A module without `.alpha` gets alpha = rank
-    (scale 1, as kohya does). Text-encoder keys are skipped. `module_names` (the UNet's) makes the name
-    mapping exact; without it, SD UNet names are rebuilt from known words."""
-    by_kohya_name = {_kohya_name(m): m for m in (module_names or ())}
+    (scale 1, as kohya does). Text-encoder keys (lora_te_, lora_te1_, lora_te2_) are skipped. `module_names`
+    (the UNet's) makes the name mapping exact (SDXL's original names need them and the family); without them,
+    SD UNet names are rebuilt from known words."""
+    by_kohya_name = {k: m for m, k in kohya_names(module_names or (), family, layers_per_block).items()}
     state: dict[str, torch.Tensor] = {}
     alphas: dict[str, float] = {}
     skipped = 0
@@ -203,8 +219,8 @@ def from_kohya(kohya: dict[str, torch.Tensor], module_names: Iterable[str] | Non
     return state, alphas
 
 
-def read_lora_file(path: str | Path, module_names: Iterable[str] | None = None,
-                   ) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+def read_lora_file(path: str | Path, module_names: Iterable[str] | None = None, family: Family | None = None,
+                   layers_per_block: int = 2) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
     """Read a kohya or diffusers LoRA file as (peft-style UNet state, alpha per module)."""
     path = Path(path)
     if not path.is_file():
@@ -214,7 +230,7 @@ def read_lora_file(path: str | Path, module_names: Iterable[str] | None = None,
     except Exception as e:  # safetensors raises its own error types for a file that is not one
         raise UserError("lora.file_unreadable", path=path, detail=e) from None
     if any(k.startswith(KOHYA_UNET_PREFIX) for k in raw):
-        return from_kohya(raw, module_names)
+        return from_kohya(raw, module_names, family, layers_per_block)
     state = {}
     for key, value in raw.items():
         if not key.startswith("unet."):
@@ -244,10 +260,12 @@ def _metadata_strings(metadata: dict) -> dict[str, str]:
 
 
 def save_lora(unet: torch.nn.Module, run_dir: Path, name: str, settings: LoraSettings, metadata: dict,
-              save_dtype: str = "fp32") -> Path:
+              save_dtype: str = "fp32", family: Family | None = None, file_name: str | None = None) -> Path:
     """Write `<run_dir>/<name>.safetensors` (kohya) and `<run_dir>/diffusers/pytorch_lora_weights.safetensors`;
-    return the kohya path. `metadata` holds the ss_* training facts; the network ones come from `settings`."""
-    from diffusers import StableDiffusionPipeline
+    return the kohya path. `metadata` holds the ss_* training facts; the network ones come from `settings`;
+    `family` (SD 1.x when not given) picks kohya's module names and the diffusers pipeline class. With `file_name`
+    (a per-epoch adapter) only that kohya file is written, as kohya's sd-scripts does."""
+    import diffusers
 
     if save_dtype not in SAVE_DTYPES:
         raise ConfigError("lora.bad_save_dtype", value=save_dtype, allowed=", ".join(SAVE_DTYPES))
@@ -259,18 +277,23 @@ def save_lora(unet: torch.nn.Module, run_dir: Path, name: str, settings: LoraSet
         "ss_network_module": "networks.lora", "ss_v2": False, **metadata,
         "ss_network_dim": settings.rank, "ss_network_alpha": settings.alpha, "ss_output_name": name,
     })
+    modules = {k.rsplit(".lora_", 1)[0] for k in state}
+    names = kohya_names(modules, family, getattr(getattr(unet, "config", None), "layers_per_block", 2))
     kohya = {k: (v if k.endswith(".alpha") else v.to(dtype)).contiguous()
-             for k, v in to_kohya(state, settings.alpha).items()}
-    kohya_path = run_dir / f"{name}.safetensors"
+             for k, v in to_kohya(state, settings.alpha, names).items()}
+    kohya_path = run_dir / (file_name or f"{name}.safetensors")
     with atomic_path(kohya_path) as tmp:
         save_file(kohya, str(tmp), metadata=meta)
+    if file_name:
+        return kohya_path
 
     # diffusers infers alpha = rank from the shapes, so the scale goes into lora_B.
     scale = settings.alpha / settings.rank
     folded = {k: ((v * scale) if ".lora_B." in k else v).to(dtype).contiguous() for k, v in state.items()}
     with atomic_dir(run_dir / DIFFUSERS_SUBDIR) as tmp_dir:
-        StableDiffusionPipeline.save_lora_weights(tmp_dir, unet_lora_layers=folded, weight_name=DIFFUSERS_WEIGHT_NAME,
-                                                  safe_serialization=True)
+        pipeline_class = getattr(diffusers, family.pipeline_class if family else "StableDiffusionPipeline")
+        pipeline_class.save_lora_weights(tmp_dir, unet_lora_layers=folded, weight_name=DIFFUSERS_WEIGHT_NAME,
+                                         safe_serialization=True)
     return kohya_path
 
 

@@ -6,6 +6,7 @@ calls in the same order, and copy the results into its static buffers.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import torch
@@ -43,9 +44,12 @@ def denoising_loss(forward: Callable, noise_scheduler, latents: torch.Tensor, em
 
 
 def diffusion_loss(unet, noise_scheduler, latents: torch.Tensor, embeddings: torch.Tensor, cfg, gen: torch.Generator,
-                   prediction_type: str) -> torch.Tensor:
-    """One step's loss as the trainer computes it: draw noise and timesteps from `gen`, then score the UNet."""
+                   prediction_type: str, added_cond: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+    """One step's loss as the trainer computes it: draw noise and timesteps from `gen`, then score the UNet.
+    `added_cond` is SDXL's pooled text embedding and size numbers (`text_embeds`, `time_ids`)."""
     t = cfg.train
+    if added_cond is not None:
+        unet = functools.partial(unet, added_cond_kwargs=added_cond)
     noise, timesteps = draw_noise(latents, gen, noise_offset=t.noise_offset,
                                   num_train_timesteps=noise_scheduler.config.num_train_timesteps)
     return denoising_loss(unet, noise_scheduler, latents, embeddings, noise, timesteps,

@@ -1,7 +1,8 @@
-"""Load a Stable Diffusion base: hub id, local diffusers folder, single-file checkpoint, or the offline `tiny`.
+"""Load a Stable Diffusion base: hub id, local diffusers folder, single-file checkpoint, or an offline tiny base.
 
-`tiny` is a small SD-shaped pipeline built from configs with a fixed seed and a tokenizer written
-locally. It never touches the network and exists for smoke runs and tests: its images are noise.
+`tiny` (SD 1.x-shaped) and `tiny-sdxl` (SDXL-shaped) are small pipelines built from configs with a fixed seed
+and tokenizers written locally. They never touch the network and exist for smoke runs and tests: their images
+are noise. Which pipeline class loads a base is its family's business (families.py).
 """
 
 from __future__ import annotations
@@ -10,17 +11,20 @@ import json
 import logging
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from .atomic import atomic_dir
 from .errors import BaseModelError
+from .families import SD1, SD2, SDXL, Family, detect_family
 from .text import Text
 
 log = logging.getLogger(__name__)
 
 TINY = "tiny"
+TINY_SDXL = "tiny-sdxl"
 TINY_VERSION = "tiny-sd-v1"
 TINY_NOTE = Text("models.tiny_note")
 SINGLE_FILE_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin")
@@ -104,13 +108,40 @@ def build_tiny_pipeline(folder: Path) -> None:
     (folder / "LORA_STUDIO_TINY.txt").write_text(TINY_NOTE + "\n", encoding="utf-8")
 
 
-def tiny_path() -> Path:
-    """The tiny pipeline's folder, built once into the cache (atomically, so a crash leaves no half copy)."""
-    folder = cache_root() / TINY_VERSION
+@dataclass(frozen=True)
+class TinyBase:
+    version: str  # the cache folder's name: a new layout gets a new name
+    family: Family
+    note: str
+
+    def build(self, folder: Path) -> None:
+        if self.family.xl:
+            from .tiny_sdxl import build_tiny_sdxl_pipeline
+
+            build_tiny_sdxl_pipeline(folder, self.note)
+        else:
+            build_tiny_pipeline(folder)
+
+
+TINY_BASES = {
+    TINY: TinyBase(TINY_VERSION, SD1, TINY_NOTE),
+    TINY_SDXL: TinyBase("tiny-sdxl-v2", SDXL, Text("models.tiny_sdxl_note")),
+}
+
+
+def tiny_path(name: str = TINY) -> Path:
+    """A tiny pipeline's folder, built once into the cache (atomically, so a crash leaves no half copy)."""
+    tiny = TINY_BASES[name]
+    folder = cache_root() / tiny.version
     if not (folder / "model_index.json").is_file():
         with atomic_dir(folder) as tmp:
-            build_tiny_pipeline(tmp)
+            tiny.build(tmp)
     return folder
+
+
+def tiny_note(base: str) -> str | None:
+    """What to tell a user of a tiny base (None for real bases)."""
+    return TINY_BASES[base].note if base in TINY_BASES else None
 
 
 # ---------------------------------------------------------------- resolving a base
@@ -122,7 +153,7 @@ def check_base(base: str, *, allow_pickle: bool = False) -> str:
     Cheap (no weights are read), so the CLI and the studio call it before starting a training process."""
     if not base:
         raise BaseModelError("models.base_empty")
-    if base == TINY:
+    if base in TINY_BASES:
         return "tiny"
     path = Path(base).expanduser()
     if path.is_dir():
@@ -141,33 +172,74 @@ def check_base(base: str, *, allow_pickle: bool = False) -> str:
 
 
 def load_pipeline(base: str, *, allow_pickle: bool = False, dtype: torch.dtype = torch.float32):
-    """Return a `StableDiffusionPipeline` for `base` (see module docstring for what `base` may be)."""
-    from diffusers import StableDiffusionPipeline
+    """The diffusers pipeline of `base` (see module docstring for what `base` may be), of its family's class;
+    `pipeline_family(pipe)` tells the family."""
+    import diffusers
 
     kind = check_base(base, allow_pickle=allow_pickle)
-    common = dict(dtype=dtype, safety_checker=None, requires_safety_checker=False)
+    family = detect_family(base, kind=kind)
+    pipeline_class = getattr(diffusers, family.pipeline_class)
+    common = dict(dtype=dtype) if family.xl else dict(dtype=dtype, safety_checker=None, requires_safety_checker=False)
     path = Path(base).expanduser()
     if kind == "tiny":
-        pipe = StableDiffusionPipeline.from_pretrained(tiny_path(), dtype=dtype)
+        pipe = pipeline_class.from_pretrained(tiny_path(base), dtype=dtype)
     elif kind == "folder":
-        pipe = StableDiffusionPipeline.from_pretrained(path, **common)
+        pipe = pipeline_class.from_pretrained(path, **common)
     elif kind == "file":
         try:
-            # Single files carry only weights; diffusers fetches the matching configs (small json files) from the
-            # hub the first time, then reads them from the local cache (HF_HUB_OFFLINE=1 works after that).
-            pipe = StableDiffusionPipeline.from_single_file(str(path), **common)
+            # Single files carry only weights; diffusers reads the configs of the family's hub model (small json
+            # files), fetched the first time and then from the local cache (HF_HUB_OFFLINE=1 works after that).
+            pipe = pipeline_class.from_single_file(str(path), config=family.config_repo, **common)
         except (OSError, ValueError) as e:
-            raise BaseModelError("models.single_file_failed", path=path, detail=e) from None
+            raise BaseModelError("models.single_file_failed", path=path, family=family.label,
+                                 detail=str(e).rstrip("."), repo=family.config_repo) from None
     else:
         try:
-            pipe = StableDiffusionPipeline.from_pretrained(base, **common)
+            # The class comes from the model's own model_index.json (the family was guessed from the name when
+            # the model is not in the cache yet).
+            pipe = diffusers.DiffusionPipeline.from_pretrained(base, **common)
         except OSError as e:
             raise BaseModelError("models.offline", base=base, kind=type(e).__name__) from None
+    if kind == "file":
+        set_noise_schedule(pipe, family)  # the file's own marks (v_pred, ztsnr) over the hub model's scheduler
+    else:
+        family = family_from_pipe(pipe)
     # Sampling runs inside our own progress (the training bar, the studio's); diffusers' per-step bar would
     # print over it.
     pipe.set_progress_bar_config(disable=True)
+    pipe._lora_studio_family = family
     return pipe
 
 
+def set_noise_schedule(pipe, family: Family) -> None:
+    """The family's prediction type (and zero-terminal-SNR betas) on the pipe's scheduler, only where it differs
+    (a single file of a v-prediction SDXL loads with an epsilon scheduler config)."""
+    config = pipe.scheduler.config
+    changes = {}
+    if config.get("prediction_type") != family.prediction_type:
+        changes["prediction_type"] = family.prediction_type
+    if family.zero_terminal_snr and not config.get("rescale_betas_zero_snr"):
+        # diffusers' advice for zero-terminal-SNR models: timesteps from the end, so sampling starts at pure noise
+        changes.update(rescale_betas_zero_snr=True, timestep_spacing="trailing")
+    if changes:
+        pipe.scheduler = type(pipe.scheduler).from_config({**config, **changes})
+
+
+def family_from_pipe(pipe) -> Family:
+    """The family of a loaded pipeline, from its own configs."""
+    scheduler = pipe.scheduler.config
+    if hasattr(pipe, "text_encoder_2"):
+        family = SDXL
+    else:
+        family = SD2 if pipe.unet.config.cross_attention_dim == 1024 else SD1
+    return family.with_prediction(scheduler.get("prediction_type", "epsilon"),
+                                  bool(scheduler.get("rescale_betas_zero_snr", False)))
+
+
+def pipeline_family(pipe) -> Family:
+    """The family a pipe was loaded as (load_pipeline records it); from its configs for pipes made elsewhere."""
+    return getattr(pipe, "_lora_studio_family", None) or family_from_pipe(pipe)
+
+
 def is_tiny(base: str) -> bool:
-    return base == TINY
+    return base in TINY_BASES

@@ -18,15 +18,24 @@ from pathlib import Path
 import torch
 
 from . import checkpoints as ckpt
+from . import epoch_adapters
 from .atomic import write_failure
 from .cache import LatentCache, TextEmbeddingCache
+from .conditioning import PromptEncoder, sdxl_time_ids
 from .config import TrainConfig, load_config, save_config
-from .data import build_caption, caption_is_deterministic, plan_epoch, scan_dataset, tag_frequency
+from .data import (
+    build_caption,
+    caption_is_deterministic,
+    plan_epoch,
+    scan_dataset,
+    size_conditioning,
+    tag_frequency,
+)
 from .errors import TrainingStopped, UserError
 from .fast_step import TrainStep
 from .launch import CHECKED_ENV
 from .loss import diffusion_loss
-from .models import TINY_NOTE, is_tiny, load_pipeline
+from .models import load_pipeline, pipeline_family, set_noise_schedule, tiny_note
 from .runlog import RunLog, clear_stop, stop_requested, truncate_metrics
 from .steps import StepPlan, plan_steps, step_generator, step_rng
 from .text import Text
@@ -89,12 +98,16 @@ def train(cfg: TrainConfig) -> TrainResult:
             clear_stop(run_dir)
             ckpt.clean_partials(run_dir)
             earlier = None if cfg.train.resume else ckpt.set_aside_earlier_run(run_dir)
+            earlier_adapters = [] if cfg.train.resume else epoch_adapters.set_aside(run_dir, cfg.name)
         except OSError as e:
             raise UserError("io.failure", failure=write_failure(e, "io.what_run_folder", run_dir)) from None
         if earlier:
             log.info("train.resume is not set, so this is a new run: the checkpoints of the run before it (%s) were "
                      "moved to %s. To continue that run instead, stop this one and pass train.resume=%s",
                      ", ".join(earlier[1]), earlier[0], earlier[0] / earlier[1][-1])
+        if earlier_adapters:
+            log.info("the per-epoch adapters of the run before (%s) were moved to %s",
+                     ", ".join(earlier_adapters), run_dir / epoch_adapters.EARLIER_DIR)
     accelerator.wait_for_everyone()
     runlog = RunLog(run_dir) if main else None
     log.info("process %d of %d ready on %s", accelerator.process_index, accelerator.num_processes, accelerator.device)
@@ -133,15 +146,25 @@ def _train(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, 
         runlog.update(state="starting", message=Text("train.loading_base"), world_size=accelerator.num_processes)
     if main:
         log.info(plan.describe())
-        if is_tiny(cfg.base):
-            log.info("note: %s", TINY_NOTE)
+        if tiny_note(cfg.base):
+            log.info("note: %s", tiny_note(cfg.base))
 
     device = accelerator.device
     weight_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(accelerator.mixed_precision, torch.float32)
     pipe = load_pipeline(cfg.base, allow_pickle=cfg.allow_pickle)
-    unet, vae, text_encoder = pipe.unet, pipe.vae, pipe.text_encoder
-    for module in (unet, vae, text_encoder):
+    family = pipeline_family(pipe).with_prediction(cfg.train.prediction_type, cfg.train.zero_terminal_snr)
+    set_noise_schedule(pipe, family)  # what a setting asks over the base's own (samples denoise as we train)
+    prompts = PromptEncoder.for_pipe(pipe, family)
+    unet, vae = pipe.unet, pipe.vae
+    for module in (unet, vae, *prompts.text_encoders):
         module.requires_grad_(False)
+    if main:
+        log.info("base family: %s (%s%s)", family.label, family.prediction_type,
+                 ", zero terminal SNR" if family.zero_terminal_snr else "")
+        if cfg.dataset.resolution < family.resolution and not tiny_note(cfg.base):
+            presets = Text("train.presets_sdxl" if family.xl else "train.presets_character")
+            log.warning("%s", Text("train.resolution_below_native", resolution=cfg.dataset.resolution,
+                                   family=family.label, native=family.resolution, presets=presets))
     noise_scheduler = _training_scheduler(pipe)
     prediction_type = cfg.train.prediction_type or noise_scheduler.config.prediction_type
     if prediction_type != pipe.scheduler.config.get("prediction_type"):  # samples must denoise the way we train
@@ -149,17 +172,19 @@ def _train(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, 
 
     # Cache latents and (when captions are fixed) text embeddings, then move the encoders off the GPU.
     disk = run_dir / "cache" if cfg.dataset.cache == "disk" else None
-    place(vae, device)
-    place(text_encoder, device, weight_dtype)
+    place(vae, device)  # float32 as loaded: SDXL's VAE overflows to NaN in fp16
+    for text_encoder in prompts.text_encoders:
+        place(text_encoder, device, weight_dtype)
     latents = LatentCache(items, base=cfg.base, flip=cfg.dataset.flip, disk_dir=disk)
     encoded = latents.build(vae, device, weight_dtype)
-    texts = TextEmbeddingCache(pipe.tokenizer, text_encoder, base=cfg.base, disk_dir=disk)
+    texts = TextEmbeddingCache(prompts, base=cfg.base, disk_dir=disk)
     fixed_captions = caption_is_deterministic(cfg.dataset)
     if fixed_captions:
         # Captions are fixed apart from dropout, which only adds the empty caption.
         no_dropout = replace(cfg.dataset, caption_dropout=0.0)
         texts.precompute([build_caption(i.tags, no_dropout, step_rng(0, 0, 0)) for i in items] + [""], weight_dtype)
-        place(text_encoder, "cpu")
+        for text_encoder in prompts.text_encoders:
+            place(text_encoder, "cpu")
     place(vae, "cpu")
     if main:
         log.info("cached %d latents (%d reused from disk); text embeddings %s", len(items), len(items) - encoded,
@@ -202,8 +227,12 @@ def _train(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, 
     rank, world = accelerator.process_index, accelerator.num_processes
     # On CUDA the whole step replays as one CUDA graph per batch shape (lora_studio/fast_step.py); on a CPU or an
     # ineligible config fast_step(...) returns None and the eager step runs.
-    fast_step = TrainStep(unet, optimizer, params, noise_scheduler, cfg, prediction_type=prediction_type,
-                          device=device, weight_dtype=weight_dtype, world_size=world)
+    fast_step = None
+    if not family.xl:
+        fast_step = TrainStep(unet, optimizer, params, noise_scheduler, cfg, prediction_type=prediction_type,
+                              device=device, weight_dtype=weight_dtype, world_size=world)
+    elif main and device.type == "cuda":
+        log.info("SDXL runs the eager training step (the CUDA-graph step takes no size conditioning yet)")
     started = time.time()
     progress = _progress(main, plan.total_steps, global_step)
     state = "finished"
@@ -218,15 +247,18 @@ def _train(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, 
                 micro = global_step * cfg.train.gradient_accumulation_steps + batch_index % cfg.train.gradient_accumulation_steps
                 rng = step_rng(cfg.train.seed, micro, rank)
                 gen = step_generator(cfg.train.seed, micro, rank, device)
-                lat = torch.stack([latents.get(i, cfg.dataset.flip and rng.random() < 0.5) for i in batch])
+                flips = [cfg.dataset.flip and rng.random() < 0.5 for _ in batch]
+                lat = torch.stack([latents.get(i, flipped) for i, flipped in zip(batch, flips, strict=True)])
                 lat = lat.to(device, weight_dtype)
                 captions = [build_caption(items[i].tags, cfg.dataset, rng) for i in batch]
-                emb = texts.get(captions, device, weight_dtype)
+                emb, pooled = texts.get(captions, device, weight_dtype)
+                added_cond = None if pooled is None else {"text_embeds": pooled, "time_ids": sdxl_time_ids(
+                    [size_conditioning(items[i], f) for i, f in zip(batch, flips, strict=True)], device, weight_dtype)}
                 with accelerator.accumulate(unet), accelerator.autocast():
                     # fast_step did the whole step (forward, backward, clip, AdamW) and gave its loss, or None:
                     # then the eager step below runs as it always has (CPU, ineligible config, fallback).
-                    fast_loss = fast_step(lat, emb, gen)
-                    loss = diffusion_loss(unet, noise_scheduler, lat, emb, cfg, gen, prediction_type) \
+                    fast_loss = fast_step(lat, emb, gen) if fast_step is not None else None
+                    loss = diffusion_loss(unet, noise_scheduler, lat, emb, cfg, gen, prediction_type, added_cond) \
                         if fast_loss is None else fast_loss
                     # One small collective tells every rank whether anyone saw a bad loss or a stop request.
                     flags = torch.tensor([float(torch.isfinite(loss).item()),
@@ -259,6 +291,13 @@ def _train(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, 
                 progress.set_postfix(loss=f"{loss.item():.4f}")
                 done = global_step >= plan.total_steps
                 next_batch = (epoch, batch_index + 1) if batch_index + 1 < len(batches) else (epoch + 1, 0)
+                finished_epoch = epoch + 1 if batch_index + 1 == len(batches) else None
+                # Before a stop is honoured: the epoch this step completed keeps its adapter after a resume too.
+                extra = epoch_adapters.due(cfg, global_step, finished_epoch, done)
+                if main and extra:
+                    save_adapter(accelerator.unwrap_model(unet), cfg, family, run_dir, global_step, epoch + 1,
+                                 tag_frequency(items), time.time() - started, file_name=extra, num_epochs=plan.epochs)
+                    epoch_adapters.prune(run_dir, cfg.name, cfg.train.keep_n_adapters)
                 if flags[:, 1].max() > 0 and not done:
                     save_checkpoint(*next_batch)
                     state = "stopped"
@@ -266,7 +305,7 @@ def _train(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, 
                 every = cfg.train.checkpoint_every_n_steps
                 if every and global_step % every == 0 and not done:
                     save_checkpoint(*next_batch)
-                if cfg.sample.every_n_steps and global_step % cfg.sample.every_n_steps == 0 and not done:
+                if _sample_due(cfg, global_step, finished_epoch) and not done:
                     _sample(accelerator, pipe, unet, cfg, run_dir, global_step, items, device, weight_dtype)
                 if done:
                     break
@@ -285,8 +324,8 @@ def _train(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, 
 
     adapter = None
     if main:  # NaN weights or a failed write raise a UserError; the previous adapter file is untouched
-        adapter = save_adapter(accelerator.unwrap_model(unet), cfg, run_dir, global_step, epochs_reached,
-                               tag_frequency(items), time.time() - started)
+        adapter = save_adapter(accelerator.unwrap_model(unet), cfg, family, run_dir, global_step, epochs_reached,
+                               tag_frequency(items), time.time() - started, num_epochs=plan.epochs)
     if state == "finished":
         _sample(accelerator, pipe, unet, cfg, run_dir, global_step, items, device, weight_dtype)
     accelerator.wait_for_everyone()
@@ -300,6 +339,12 @@ def _train(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, 
             log.info("try it: lora-studio generate --base %s --lora %s --prompt \"%s\"", cfg.base, adapter,
                      cfg.dataset.trigger_word or "1girl")
     return TrainResult(adapter, state, global_step, world, accelerator.unwrap_model(unet))
+
+
+def _sample_due(cfg: TrainConfig, step: int, finished_epoch: int | None) -> bool:
+    s = cfg.sample
+    by_step = bool(s.every_n_steps) and step % s.every_n_steps == 0
+    return by_step or bool(finished_epoch and s.every_n_epochs and finished_epoch % s.every_n_epochs == 0)
 
 
 def _training_scheduler(pipe):

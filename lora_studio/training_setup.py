@@ -14,6 +14,7 @@ from .atomic import write_bytes_atomic, write_errors, write_failure
 from .config import TrainConfig
 from .data import ImageItem
 from .errors import ConfigError, TrainingStopped, UserError
+from .families import Family, adapter_metadata
 
 log = logging.getLogger("lora_studio.train")
 
@@ -126,9 +127,13 @@ def sample_images(pipe, unet, cfg: TrainConfig, run_dir: Path, step: int, items:
 
     s = cfg.sample
     prompts = s.prompts or [default_sample_prompt(cfg, tag_frequency(items))]
+    text_encoders = [pipe.text_encoder] + ([pipe.text_encoder_2] if getattr(pipe, "text_encoder_2", None) else [])
     text_device = next(pipe.text_encoder.parameters()).device
-    place(pipe.vae, device, weight_dtype)
-    place(pipe.text_encoder, device, weight_dtype)
+    # SDXL's VAE overflows to NaN in fp16 (its config says force_upcast): it decodes in float32 there.
+    vae_dtype = torch.float32 if weight_dtype == torch.float16 and pipe.vae.config.get("force_upcast") else weight_dtype
+    place(pipe.vae, device, vae_dtype)
+    for text_encoder in text_encoders:
+        place(text_encoder, device, weight_dtype)
     pipe.unet = unet
     was_training = unet.training
     unet.eval()
@@ -151,7 +156,8 @@ def sample_images(pipe, unet, cfg: TrainConfig, run_dir: Path, step: int, items:
         release_graphs(unet)  # a sampling graph's memory is not held through training
         unet.train(was_training)
         place(pipe.vae, "cpu")
-        place(pipe.text_encoder, text_device)
+        for text_encoder in text_encoders:
+            place(text_encoder, text_device)
     return paths
 
 
@@ -165,9 +171,12 @@ def _png_bytes(image, params: str) -> bytes:
     return buf.getvalue()
 
 
-def save_adapter(unet, cfg: TrainConfig, run_dir: Path, step: int, epoch: int, tag_counts: dict[str, int],
-                 seconds: float) -> Path:
-    """Write the kohya-format adapter (+ diffusers copy) with the ss_* metadata AUTOMATIC1111 shows.
+def save_adapter(unet, cfg: TrainConfig, family: Family, run_dir: Path, step: int, epoch: int,
+                 tag_counts: dict[str, int], seconds: float, file_name: str | None = None,
+                 num_epochs: int | None = None) -> Path:
+    """Write the kohya-format adapter (+ diffusers copy) with the ss_* metadata AUTOMATIC1111 shows; the family's
+    facts (base model version, v2, v-parameterization, modelspec architecture) as kohya writes them. With
+    `file_name`, a per-epoch adapter (epoch_adapters.py) with the same metadata and no diffusers copy.
 
     Never writes NaN weights, and a failed write leaves the previous adapter file as it was (UserError)."""
     from .lora import save_lora
@@ -176,10 +185,10 @@ def save_adapter(unet, cfg: TrainConfig, run_dir: Path, step: int, epoch: int, t
 
     now = time.time()
     metadata = {
-        "ss_sd_model_name": cfg.base, "ss_base_model_version": "sd_v1", "ss_v2": "False",
+        "ss_sd_model_name": cfg.base, **adapter_metadata(family, cfg.dataset.resolution),
         "ss_resolution": f"({cfg.dataset.resolution}, {cfg.dataset.resolution})",
         "ss_network_module": "networks.lora", "ss_network_dim": cfg.lora.rank, "ss_network_alpha": cfg.lora.alpha,
-        "ss_steps": step, "ss_epoch": epoch, "ss_num_epochs": epoch,
+        "ss_steps": step, "ss_epoch": epoch, "ss_num_epochs": num_epochs or epoch,
         "ss_learning_rate": cfg.train.learning_rate, "ss_batch_size_per_device": cfg.train.batch_size,
         "ss_mixed_precision": cfg.train.mixed_precision, "ss_seed": cfg.train.seed,
         "ss_tag_frequency": {Path(cfg.dataset.path).name: tag_counts},
@@ -189,9 +198,9 @@ def save_adapter(unet, cfg: TrainConfig, run_dir: Path, step: int, epoch: int, t
         "lora_studio_targets": cfg.lora.targets,
     }
     try:
-        return save_lora(unet, run_dir, cfg.name, cfg.lora, metadata)
+        return save_lora(unet, run_dir, cfg.name, cfg.lora, metadata, family=family, file_name=file_name)
     except torch.OutOfMemoryError:
         raise
     except write_errors() as e:
-        raise UserError("train.adapter_write_failed",
-                        failure=write_failure(e, "io.what_adapter", Path(run_dir) / f"{cfg.name}.safetensors")) from None
+        target = Path(run_dir) / (file_name or f"{cfg.name}.safetensors")
+        raise UserError("train.adapter_write_failed", failure=write_failure(e, "io.what_adapter", target)) from None

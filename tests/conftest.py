@@ -146,3 +146,60 @@ def page(chromium):
     page.set_default_timeout(EXPECT_TIMEOUT_MS)
     yield page
     context.close()
+
+
+def train_tiny_run(root: Path, name: str = "compared", epochs: int = 2) -> Path:
+    """A finished tiny run in `root`/outputs with an adapter per epoch (the final one included), as the studio
+    lists it; its dataset lives in `root`/datasets."""
+    from lora_studio.config import load_config
+    from lora_studio.sample_data import make_sample_dataset
+    from lora_studio.train import train
+
+    dataset = make_sample_dataset(root / "datasets" / f"{name}-pictures", count=4, size=96)
+    run = root / "outputs" / name
+    train(load_config(None, [
+        f"name={name}", "base=tiny", f"dataset.path={dataset}", "dataset.trigger_word=mychar",
+        "dataset.resolution=64", "dataset.bucket_step=32", "lora.rank=2", "lora.alpha=2", "train.learning_rate=1e-3",
+        f"train.epochs={epochs}", "train.save_every_n_epochs=1", f"output_dir={run}", "sample.steps=2",
+        "sample.every_n_epochs=1",
+    ]))
+    return run
+
+
+@pytest.fixture
+def cached_sdxl_configs(tmp_path, monkeypatch, _lora_studio_cache) -> Path:
+    """A Hugging Face cache holding stabilityai/stable-diffusion-xl-base-1.0's small config and tokenizer files (no
+    weights), as `huggingface-cli download ... --exclude '*.safetensors'` leaves it: here tiny-sdxl's, so a
+    single-file checkpoint made from tiny-sdxl loads offline through the real loader."""
+    import shutil
+
+    import huggingface_hub.constants
+
+    from lora_studio.models import TINY_SDXL, tiny_path
+
+    hub = tmp_path / "hub"
+    repo = hub / "models--stabilityai--stable-diffusion-xl-base-1.0"
+    snapshot = repo / "snapshots" / ("0" * 40)
+    source = tiny_path(TINY_SDXL)
+    for path in source.rglob("*"):
+        if path.is_file() and path.suffix in (".json", ".txt"):
+            target = snapshot / path.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, target)
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("0" * 40)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(hub))
+    return hub
+
+
+@pytest.fixture
+def tiny_sdxl_single_file(tmp_path) -> Path:
+    """tiny-sdxl saved as one original-layout .safetensors (how Illustrious, NoobAI and Pony are downloaded)."""
+    from safetensors.torch import save_file
+    from sgm_layout import sdxl_single_file_state
+
+    from lora_studio.models import load_pipeline
+
+    path = tmp_path / "tiny-illustrious.safetensors"
+    save_file(sdxl_single_file_state(load_pipeline("tiny-sdxl")), str(path))
+    return path

@@ -75,3 +75,19 @@ def test_generate_benchmark_prints_the_table_and_checks_the_graphed_unet():
     graphed = [row for name, row in methods.items() if "graphed UNet" in name]
     assert graphed and graphed[0][columns.index("check")].startswith("ok (UNet rel err")
     assert "largest pixel difference 0 of 255" in out  # the simulated graph replays the same math
+
+
+def test_sdxl_benchmark_runs_the_example_loop_and_both_presets_on_tiny_sdxl(tmp_path):
+    import json
+
+    out = run("sdxl.py", "--steps", "1", "--json", str(tmp_path / "rows.json"))
+    columns, rows = table_rows(out, "| method")
+    assert {"step ms", "x baseline", "peak GiB", "target GiB", "check"} <= set(columns)
+    methods = {row[columns.index("method")]: row for row in rows}
+    assert list(methods) == ["baseline (diffusers SDXL example)", "lora-studio, same LoRA as baseline",
+                             "character-sdxl-12gb", "character-sdxl-8gb"]
+    assert methods["character-sdxl-12gb"][columns.index("target GiB")] == "10.0"
+    assert methods["character-sdxl-8gb"][columns.index("target GiB")] == "7.5"
+    assert all("NaN" not in row[columns.index("check")] for row in rows)
+    saved = json.loads((tmp_path / "rows.json").read_text())
+    assert saved["tiny"] is True and len(saved["rows"]) == 4

@@ -165,23 +165,70 @@ def test_tag_train_generate_in_the_browser(studio, page, uploads, tmp_path):
     print(f"screenshots: {screenshot} {tmp_path / 'studio-train-ja.png'}")
 
 
+
+
+def test_compare_a_run_and_send_an_adapter_to_generate(tmp_path, tiny_base_path, page, start_studio):
+    from tests.conftest import train_tiny_run
+
+    root = tmp_path / "studio"
+    train_tiny_run(root, "compared", epochs=2)
+    demo = start_studio(root)
+    expect = sync_api.expect
+    try:
+        page.goto(demo.local_url)
+        # the Train tab shows the run's samples as a grid labelled by epoch
+        page.get_by_role("tab", name="2. Train").click()
+        expect(page.locator("#tr-progress")).to_contain_text("compared", timeout=30_000)
+        expect(page.locator("#tr-samples")).to_contain_text("epoch 2 · step 8 · prompt 1", timeout=30_000)
+
+        page.get_by_role("tab", name="2b. Compare").click()
+        expect(page.locator("#cmp-run input")).to_have_value("compared", timeout=30_000)
+        page.locator("#cmp-strengths textarea").fill("0.5, 1")
+        page.locator("#cmp-prompts textarea").fill("mychar, smile")
+        page.locator("#cmp-start").click()
+        expect(page.locator("#cmp-progress")).to_contain_text(re.compile(r"Drawing picture|Scoring|Done"))
+        # 3 rows (the base model, epoch 1, the final epoch 2) x 2 strengths, then the scores and the suggestion
+        expect(page.locator("#cmp-progress")).to_contain_text("Done", timeout=120_000)
+        expect(page.locator("#cmp-gallery img")).to_have_count(6)
+        expect(page.locator("#cmp-suggestion")).to_contain_text("Suggested: ")
+        expect(page.locator("#cmp-suggestion")).to_contain_text("meaningless")
+        expect(page.locator("#cmp-table")).to_contain_text("likeness (DINO)")
+        expect(page.locator("#cmp-gallery")).to_contain_text("★")
+        expect(page.locator("#cmp-gallery")).to_contain_text("CLIP-T")
+        expect(page.locator("#cmp-grid img")).to_be_visible()  # the labelled grid.png
+        page.locator("#cmp-gallery button img").nth(2).click()  # epoch 1 at strength 0.5
+        expect(page.locator("#cmp-picked")).to_contain_text("compared-000001.safetensors at strength 0.5")
+        page.locator("#cmp-send").click()
+        expect(page.get_by_role("tab", name="3. Generate")).to_have_attribute("aria-selected", "true", timeout=30_000)
+        expect(page.locator("#gen-adapter-1 input")).to_have_value(re.compile("compared-000001"), timeout=30_000)
+        expect(page.locator("#gen-prompt textarea")).to_have_value("mychar, smile")
+        expect(page.locator("#gen-run")).to_be_visible()  # the Generate tab opened
+        page.screenshot(path=str(tmp_path / "studio-compare.png"), full_page=True)
+        # the same view in Japanese
+        page.locator("#lang-switch label", has_text="日本語").click()
+        page.get_by_role("tab", name="2b. 比較").click()
+        expect(page.locator("#cmp-start")).to_contain_text("アダプターを比較")
+    finally:
+        demo.close()
+
+
 def test_language_switch_relabels_every_tab_and_is_kept(studio, page):
     url, _ = studio
     expect = sync_api.expect
     page.goto(url)
     expect(page.locator("#ds-warnings")).to_contain_text("has no pictures yet")
-    expect(page.get_by_role("tab")).to_have_text(["1. Dataset", "2. Train", "3. Generate", "4. Lesson"])
+    expect(page.get_by_role("tab")).to_have_text(["1. Dataset", "2. Train", "2b. Compare", "3. Generate", "4. Lesson"])
     page.locator("#lang-switch label", has_text="日本語").click()
     expect(page.get_by_role("tab", name="4. レッスン")).to_be_visible()  # a tab never opened
-    expect(page.get_by_role("tab")).to_have_text(["1. データセット", "2. 学習", "3. 生成", "4. レッスン"])
+    expect(page.get_by_role("tab")).to_have_text(["1. データセット", "2. 学習", "2b. 比較", "3. 生成", "4. レッスン"])
     expect(page.locator("#ds-warnings")).to_contain_text("まだ画像がありません")  # a text the server made
     page.reload()  # the choice is kept
     expect(page.locator("#ds-warnings")).to_contain_text("まだ画像がありません")
     expect(page.get_by_role("tab", name="3. 生成")).to_be_visible()
-    expect(page.get_by_role("tab")).to_have_text(["1. データセット", "2. 学習", "3. 生成", "4. レッスン"])
+    expect(page.get_by_role("tab")).to_have_text(["1. データセット", "2. 学習", "2b. 比較", "3. 生成", "4. レッスン"])
     page.locator("#lang-switch label", has_text="English").click()
     expect(page.get_by_role("tab", name="2. Train")).to_be_visible()
-    expect(page.get_by_role("tab")).to_have_text(["1. Dataset", "2. Train", "3. Generate", "4. Lesson"])
+    expect(page.get_by_role("tab")).to_have_text(["1. Dataset", "2. Train", "2b. Compare", "3. Generate", "4. Lesson"])
 
 
 def test_dataset_tab_acts_on_the_dataset_it_shows(studio, page):

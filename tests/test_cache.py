@@ -6,6 +6,7 @@ import torch
 from PIL import Image
 
 from lora_studio.cache import LatentCache, TextEmbeddingCache
+from lora_studio.conditioning import PromptEncoder
 from lora_studio.config import DatasetConfig
 from lora_studio.data import scan_dataset
 
@@ -52,14 +53,16 @@ def test_latents_match_a_direct_vae_encode(sample_dataset, tiny_pipe):
 
 
 def test_text_embeddings_are_cached_per_caption(tmp_path, tiny_pipe):
-    texts = TextEmbeddingCache(tiny_pipe.tokenizer, tiny_pipe.text_encoder, base="tiny", disk_dir=tmp_path)
+    texts = TextEmbeddingCache(PromptEncoder([tiny_pipe.tokenizer], [tiny_pipe.text_encoder], xl=False), base="tiny",
+                               disk_dir=tmp_path)
     texts.precompute(["mychar, 1girl", ""], torch.float32)
     assert set(texts.memo) == {"mychar, 1girl", ""}
-    got = texts.get(["mychar, 1girl", ""], torch.device("cpu"), torch.float32)
+    got, pooled = texts.get(["mychar, 1girl", ""], torch.device("cpu"), torch.float32)
+    assert pooled is None  # SD 1.x conditions on the hidden states only
     ids = tiny_pipe.tokenizer(["mychar, 1girl", ""], padding="max_length", max_length=77, return_tensors="pt").input_ids
     with torch.no_grad():
         direct = tiny_pipe.text_encoder(ids)[0]
     torch.testing.assert_close(got, direct)
-    reloaded = TextEmbeddingCache(tiny_pipe.tokenizer, None, base="tiny", disk_dir=tmp_path)
+    reloaded = TextEmbeddingCache(PromptEncoder([tiny_pipe.tokenizer], [None], xl=False), base="tiny", disk_dir=tmp_path)
     reloaded.precompute(["mychar, 1girl"], torch.float32)  # from disk: no encoder needed
-    torch.testing.assert_close(reloaded.memo["mychar, 1girl"], direct[0])
+    torch.testing.assert_close(reloaded.memo["mychar, 1girl"][0], direct[0])

@@ -67,3 +67,59 @@ def test_unusable_bases_are_named(tmp_path, kind):
     with pytest.raises(BaseModelError) as err:
         load_pipeline(str(base))
     assert str(base) in str(err.value)
+
+
+def test_tiny_sdxl_is_sdxl_shaped_and_a_copy_of_its_folder_loads_as_sdxl():
+    from lora_studio.families import SDXL
+    from lora_studio.models import TINY_SDXL, pipeline_family
+
+    pipe = load_pipeline(TINY_SDXL)
+    assert type(pipe).__name__ == "StableDiffusionXLPipeline" and pipeline_family(pipe) == SDXL
+    assert pipe.unet.config.addition_embed_type == "text_time"
+    assert type(pipe.text_encoder_2).__name__ == "CLIPTextModelWithProjection"
+    assert pipe.unet.config.cross_attention_dim == pipe.text_encoder.config.hidden_size + pipe.text_encoder_2.config.hidden_size
+    assert tuple(pipe.unet.config.down_block_types) == ("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D")
+    assert pipeline_family(load_pipeline(str(tiny_path(TINY_SDXL)))) == SDXL  # a local SDXL folder
+
+
+def test_a_single_file_sdxl_without_its_configs_names_what_is_missing(tmp_path):
+    """Offline and the SDXL configs not in the Hugging Face cache: one message naming the hub model and what to do."""
+    from safetensors.torch import save_file
+
+    path = tmp_path / "illustrious.safetensors"
+    save_file({"conditioner.embedders.1.model.transformer.resblocks.9.mlp.c_proj.bias": torch.zeros(1)}, str(path))
+    with pytest.raises(BaseModelError) as error:
+        load_pipeline(str(path))
+    message = str(error.value)
+    assert "'stabilityai/stable-diffusion-xl-base-1.0'" in message and str(path) in message and "(SDXL)" in message
+    assert "huggingface-cli download stabilityai/stable-diffusion-xl-base-1.0" in message
+
+
+def test_a_single_file_sdxl_loads_offline_once_its_configs_are_cached(tiny_sdxl_single_file, cached_sdxl_configs):
+    from lora_studio.families import SDXL
+    from lora_studio.models import pipeline_family
+
+    single = load_pipeline(str(tiny_sdxl_single_file))
+    reference = load_pipeline("tiny-sdxl")
+    assert type(single).__name__ == "StableDiffusionXLPipeline" and pipeline_family(single) == SDXL
+    for part in ("unet", "vae", "text_encoder", "text_encoder_2"):
+        ours, theirs = getattr(single, part).state_dict(), getattr(reference, part).state_dict()
+        assert ours.keys() == theirs.keys(), part
+        assert all(torch.equal(ours[k], theirs[k]) for k in theirs), part
+
+
+def test_a_v_prediction_single_file_sets_v_prediction_and_zero_terminal_snr(tmp_path, tiny_sdxl_single_file,
+                                                                             cached_sdxl_configs):
+    """NoobAI-XL V-Pred's file carries `v_pred` (and `ztsnr`) keys: the base samples and trains as v-prediction."""
+    from safetensors.torch import load_file, save_file
+
+    from lora_studio.families import SDXL_V
+    from lora_studio.models import pipeline_family
+
+    state = load_file(str(tiny_sdxl_single_file))
+    path = tmp_path / "tiny-noobai-vpred.safetensors"
+    save_file({**state, "v_pred": torch.tensor([]), "ztsnr": torch.tensor([])}, str(path))
+    pipe = load_pipeline(str(path))
+    assert pipeline_family(pipe) == SDXL_V
+    assert pipe.scheduler.config.prediction_type == "v_prediction"
+    assert pipe.scheduler.config.rescale_betas_zero_snr and pipe.scheduler.config.timestep_spacing == "trailing"

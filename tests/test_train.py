@@ -294,3 +294,21 @@ def test_samples_denoise_with_the_prediction_type_the_run_trains(sample_dataset,
     monkeypatch.setattr(generate_module, "build_scheduler", recording_build)
     train(tiny_config(sample_dataset, tmp_path / "run", "train.max_train_steps=1", "train.prediction_type=v_prediction"))
     assert seen == ["v_prediction"]  # the tiny base itself is an epsilon model
+
+
+def test_sd1_results_stay_bit_identical_to_before_the_families_refactor(sample_dataset, tmp_path):
+    """Recorded on main before SDXL came in (commit e76e43f): the same seed gives the same adapter, bit for bit,
+    and the same losses."""
+    import hashlib
+
+    from lora_studio.train import train
+
+    result = train(tiny_config(sample_dataset, tmp_path / "run", "train.max_train_steps=4", "dataset.flip=true",
+                               "dataset.tag_dropout=0.2"))
+    weights = load_file(result.adapter)
+    digest = hashlib.sha256()
+    for key in sorted(weights):
+        digest.update(key.encode())
+        digest.update(weights[key].float().numpy().tobytes())
+    assert digest.hexdigest() == "c5b65c876b536916fb725c4666f3ad1f0a575c6c2b4046ecf5be0ef5d9b21dbe"
+    assert [r["loss"] for r in read_metrics(tmp_path / "run")] == [1.103136, 1.073249, 1.067323, 1.076358]

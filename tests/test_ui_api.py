@@ -186,3 +186,27 @@ def test_quick_lesson_and_classify_my_photo(client, studio, pictures):
         client.predict(preset="lesson-quick", overrides="data.url=http://example.com/x.zip", api_name="/run_lesson")
     with pytest.raises(AppError, match="not a lesson run folder"):
         client.predict(photo_path=handle_file(str(pictures[0])), run="/etc", api_name="/classify_photo")
+
+
+def test_sdxl_quickstart_trains_and_generates_through_the_api(client, studio, pictures):
+    client.predict(uploads=[handle_file(str(p)) for p in pictures], dataset="sdxl-set", trigger_word="mychar",
+                   api_name="/upload_dataset")
+    settings = {"name": "sdxl-run", "dataset.path": "sdxl-set", "dataset.resolution": 64,
+                "train.max_train_steps": 2, "sample.every_n_steps": 0, "sample.steps": 2}
+    started = client.predict(settings=settings, preset="quickstart-sdxl", api_name="/start_training")
+    assert started["name"] == "sdxl-run"
+    deadline = time.monotonic() + 300
+    while (status := client.predict(run="sdxl-run", api_name="/training_status"))["state"] not in FINAL \
+            or status["alive"]:
+        assert time.monotonic() < deadline, status["log_tail"]
+        time.sleep(0.5)
+    assert status["state"] == "finished", status["log_tail"]
+    adapter = next(r["adapter"] for r in client.predict(api_name="/list_runs") if r["name"] == "sdxl-run")
+    root = studio[1]
+    assert "base family: SDXL" in (root / "outputs" / "sdxl-run" / "train.log").read_text()
+    gallery, files, params, text = client.predict(
+        prompt="mychar, 1girl", negative_prompt="", adapter_1=adapter, scale_1=1.0, adapter_2=None, scale_2=1,
+        adapter_3=None, scale_3=1, base="tiny-sdxl", seed=3, steps=2, guidance_scale=5, sampler="dpmpp_2m_karras",
+        width=0, height=0, batch_size=1, api_name="/generate")
+    assert len(gallery) == 1 and "Model: tiny-sdxl" in params and "Size: 64x64" in params and "sdxl-run" in params
+    assert "SDXL-shaped" in text

@@ -25,6 +25,19 @@ def _stopped(run_dir: Path, samples: list[Path]) -> RunStatus:
                      metrics=[{"step": 7, "loss": 0.25}], samples=samples, log_tail=f"step 7\n{TRAINER_LAST_LINE}")
 
 
+def test_samples_show_as_an_epoch_by_prompt_grid(tmp_path):
+    samples = [tmp_path / "samples" / f"step{step:06d}_{i}.png" for step in (12, 4, 8) for i in (1, 0)]
+    metrics = [{"step": s, "epoch": (s - 1) // 4 + 1, "loss": 0.1} for s in range(1, 13)]
+    status = RunStatus(run_dir=tmp_path, name="run", state="finished", step=12, total_steps=12, metrics=metrics,
+                       samples=samples)
+    grid = run_view.sample_grid(status, "en")
+    assert grid["columns"] == 2  # one column per prompt
+    assert [caption for _, caption in grid["value"]] == [
+        "epoch 1 · step 4 · prompt 1", "epoch 1 · step 4 · prompt 2", "epoch 2 · step 8 · prompt 1",
+        "epoch 2 · step 8 · prompt 2", "epoch 3 · step 12 · prompt 1", "epoch 3 · step 12 · prompt 2"]
+    assert run_view.sample_grid(status, "ja")["value"][0][1] == "エポック 1 · ステップ 4 · プロンプト 1"
+
+
 def test_a_stopped_run_says_press_resume_and_claims_no_missing_samples(tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
@@ -193,3 +206,24 @@ def test_generate_draws_one_progress_bar_on_its_gallery(tmp_path, tiny_base_path
     (generate,) = [d for d in config["dependencies"] if d.get("api_name") == "generate"]
     gallery = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "gen-gallery")
     assert generate["show_progress_on"] == [gallery]
+
+
+def test_sdxl_presets_are_offered_and_the_base_note_names_the_family(tmp_path):
+    from lora_studio.ui.i18n import tr
+    from lora_studio.ui.train_form import base_kind_of, compose_base, family_note, preset_choices
+
+    choices = dict((value, label) for label, value in preset_choices(StudioPaths.at(tmp_path)))
+    assert {"quickstart-sdxl", "character-sdxl-12gb", "character-sdxl-8gb"} <= set(choices)
+    assert tr("en", choices["character-sdxl-12gb"].key) == "character SDXL, 12 GB GPU"
+    assert tr("ja", choices["character-sdxl-8gb"].key) == "キャラクター SDXL（8 GB の GPU）"
+    for preset in ("character-sdxl-12gb", "character-sdxl-8gb"):
+        cfg = load_config(preset_folder() / f"{preset}.yaml")
+        assert cfg.dataset.resolution == 1024 and cfg.train.gradient_checkpointing
+        assert cfg.train.mixed_precision == "bf16" and not cfg.dataset.shuffle_tags  # embeddings cached
+    assert load_config(preset_folder() / "character-sdxl-8gb.yaml").train.optimizer == "adamw8bit"
+    assert base_kind_of("tiny-sdxl") == ("tiny", "tiny-sdxl") and compose_base("tiny", "tiny-sdxl") == "tiny-sdxl"
+    assert compose_base("tiny", "") == "tiny"
+    assert "**SDXL**" in family_note("Laxhar/noobai-XL-1.1", "en") and "1024 px" in family_note("Laxhar/noobai-XL-1.1", "en")
+    assert "v 予測" in family_note("Laxhar/noobai-XL-Vpred-1.0", "ja")
+    assert family_note("stable-diffusion-v1-5/stable-diffusion-v1-5", "en").startswith("Detected: **Stable Diffusion 1.x**")
+    assert family_note("missing/file.safetensors", "en") == ""

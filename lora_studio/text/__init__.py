@@ -4,6 +4,8 @@
     core.py    errors and warnings of the library (config, data, models, lora, generate, train, jobs...)
       lesson_errors.py  ... of the lesson (its config, photos, download), part of core's table
       tagging.py        ... of automatic tagging, and the studio's tag panel (part of core's and studio's tables)
+      sdxl.py           ... of SDXL bases, and the studio's SDXL presets and base notes (likewise)
+      compare.py        ... of the adapter comparison, and the studio's Compare tab (likewise)
     studio.py  the studio's labels, help texts and server-side messages
     lesson.py  the lesson's lines and explanations
     help.py    the training settings' explanations in Japanese (the English ones are the fields' `help`)

@@ -6,7 +6,9 @@ Keys are `<area>.<what>`; the Japanese is written for a beginner (what happened,
 
 from __future__ import annotations
 
+from .compare import COMPARE_ERRORS
 from .lesson_errors import LESSON_ERRORS
+from .sdxl import SDXL_ERRORS
 from .tagging import TAGGER_ERRORS
 
 CORE: dict[str, tuple[str, str]] = {
@@ -165,9 +167,9 @@ CORE: dict[str, tuple[str, str]] = {
                        "ダウンロードもできません（{kind}）。インターネットにつながるコンピューターで一度ダウンロードするか、"
                        "'base' にローカルの diffusers フォルダーか .safetensors ファイルを指定してください。"
                        "オフラインで流れだけ試すなら base=tiny にします。"),
-    "models.base_empty": ("'base' is empty; give a hub id, a local folder, a .safetensors file, or tiny",
-                          "'base' が空です。Hub ID、ローカルのフォルダー、.safetensors ファイル、または tiny を"
-                          "指定してください"),
+    "models.base_empty": ("'base' is empty; give a hub id, a local folder, a .safetensors file, or tiny / tiny-sdxl",
+                          "'base' が空です。Hub ID、ローカルのフォルダー、.safetensors ファイル、または tiny / "
+                          "tiny-sdxl を指定してください"),
     "models.no_model_index": ("base folder '{path}' has no model_index.json; it must be a diffusers pipeline folder "
                               "(or pass a single .safetensors checkpoint file)",
                               "ベースのフォルダー '{path}' に model_index.json がありません。diffusers のパイプラインの"
@@ -179,15 +181,21 @@ CORE: dict[str, tuple[str, str]] = {
                       "ベース '{path}' は pickle 形式のチェックポイントで、読み込むとプログラムを実行できてしまいます。"
                       ".safetensors に変換するか、信頼できるファイルなら allow_pickle: true にしてください。"),
     "models.unknown_base": ("base '{base}' is neither an existing folder, a checkpoint file, a hub id (owner/name), "
-                            "nor 'tiny'",
+                            "nor 'tiny' / 'tiny-sdxl'",
                             "ベース '{base}' は、あるフォルダーでも、チェックポイントファイルでも、Hub ID（owner/name）"
-                            "でも 'tiny' でもありません"),
-    "models.single_file_failed": ("could not load single-file checkpoint '{path}': {detail}. Offline, diffusers needs "
-                                  "the configs of stable-diffusion-v1-5 in the Hugging Face cache once; or convert the "
-                                  "checkpoint to a diffusers folder on a machine with internet.",
-                                  "チェックポイント '{path}' を読み込めませんでした（{detail}）。オフラインでは、diffusers "
-                                  "に stable-diffusion-v1-5 の設定ファイルが Hugging Face のキャッシュに一度必要です。"
-                                  "またはインターネットにつながるコンピューターで diffusers のフォルダーに変換してください。"),
+                            "でも 'tiny' / 'tiny-sdxl' でもありません"),
+    "models.single_file_failed": ("could not load single-file checkpoint '{path}' ({family}): {detail}. diffusers needs "
+                                  "the small config files (json and tokenizer files, no weights) of '{repo}' once: "
+                                  "with internet they are fetched by themselves; offline, run `huggingface-cli "
+                                  "download {repo} --exclude '*.safetensors' '*.bin' '*.ckpt' '*.onnx*' '*.msgpack'` "
+                                  "on a machine with internet and copy its Hugging Face cache here, or convert the "
+                                  "checkpoint to a diffusers folder.",
+                                  "チェックポイント '{path}'（{family}）を読み込めませんでした（{detail}）。diffusers には "
+                                  "'{repo}' の小さな設定ファイル（json とトークナイザーのファイル。重みは不要）が一度"
+                                  "必要です。インターネットがあれば自動で取得します。オフラインなら、インターネットに"
+                                  "つながるコンピューターで `huggingface-cli download {repo} --exclude '*.safetensors' "
+                                  "'*.bin' '*.ckpt' '*.onnx*' '*.msgpack'` を実行して Hugging Face のキャッシュをここへ"
+                                  "コピーするか、チェックポイントを diffusers のフォルダーに変換してください。"),
     # ---- lora.py: adapters
     "lora.bad_targets": ("lora.targets: {value!r} is not allowed; choose one of: {allowed}",
                          "lora.targets: {value!r} は使えません。次から選んでください: {allowed}"),
@@ -241,10 +249,10 @@ CORE: dict[str, tuple[str, str]] = {
                                       "loaded",
                                       "LoRA ファイル '{path}' は .safetensors ファイルではありません。読み込むのは "
                                       "safetensors のアダプターだけです"),
-    "generate.lora_load_failed": ("could not load LoRA '{path}' into base: {detail}. Is it a LoRA for this base "
-                                  "(SD 1.x/2.x) in kohya or diffusers format?",
-                                  "LoRA '{path}' をベースに読み込めませんでした（{detail}）。このベース（SD 1.x/2.x）用の、"
-                                  "kohya 形式か diffusers 形式の LoRA ですか？"),
+    "generate.lora_load_failed": ("could not load LoRA '{path}' into the base ({family}): {detail}. Is it a LoRA for "
+                                  "this base's family in kohya or diffusers format?",
+                                  "LoRA '{path}' をベース（{family}）に読み込めませんでした（{detail}）。このベースの系統"
+                                  "用の、kohya 形式か diffusers 形式の LoRA ですか？"),
     # ---- atomic.py, checkpoints.py, runlog.py, training_setup.py, train.py: writing a run
     "io.failure": ("{failure}", "{failure}"),  # a write failure on its own (text: io.write_failed*)
     "io.write_failed": ("could not write {what} '{path}': {advice}", "{what} '{path}' を書き込めませんでした: {advice}"),
@@ -367,4 +375,4 @@ CORE: dict[str, tuple[str, str]] = {
     "jobs.not_started": ("the trainer did not start; see {log}", "学習のプロセスが始まりませんでした。{log} を見てください"),
 }
 
-CORE |= LESSON_ERRORS | TAGGER_ERRORS  # text/lesson_errors.py, text/tagging.py
+CORE |= LESSON_ERRORS | TAGGER_ERRORS | SDXL_ERRORS | COMPARE_ERRORS  # text/lesson_errors.py, tagging.py, sdxl.py, compare.py

@@ -7,6 +7,8 @@ The English messages are the ones the API has always returned. The library's own
 
 from __future__ import annotations
 
+from .compare import COMPARE_STUDIO
+from .sdxl import SDXL_STUDIO
 from .tagging import TAGGER_STUDIO
 
 STUDIO: dict[str, tuple[str, str]] = {
@@ -87,9 +89,11 @@ STUDIO: dict[str, tuple[str, str]] = {
                  "いつでも戻ってこられます。"),
     "tr_preset": ("Preset", "プリセット"),
     "tr_preset_info": ("Quick test: the offline tiny model, about a minute on a CPU (its pictures are noise). "
-                       "Character: a real Stable Diffusion 1.5 training on a GPU.",
+                       "Character: a real Stable Diffusion 1.5 training on a GPU. Character SDXL: SDXL 1.0, Illustrious, "
+                       "NoobAI or Pony on a 12 GB or 8 GB GPU.",
                        "お試し: オフラインの tiny モデルで、CPU でも約 1 分（画像はノイズになります）。"
-                       "キャラクター: GPU で Stable Diffusion 1.5 を本格的に学習します。"),
+                       "キャラクター: GPU で Stable Diffusion 1.5 を本格的に学習します。キャラクター SDXL: SDXL 1.0・"
+                       "Illustrious・NoobAI・Pony を 12 GB か 8 GB の GPU で学習します。"),
     "preset_quickstart": ("quick test (tiny, offline)", "お試し（tiny・オフライン）"),
     "preset_character-8gb": ("character, 8 GB GPU", "キャラクター（8 GB の GPU）"),
     "preset_character-best": ("character, best quality", "キャラクター（最高品質）"),
@@ -110,7 +114,8 @@ STUDIO: dict[str, tuple[str, str]] = {
     "base_file_note": ("A single checkpoint file such as a Civitai model (.safetensors).",
                        "Civitai のモデルのような単一のチェックポイントファイル（.safetensors）。"),
     "tr_base_path": ("Hub id, folder or file", "Hub ID・フォルダー・ファイル"),
-    "tr_base_path_info": ("Not needed for tiny.", "tiny では不要です。"),
+    "tr_base_path_info": ("Not needed for tiny (type tiny-sdxl for the SDXL-shaped test model).",
+                          "tiny では不要です（SDXL の形のテスト用モデルは tiny-sdxl と入力）。"),
     "tr_length": ("Train for", "学習の長さ"),
     "tr_length_info": ("A number of steps, or of epochs (passes over the dataset).",
                        "ステップ数、またはエポック数（データセットを何周するか）。"),
@@ -372,4 +377,4 @@ STUDIO: dict[str, tuple[str, str]] = {
                      "--auth は user:password の形にしてください（どちらも空にはできません）"),
 }
 
-STUDIO |= TAGGER_STUDIO  # the tag panel's texts: text/tagging.py
+STUDIO |= TAGGER_STUDIO | SDXL_STUDIO | COMPARE_STUDIO  # text/tagging.py, text/sdxl.py, text/compare.py

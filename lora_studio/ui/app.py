@@ -13,7 +13,7 @@ import gradio as gr
 
 from ..errors import UserError
 from ..jobs import Jobs
-from . import dataset_tab, generate_tab, lesson_tab, train_tab
+from . import compare_tab, dataset_tab, generate_tab, lesson_tab, train_tab
 from .common import Studio
 from .i18n import I18N, tr
 from .paths import StudioPaths
@@ -94,7 +94,7 @@ BROWSER_LANGUAGE_JS = "async (x) => {" + _LOCALE_JS + """
   relabelUploads();
   return choice;
 }"""
-TAB_KEYS = ("tab_dataset", "tab_train", "tab_generate", "tab_lesson")
+TAB_KEYS = ("tab_dataset", "tab_train", "tab_compare", "tab_generate", "tab_lesson")
 
 
 def build_app(root: str | Path = ".") -> gr.Blocks:
@@ -108,16 +108,18 @@ def build_app(root: str | Path = ".") -> gr.Blocks:
             switch = gr.Radio([("English", "en"), ("日本語", "ja")], value="en", show_label=False, container=False,
                               elem_id="lang-switch", scale=0, min_width=200)
         gr.Markdown(I18N("intro"))
-        with gr.Tabs():
+        with gr.Tabs() as tab_set:
             with gr.Tab(I18N("tab_dataset"), id="dataset", elem_id="tab-dataset") as dataset_page:
                 dataset = dataset_tab.build(studio)
             with gr.Tab(I18N("tab_train"), id="train", elem_id="tab-train") as train_page:
                 train = train_tab.build(studio, follow=(dataset.current, dataset.trigger))
+            with gr.Tab(I18N("tab_compare"), id="compare", elem_id="tab-compare") as compare_page:
+                compare = compare_tab.build(studio)
             with gr.Tab(I18N("tab_generate"), id="generate", elem_id="tab-generate") as generate_page:
                 generate = generate_tab.build(studio)
             with gr.Tab(I18N("tab_lesson"), id="lesson", elem_id="tab-lesson") as lesson_page:
                 plots = lesson_tab.build(studio)
-        tabs = [dataset_page, train_page, generate_page, lesson_page]
+        tabs = [dataset_page, train_page, compare_page, generate_page, lesson_page]
         plots.append((train.loss_plot, None, "ax_step", "ax_loss"))
 
         def relabel(code: str):
@@ -137,9 +139,15 @@ def build_app(root: str | Path = ".") -> gr.Blocks:
             lambda: ("", "", train_tab.REDRAW), None, [dataset.message, train.message, train.signature], **private)
         demo.load(relabel, [switch], relabelled, js=BROWSER_LANGUAGE_JS, **private).then(
             dataset.first, [dataset.name], [dataset.name], **private).then(**show_dataset).then(**show_train).then(
-            generate["refresh"], None, generate["refresh_outputs"], **private)
+            generate["refresh"], None, generate["refresh_outputs"], **private).then(
+            compare.refresh, None, compare.refresh_outputs, **private)
         train_page.select(**show_train)
-        generate_page.select(generate["refresh"], None, generate["refresh_outputs"], **private)
+        compare_page.select(compare.refresh, None, compare.refresh_outputs, **private)
+        generate_page.select(generate["refresh"], generate["refresh_inputs"], generate["refresh_outputs"], **private)
+        # A picture's adapter, strength and prompt go to the Generate tab's first slot, which then opens.
+        compare.send.click(compare.send_fn, compare.send_inputs, generate["send_targets"], **private).success(
+            generate["refresh"], generate["refresh_inputs"], generate["refresh_outputs"], **private).then(
+            lambda: gr.Tabs(selected="generate"), None, [tab_set], **private)
     demo.studio_paths = paths  # for launch_app and the tests
     return demo
 

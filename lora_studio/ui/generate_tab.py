@@ -13,7 +13,7 @@ from ..config import SAMPLERS, read_yaml
 from ..data import parse_tags
 from ..errors import UserError
 from ..generate import GenerateConfig
-from ..models import TINY, is_tiny
+from ..models import TINY, TINY_SDXL, is_tiny
 from .common import Studio, readable_errors
 from .i18n import I18N, StudioError, tr
 from .train_tab import suggested_tags
@@ -127,7 +127,7 @@ def build(studio: Studio) -> dict:
         pictures = [(str(p), caption(p, lang)) for p in written]
         text = tr(lang, "gen_done", n=len(written), folder=studio.paths.generated)
         if is_tiny(base):
-            text += f"\n\nℹ️ {tr(lang, 'models.tiny_note')}"
+            text += f"\n\nℹ️ {tr(lang, 'models.tiny_sdxl_note' if base == TINY_SDXL else 'models.tiny_note')}"
         files = [str(p) for p in written]
         return pictures, files, _params(written[0]) if written else "", text, files
 
@@ -145,9 +145,16 @@ def build(studio: Studio) -> dict:
         return run_base, gr.update(choices=tags, value=[]), tags
 
     @readable_errors
-    def refresh_adapters():
+    def refresh_adapters(current: str | None = None):
+        """Fresh choices; an adapter already chosen (e.g. sent from the Compare tab, maybe a per-epoch one) stays."""
         choices = adapter_choices(studio)
-        first = choices[0][1] if choices else None
+        try:
+            kept = str(_adapter_path(studio, current)) if current else None
+        except UserError:
+            kept = None
+        if kept and kept not in [value for _, value in choices]:
+            choices.append((f"{Path(kept).parent.name} / {Path(kept).name}", kept))
+        first = kept or (choices[0][1] if choices else None)
         return [gr.update(choices=choices, value=first)] + [gr.update(choices=choices) for _ in range(SLOTS - 1)]
 
     @readable_errors
@@ -164,4 +171,5 @@ def build(studio: Studio) -> dict:
     adapters[0].change(pick_adapter, [adapters[0], lang], [base, suggestions, offered], api_visibility="private")
     suggestions.input(merge_suggestions, [prompt, suggestions, offered], [prompt], api_visibility="private")
     gallery.select(select_image, [shown], [params], api_visibility="private")
-    return {"refresh": refresh_adapters, "refresh_outputs": adapters}
+    return {"refresh": refresh_adapters, "refresh_inputs": [adapters[0]], "refresh_outputs": adapters,
+            "send_targets": [adapters[0], slots[1], prompt]}  # what the Compare tab fills in

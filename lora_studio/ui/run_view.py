@@ -121,12 +121,33 @@ def plot_titles(lang: str, plots: list[tuple[gr.LinePlot, str | None, str, str]]
             for _, t, x, y in plots]
 
 
+_SAMPLE_NAME = re.compile(r"^step(\d+)_(\d+)$")  # samples/step000400_1.png: step 400, the second prompt
+
+
+def sample_grid(status: RunStatus, lang: str) -> Any:
+    """The samples as a grid: one row per sampled step (labelled with its epoch), one column per prompt, so a
+    prompt's pictures line up down a column and overtraining shows while it happens."""
+    found = sorted((int(m.group(1)), int(m.group(2)), p) for p in status.samples
+                   if (m := _SAMPLE_NAME.match(p.stem)))
+    epochs = sorted((int(m["step"]), int(m["epoch"])) for m in status.metrics if "step" in m and "epoch" in m)
+
+    def epoch_at(step: int) -> Any:
+        before = [e for s, e in epochs if s <= step]
+        return before[-1] if before else "?"
+
+    items = [(str(p), tr(lang, "st_sample_caption", epoch=epoch_at(step), step=step, prompt=index + 1))
+             for step, index, p in found]
+    columns = max((index for _, index, _ in found), default=0) + 1
+    # One prompt: its epochs run along a row instead of one huge picture per line.
+    return gr.update(value=items, columns=columns if columns > 1 else 6)
+
+
 def render(status: RunStatus | None, lang: str) -> tuple:
     """(progress, state message, loss plot, samples, log) for one run, or for no run yet."""
     if status is None:
         return "", tr(lang, "st_none"), None, [], ""
-    samples = [(str(p), p.stem) for p in status.samples]
-    return progress_html(status, lang), state_message(status, lang), loss_plot(status), samples, log_text(status, lang)
+    return (progress_html(status, lang), state_message(status, lang), loss_plot(status), sample_grid(status, lang),
+            log_text(status, lang))
 
 
 def adapters_html(files: list[str], lang: str) -> str:

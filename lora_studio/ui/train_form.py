@@ -13,7 +13,7 @@ import gradio as gr
 from ..config import TrainConfig, config_fields, load_config, load_dataclass, set_dotted, to_dict
 from ..data import scan_dataset
 from ..errors import DatasetError, UserError
-from ..models import SINGLE_FILE_SUFFIXES, TINY
+from ..models import PICKLE_SUFFIXES, SINGLE_FILE_SUFFIXES, TINY, TINY_BASES
 from ..steps import plan_steps
 from .i18n import I18N, TEXT, StudioError, help_key, say, tr
 from .paths import StudioPaths
@@ -167,8 +167,8 @@ class TrainForm:
 
 
 def base_kind_of(base: str) -> tuple[str, str]:
-    if base == TINY:
-        return "tiny", ""
+    if base in TINY_BASES:
+        return "tiny", "" if base == TINY else base
     path = Path(base).expanduser()
     if path.suffix.lower() in SINGLE_FILE_SUFFIXES:
         return "file", base
@@ -179,11 +179,28 @@ def base_kind_of(base: str) -> tuple[str, str]:
 
 def compose_base(kind: str, path: str) -> str:
     if kind == "tiny":
-        return TINY
+        return path.strip() if (path or "").strip() in TINY_BASES else TINY
     path = (path or "").strip()
     if not path:
         raise StudioError("tr_base_missing")
     return path
+
+
+def family_note(base: str, lang: str) -> str:
+    """What the typed base is (family, native size, prediction type), from its name, folder or file header
+    (no weights read); "" while it cannot be told yet."""
+    from ..families import detect_family
+
+    base = (base or "").strip()
+    if not base or Path(base).suffix.lower() in PICKLE_SUFFIXES:  # the studio never opens pickle files
+        return ""
+    try:
+        family = detect_family(base)
+    except UserError:
+        return ""
+    note = tr(lang, "base_family_note", family=family.label, resolution=family.resolution,
+              prediction=tr(lang, f"prediction_{family.prediction_type}"))
+    return f"{note} {tr(lang, 'base_sdxl_hint')}" if family.xl else note
 
 
 def load_preset(paths: StudioPaths, preset: str) -> TrainConfig:

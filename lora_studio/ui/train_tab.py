@@ -14,13 +14,22 @@ from ..checkpoints import CHECKPOINT_DIR, TRAINER_STATE
 from ..config import TrainConfig, load_config, load_dataclass, read_yaml, set_dotted
 from ..errors import UserError
 from ..launch import check_before_launch
+from ..models import TINY_SDXL
 from ..sample_data import ensure_sample_dataset
 from . import dataset_store as store
 from .common import Studio, message_of, readable_errors
 from .i18n import I18N, StudioError, tr
 from .paths import links_in, list_datasets
 from .run_view import LOG_LINES, SCROLL_LOG_JS, adapters_html, render, runs_table
-from .train_form import TrainForm, arithmetic, field_error, load_preset, preset_choices
+from .train_form import (
+    TrainForm,
+    arithmetic,
+    compose_base,
+    family_note,
+    field_error,
+    load_preset,
+    preset_choices,
+)
 
 POLL_S = 2.0
 REDRAW = "redraw"  # a signature no run has: the next poll draws the page, also "no training yet"
@@ -168,10 +177,11 @@ def build(studio: Studio, follow: tuple[gr.State, gr.Textbox]) -> TrainTab:
 
     def _base_note(kind: str, path: str, lang: str) -> str:
         if kind == "tiny":
-            return f"ℹ️ {tr(lang, 'models.tiny_note')}"
+            note = "models.tiny_sdxl_note" if compose_base(kind, path) == TINY_SDXL else "models.tiny_note"
+            return f"ℹ️ {tr(lang, note)}"
         if kind and not (path or "").strip():
             return f"⚠️ {tr(lang, 'tr_base_missing')}"
-        return tr(lang, f"base_{kind}_note") if kind else ""
+        return " ".join(filter(None, [tr(lang, f"base_{kind}_note") if kind else "", family_note(path, lang)]))
 
     def _has_pictures(dataset: str) -> bool:
         folder = paths.datasets / dataset
