@@ -213,3 +213,33 @@ def test_the_hardening_and_tagger_errors_read_in_japanese(tmp_path):
         TagOptions(mode="merge").check()
     assert str(caught.value) == "mode 'merge' is unknown: use one of add, replace, keep"
     assert caught.value.render("ja") == "モード 'merge' はありません。次から選んでください: add, replace, keep"
+
+
+def test_the_comparison_and_sdxl_errors_read_in_japanese(tmp_path):
+    from lora_studio.compare import CompareOptions, plan
+    from lora_studio.errors import BaseModelError
+    from lora_studio.families import checkpoint_keys, family_from_checkpoint_keys
+    from lora_studio.scores import resolve_scorer
+
+    with pytest.raises(UserError) as caught:
+        CompareOptions(strengths=[9.0]).validate()
+    assert str(caught.value) == "strength 9.0 is out of range; use numbers between 0 and 2 such as 0.8"
+    assert caught.value.render("ja") == "強さ 9.0 は範囲外です。0.8 のような 0 から 2 の数にしてください"
+    with pytest.raises(UserError) as caught:
+        plan(tmp_path, CompareOptions())
+    assert str(caught.value) == f"'{tmp_path}' is not a run folder (no config.yaml); pass outputs/<run>"
+    assert caught.value.render("ja").startswith(f"'{tmp_path}' は実行のフォルダーではありません")
+    with pytest.raises(UserError) as caught:
+        resolve_scorer("best", "tiny")
+    assert str(caught.value) == "scorer 'best' is unknown; choose one of: auto, real, tiny"
+    assert caught.value.render("ja") == "スコアのモデル 'best' はありません。次から選んでください: auto, real, tiny"
+    with pytest.raises(BaseModelError) as caught:
+        family_from_checkpoint_keys({"model.diffusion_model.input_blocks.0.0.weight"})
+    assert str(caught.value).startswith("the checkpoint is not a Stable Diffusion 1.x, 2.x or SDXL checkpoint")
+    assert caught.value.render("ja").startswith("このチェックポイント は Stable Diffusion 1.x・2.x・SDXL の")
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"not a safetensors file")
+    with pytest.raises(BaseModelError) as caught:
+        checkpoint_keys(broken)
+    assert str(caught.value).startswith(f"base checkpoint '{broken}' is not a readable .safetensors file: ")
+    assert caught.value.render("ja").startswith(f"ベースのチェックポイント '{broken}' は読み込める .safetensors")
