@@ -51,11 +51,9 @@ def test_a_run_that_failed_with_a_message_exits_2(monkeypatch, tmp_path, tiny_ba
 
 
 def test_the_checks_run_once_per_launch(monkeypatch, tmp_path, tiny_base_path):
-    from lora_studio import training_setup
-
     calls = []
-    real = training_setup.preflight
-    monkeypatch.setattr(training_setup, "preflight", lambda cfg: calls.append(cfg.name) or real(cfg))
+    real = launch.preflight
+    monkeypatch.setattr(launch, "preflight", lambda cfg: calls.append(cfg.name) or real(cfg))
     seen = tmp_path / "env.txt"
     trainer = ("import os, pathlib, sys; "
                f"pathlib.Path(sys.argv[1]).write_text(os.environ.get({launch.CHECKED_ENV!r}, 'unset'))")
