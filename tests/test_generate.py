@@ -223,3 +223,12 @@ def test_each_denoising_step_is_reported_and_changes_nothing(pipe, tmp_path):
     with_progress = one(generate(config(tmp_path, seed=3, steps=4), pipe=pipe, on_step=lambda *a: told.append(a)))
     assert told == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert np.array_equal(with_progress, one(generate(config(tmp_path, seed=3, steps=4), pipe=pipe)))
+
+
+def test_one_function_writes_the_png_and_its_parameters(tmp_path):
+    from lora_studio.generate import png_bytes, save_png
+
+    image = Image.new("RGB", (8, 8), (200, 10, 10))
+    path = save_png(image, "a cat\nSteps: 1, Seed: 5", tmp_path, 5)
+    assert path.name == "00000-5.png" and path.read_bytes() == png_bytes(image, "a cat\nSteps: 1, Seed: 5")
+    assert Image.open(path).text == {"parameters": "a cat\nSteps: 1, Seed: 5"}

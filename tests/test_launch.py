@@ -77,3 +77,19 @@ def test_a_trainer_started_by_a_launcher_does_not_check_again(monkeypatch, sampl
     monkeypatch.delenv(launch.CHECKED_ENV)  # `accelerate launch -m lora_studio.train` by hand: the trainer checks
     with pytest.raises(AssertionError, match="preflight ran again"):
         train_module.train(cfg)
+
+
+@pytest.mark.parametrize("setting, package", [("train.optimizer=adamw8bit", "bitsandbytes"),
+                                              ("train.tensorboard=true", "tensorboard")])
+def test_a_setting_whose_package_is_missing_is_named_before_launch(monkeypatch, tmp_path, tiny_base_path, setting,
+                                                                    package):
+    import importlib.util
+
+    from lora_studio.config import load_config
+    from lora_studio.errors import ConfigError
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == package else real(name, *a))
+    cfg = load_config(None, ["base=tiny", f"output_dir={tmp_path / 'run'}", setting])
+    with pytest.raises(ConfigError, match=f"{setting.split('=')[0]}.*pip install {package}"):
+        launch.preflight(cfg)
