@@ -193,7 +193,7 @@ def _train(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, 
 
 
 def _set_up(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, stop_signal: _StopSignal) -> _Run:
-    """Checks, dataset and step plan, base model, caches, adapter with optimizer, and the step function."""
+    """Checks, dataset and step plan, base model, caches, and the adapter with its optimizer and LR schedule."""
     main = accelerator.is_main_process
     if os.environ.get(CHECKED_ENV) != "1":  # `accelerate launch -m lora_studio.train` directly: check here
         preflight(cfg)

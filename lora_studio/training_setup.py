@@ -1,6 +1,7 @@
 """A training run's setup, in the order it happens (as torchtune's recipes do): the accelerator, the base model,
 the latent and caption caches, the adapter with its optimizer and LR schedule, and the resume point.
-The loop in train.py reads these pieces and nothing flows back."""
+The loop in train.py reads these pieces and nothing flows back. (Also: library logging kept quiet, for the
+trainer and the CLI.)"""
 
 from __future__ import annotations
 
