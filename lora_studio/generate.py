@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from .atomic import atomic_path
+from .atomic import write_bytes_atomic
 from .config import DEFAULT_NEGATIVE_PROMPT, SAMPLERS
 from .errors import ConfigError, UserError
 from .fast_generate import graphed_unet
@@ -369,8 +369,7 @@ def _next_number(folder: Path) -> int:
 
 
 def png_bytes(image, params: str) -> bytes:
-    """The PNG of `image` with its generation settings in the `parameters` text chunk, as A1111 writes them.
-    Every picture lora-studio writes (generated, training samples, comparison cells) goes through here."""
+    """`image` as PNG with A1111's `parameters` text chunk: every picture lora-studio writes goes through here."""
     from PIL.PngImagePlugin import PngInfo
 
     info = PngInfo()
@@ -386,8 +385,7 @@ def save_png(image, params: str, folder: Path, seed: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     with _write_lock:
         path = folder / f"{_next_number(folder):05d}-{seed}.png"
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(data)
+        write_bytes_atomic(path, data)
     return path
 
 

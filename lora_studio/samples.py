@@ -14,6 +14,13 @@ from .generate import png_bytes
 from .models import place
 
 
+def sample_due(cfg: TrainConfig, step: int, finished_epoch: int | None) -> bool:
+    """Whether sample.every_n_steps or sample.every_n_epochs (with the epoch this step finished) asks for samples."""
+    s = cfg.sample
+    by_step = bool(s.every_n_steps) and step % s.every_n_steps == 0
+    return by_step or bool(finished_epoch and s.every_n_epochs and finished_epoch % s.every_n_epochs == 0)
+
+
 def default_sample_prompt(cfg: TrainConfig, tag_counts: dict[str, int]) -> str:
     """The trigger word plus the dataset's most frequent tags: what a user would type first."""
     tags = [cfg.dataset.trigger_word] if cfg.dataset.trigger_word else []

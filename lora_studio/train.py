@@ -31,7 +31,7 @@ from .launch import CHECKED_ENV, preflight
 from .loss import diffusion_loss
 from .models import tiny_note
 from .runlog import RunLog, clear_stop, stop_requested
-from .samples import sample_images
+from .samples import sample_due, sample_images
 from .steps import StepPlan, plan_steps, step_generator, step_rng
 from .training_setup import (
     BaseModel,
@@ -324,7 +324,7 @@ def _after_step(run: _Run, pos: _Position, flags: torch.Tensor, epoch_batches: i
     every = cfg.train.checkpoint_every_n_steps
     if every and pos.step % every == 0 and not done:
         _save_checkpoint(run, pos.step, *next_batch)
-    if _sample_due(cfg, pos.step, finished_epoch) and not done:
+    if sample_due(cfg, pos.step, finished_epoch) and not done:
         _sample(run, pos.step)
     return done
 
@@ -359,12 +359,6 @@ def _finish(run: _Run, pos: _Position) -> TrainResult:
             log.info("try it: lora-studio generate --base %s --lora %s --prompt \"%s\"", cfg.base, adapter,
                      cfg.dataset.trigger_word or "1girl")
     return TrainResult(adapter, pos.state, pos.step, accelerator.num_processes, accelerator.unwrap_model(run.unet))
-
-
-def _sample_due(cfg: TrainConfig, step: int, finished_epoch: int | None) -> bool:
-    s = cfg.sample
-    by_step = bool(s.every_n_steps) and step % s.every_n_steps == 0
-    return by_step or bool(finished_epoch and s.every_n_epochs and finished_epoch % s.every_n_epochs == 0)
 
 
 def _progress(enabled: bool, total: int, initial: int):

@@ -4,7 +4,7 @@ import torch
 from PIL import Image
 
 from lora_studio.config import load_config
-from lora_studio.samples import default_sample_prompt, sample_images
+from lora_studio.samples import default_sample_prompt, sample_due, sample_images
 
 
 def test_the_default_prompt_is_the_trigger_word_and_the_most_frequent_tags():
@@ -26,3 +26,11 @@ def test_samples_carry_their_parameters_and_leave_the_model_as_training_had_it(t
             assert image.text["parameters"].startswith(prompt) and "Seed: 3" in image.text["parameters"]
     assert unet.training  # back to training mode
     assert next(tiny_pipe.vae.parameters()).device.type == "cpu"
+
+
+def test_samples_are_due_by_step_or_by_finished_epoch():
+    cfg = load_config(None, ["sample.every_n_steps=4", "sample.every_n_epochs=2"])
+    assert [step for step in range(1, 10) if sample_due(cfg, step, None)] == [4, 8]
+    assert sample_due(cfg, 5, finished_epoch=2) and not sample_due(cfg, 5, finished_epoch=3)
+    never = load_config(None, ["sample.every_n_steps=0", "sample.every_n_epochs=0"])
+    assert not any(sample_due(never, step, step) for step in range(1, 10))
