@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import SD15_UNET, environment, fmt, markdown_table, write_json  # noqa: E402
 
 from lora_studio.fast_generate import graphed_unet, release_graphs  # noqa: E402
-from lora_studio.generate import GenerateConfig, build_scheduler, generate_images, unload_loras  # noqa: E402
+from lora_studio.generate import GenerateConfig, generate_images, sampler_scheduler, unload_loras  # noqa: E402
 from lora_studio.graph_runner import EagerReplay  # noqa: E402
 from lora_studio.lora import resolve_targets, to_kohya  # noqa: E402
 
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# generate on {environment()}, {size} px, {args.steps} steps, CFG 7, euler_a", flush=True)
 
     def diffusers_call():
-        pipe.scheduler = build_scheduler("euler_a", base_config)
+        pipe.scheduler = sampler_scheduler("euler_a", base_config)
         return pipe(prompt=PROMPT, negative_prompt=NEGATIVE, num_inference_steps=args.steps, guidance_scale=7.0,
                     width=size, height=size, generator=torch.Generator("cpu").manual_seed(1)).images[0]
 

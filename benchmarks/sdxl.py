@@ -34,8 +34,9 @@ from common import environment, fmt, markdown_table, write_json  # noqa: E402
 from lora_studio.config import load_config  # noqa: E402
 from lora_studio.lora import add_lora  # noqa: E402
 from lora_studio.loss import diffusion_loss  # noqa: E402
+from lora_studio.optim import build_optimizer  # noqa: E402
 from lora_studio.steps import step_generator  # noqa: E402
-from lora_studio.training_setup import build_optimizer, make_accelerator  # noqa: E402
+from lora_studio.training_setup import make_accelerator  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 COLUMNS = ["method", "LoRA", "ckpt", "optimizer", "step ms", "images/s", "x baseline", "peak GiB", "target GiB", "check"]

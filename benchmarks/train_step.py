@@ -35,8 +35,9 @@ from lora_studio.config import load_config  # noqa: E402
 from lora_studio.fast_step import TrainStep  # noqa: E402
 from lora_studio.graph_runner import EagerReplay  # noqa: E402
 from lora_studio.lora import add_lora, resolve_targets  # noqa: E402
+from lora_studio.optim import build_lr_schedule, build_optimizer  # noqa: E402
 from lora_studio.steps import step_generator  # noqa: E402
-from lora_studio.training_setup import build_optimizer, build_scheduler, make_accelerator  # noqa: E402
+from lora_studio.training_setup import make_accelerator  # noqa: E402
 
 COLUMNS = ["targets", "rank", "batch", "method", "step ms", "images/s", "peak alloc GiB", "peak reserved GiB",
            "TFLOP/s", "x baseline", "first step s", "check"]
@@ -114,7 +115,7 @@ class Runner:
         else:  # the trainer's CPU optimizer is not fused; the simulated graph path needs the fused one
             optimizer = torch.optim.AdamW(params, lr=cfg.train.learning_rate, weight_decay=cfg.train.weight_decay,
                                           fused=True)
-        lr_scheduler = build_scheduler(cfg, optimizer, 10_000)
+        lr_scheduler = build_lr_schedule(cfg, optimizer, 10_000)
         unet, optimizer = accelerator.prepare(unet, optimizer)
         runner = None if b.cuda or mode == "eager" else EagerReplay()
         step_obj = TrainStep(unet, optimizer, params, sd_scheduler(), cfg, prediction_type="epsilon", device=b.device,

@@ -97,7 +97,7 @@ def parse_strengths(text: str | list) -> list[float]:
 
 def default_prompts(cfg: TrainConfig, tag_counts: dict[str, int]) -> list[str]:
     """The run's sample prompts (or the sample default) plus two places its pictures never show."""
-    from .training_setup import default_sample_prompt
+    from .samples import default_sample_prompt
 
     prompts = list(cfg.sample.prompts) or [default_sample_prompt(cfg, tag_counts)]
     words = " ".join(tag_counts).lower()
@@ -148,7 +148,7 @@ def _render_cell(pipe, plan_: Plan, row: Row, column: Column, steps: int | None)
 def render(pipe, plan_: Plan, out_dir: Path, steps: int | None = None,
            on_cell: Callable[[int, int, Path], None] | None = None) -> list[list[Path]]:
     """Every cell as compare/cells/rRR-cCC.png; the base row renders each prompt once (its strength is 0)."""
-    from .training_setup import _png_bytes
+    from .generate import png_bytes
 
     cells_dir = out_dir / "cells"
     shutil.rmtree(cells_dir, ignore_errors=True)  # an earlier comparison's cells must not mix in
@@ -162,7 +162,7 @@ def render(pipe, plan_: Plan, out_dir: Path, steps: int | None = None,
                 data = paths[same].read_bytes()
             else:
                 image, params = _render_cell(pipe, plan_, row, column, steps)
-                data = _png_bytes(image, params)
+                data = png_bytes(image, params)
             try:
                 write_bytes_atomic(path, data)
             except OSError as e:

@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import gc
 import hashlib
+import io
 import json
 import logging
 import math
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from .atomic import atomic_path
+from .atomic import write_bytes_atomic
 from .config import DEFAULT_NEGATIVE_PROMPT, SAMPLERS
 from .errors import ConfigError, UserError
 from .fast_generate import graphed_unet
@@ -145,7 +146,8 @@ SCHEDULERS = {
 }
 
 
-def build_scheduler(sampler: str, base_config):
+def sampler_scheduler(sampler: str, base_config):
+    """The sampler's diffusers scheduler, built on the base's own scheduler config."""
     import diffusers
 
     if sampler not in SCHEDULERS:
@@ -330,7 +332,7 @@ def _render(pipe, cfg: GenerateConfig, hashes: str | None,
     """Run the pipe as it is (adapters already in place)."""
     seed = resolve_seed(cfg.seed)
     width, height = cfg.width or native_size(pipe), cfg.height or native_size(pipe)
-    pipe.scheduler = build_scheduler(cfg.sampler, _base_scheduler_config(pipe))
+    pipe.scheduler = sampler_scheduler(cfg.sampler, _base_scheduler_config(pipe))
     # One CPU generator per image (seed, seed+1, ... like A1111): the same seed gives the same image on any device.
     generators = [torch.Generator("cpu").manual_seed(seed + i) for i in range(cfg.batch_size)]
     with torch.no_grad(), graphed_unet(pipe.unet) if cfg.cuda_graphs else contextlib.nullcontext():
@@ -365,17 +367,24 @@ def _next_number(folder: Path) -> int:
     return max(numbers, default=-1) + 1
 
 
-def save_png(image, params: str, folder: Path, seed: int) -> Path:
-    """Write `NNNNN-<seed>.png` with the `parameters` text chunk; the number never reuses an existing file's."""
+def png_bytes(image, params: str) -> bytes:
+    """`image` as PNG with A1111's `parameters` text chunk: every picture lora-studio writes goes through here."""
     from PIL.PngImagePlugin import PngInfo
 
     info = PngInfo()
     info.add_text("parameters", params)
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", pnginfo=info)
+    return buf.getvalue()
+
+
+def save_png(image, params: str, folder: Path, seed: int) -> Path:
+    """Write `NNNNN-<seed>.png` with the `parameters` text chunk; the number never reuses an existing file's."""
+    data = png_bytes(image, params)
     folder.mkdir(parents=True, exist_ok=True)
     with _write_lock:
         path = folder / f"{_next_number(folder):05d}-{seed}.png"
-        with atomic_path(path) as tmp:
-            image.save(tmp, format="PNG", pnginfo=info)
+        write_bytes_atomic(path, data)
     return path
 
 

@@ -7,10 +7,12 @@ import os
 import shlex
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from .config import TrainConfig, load_config
 from .data import ScanResult
+from .errors import ConfigError
 
 
 def _has_accelerate_config() -> bool:
@@ -32,6 +34,29 @@ def accelerate_command(config_path: str | Path, overrides: list[str], launcher_a
             str(config_path), *overrides]
 
 
+def require_optional_packages(cfg: TrainConfig) -> None:
+    """The settings that need a package lora-studio does not install by default."""
+    import importlib.util
+
+    if cfg.train.tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise ConfigError("train.needs_tensorboard")
+    if cfg.train.optimizer == "adamw8bit" and importlib.util.find_spec("bitsandbytes") is None:
+        raise ConfigError("train.needs_bitsandbytes")
+
+
+def preflight(cfg: TrainConfig) -> None:
+    """The checks that need no model, run before a training process starts so that mistakes come back at once:
+    the base, the checkpoint to resume and its lora settings, optional packages. (The dataset is scanned too.)"""
+    from . import checkpoints as ckpt
+    from .models import check_base
+
+    check_base(cfg.base, allow_pickle=cfg.allow_pickle)
+    resume_from = ckpt.resolve_resume(cfg.run_dir.resolve(), cfg.train.resume)
+    if resume_from is not None:
+        ckpt.check_same_lora(resume_from, asdict(cfg.lora))
+    require_optional_packages(cfg)
+
+
 # Set for a trainer started by `lora-studio train` or the studio: they ran the checks, the trainer need not again.
 CHECKED_ENV = "LORA_STUDIO_CHECKED_BEFORE_LAUNCH"
 
@@ -43,7 +68,6 @@ def check_before_launch(cfg: TrainConfig) -> ScanResult:
     from .data import scan_dataset
     from .sample_data import ensure_sample_dataset
     from .steps import plan_steps
-    from .training_setup import preflight
 
     preflight(cfg)
     if ensure_sample_dataset(cfg.dataset.path):

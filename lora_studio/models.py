@@ -243,3 +243,9 @@ def pipeline_family(pipe) -> Family:
 
 def is_tiny(base: str) -> bool:
     return base in TINY_BASES
+
+
+def place(module: torch.nn.Module, device: torch.device | str, dtype: torch.dtype | None = None) -> None:
+    """Move a frozen component; cast only when the dtype really changes (diffusers warns on every cast)."""
+    current = next(module.parameters()).dtype
+    module.to(device) if dtype is None or dtype == current else module.to(device, dtype)

@@ -19,40 +19,32 @@ import torch
 
 from . import checkpoints as ckpt
 from . import epoch_adapters
+from .adapter_file import ensure_finite, save_adapter
 from .atomic import write_failure
 from .cache import LatentCache, TextEmbeddingCache
-from .conditioning import PromptEncoder, sdxl_time_ids
+from .conditioning import sdxl_time_ids
 from .config import TrainConfig, load_config, save_config
-from .data import (
-    build_caption,
-    caption_is_deterministic,
-    plan_epoch,
-    scan_dataset,
-    size_conditioning,
-    tag_frequency,
-)
+from .data import build_caption, plan_epoch, scan_dataset, size_conditioning, tag_frequency
 from .errors import TrainingStopped, UserError
 from .fast_step import TrainStep
-from .launch import CHECKED_ENV
+from .launch import CHECKED_ENV, preflight
 from .loss import diffusion_loss
-from .models import load_pipeline, pipeline_family, set_noise_schedule, tiny_note
-from .runlog import RunLog, clear_stop, stop_requested, truncate_metrics
+from .models import tiny_note
+from .runlog import RunLog, clear_stop, stop_requested
+from .samples import sample_due, sample_images
 from .steps import StepPlan, plan_steps, step_generator, step_rng
 from .text import Text
 from .training_setup import (
-    build_optimizer,
-    build_scheduler,
-    ensure_finite,
+    BaseModel,
+    add_adapter,
+    build_caches,
+    load_base,
     make_accelerator,
-    place,
-    preflight,
     quiet_libraries,
-    sample_images,
-    save_adapter,
+    resume_point,
 )
 
 log = logging.getLogger("lora_studio.train")
-
 
 
 @dataclass
@@ -131,7 +123,66 @@ def train(cfg: TrainConfig) -> TrainResult:
         raise UserError("train.write_failed_kept", failure=failure) from None
 
 
+@dataclass
+class _Run:
+    """What the loop works with, built once by the setup functions in training_setup.py."""
+    cfg: TrainConfig
+    accelerator: object
+    run_dir: Path
+    runlog: RunLog | None
+    stop_signal: _StopSignal
+    items: list
+    plan: StepPlan
+    base: BaseModel
+    latents: LatentCache
+    texts: TextEmbeddingCache
+    unet: torch.nn.Module
+    params: list
+    optimizer: object
+    lr_schedule: object
+    weight_dtype: torch.dtype
+    fast_step: TrainStep | None = None
+    started: float = 0.0
+
+
+@dataclass
+class _Position:
+    """Where the loop is: optimizer steps done, the epoch and batch within it, what a checkpoint records."""
+    step: int
+    epoch: int
+    batch_index: int
+    epochs_reached: int  # 1-based, as kohya's ss_epoch counts
+    state: str = "finished"  # or "stopped"
+    step_time: float = 0.0
+    images_seen: int = 0
+
+
 def _train(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, stop_signal: _StopSignal) -> TrainResult:
+    run = _set_up(cfg, accelerator, run_dir, runlog, stop_signal)
+    step, epoch, skip_batches = resume_point(cfg, accelerator, run.unet, run_dir)
+    run.fast_step = _graph_step(run)
+    run.started = time.time()
+    pos = _Position(step, epoch, skip_batches, epoch + (1 if skip_batches else 0), step_time=time.time())
+    progress = _progress(accelerator.is_main_process, run.plan.total_steps, pos.step)
+    try:
+        while pos.step < run.plan.total_steps:
+            if _run_epoch(run, pos, progress):
+                break
+            pos.epoch, pos.batch_index = pos.epoch + 1, 0
+    except torch.OutOfMemoryError:
+        run.optimizer.zero_grad(set_to_none=True)
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        if accelerator.num_processes == 1:  # with several processes the others are stuck in a collective: no safe save
+            _save_checkpoint(run, pos.step, pos.epoch, pos.batch_index)
+        raise TrainingStopped("train.oom", step=pos.step + 1) from None
+    finally:
+        progress.close()
+    return _finish(run, pos)
+
+
+def _set_up(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, stop_signal: _StopSignal) -> _Run:
+    """Checks, dataset and step plan, base model, caches, and the adapter with its optimizer and LR schedule."""
     main = accelerator.is_main_process
     if os.environ.get(CHECKED_ENV) != "1":  # `accelerate launch -m lora_studio.train` directly: check here
         preflight(cfg)
@@ -148,209 +199,155 @@ def _train(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None, 
         log.info(plan.describe())
         if tiny_note(cfg.base):
             log.info("note: %s", tiny_note(cfg.base))
-
     device = accelerator.device
     weight_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(accelerator.mixed_precision, torch.float32)
-    pipe = load_pipeline(cfg.base, allow_pickle=cfg.allow_pickle)
-    family = pipeline_family(pipe).with_prediction(cfg.train.prediction_type, cfg.train.zero_terminal_snr)
-    set_noise_schedule(pipe, family)  # what a setting asks over the base's own (samples denoise as we train)
-    prompts = PromptEncoder.for_pipe(pipe, family)
-    unet, vae = pipe.unet, pipe.vae
-    for module in (unet, vae, *prompts.text_encoders):
-        module.requires_grad_(False)
-    if main:
-        log.info("base family: %s (%s%s)", family.label, family.prediction_type,
-                 ", zero terminal SNR" if family.zero_terminal_snr else "")
-        if cfg.dataset.resolution < family.resolution and not tiny_note(cfg.base):
-            presets = Text("train.presets_sdxl" if family.xl else "train.presets_character")
-            log.warning("%s", Text("train.resolution_below_native", resolution=cfg.dataset.resolution,
-                                   family=family.label, native=family.resolution, presets=presets))
-    noise_scheduler = _training_scheduler(pipe)
-    prediction_type = cfg.train.prediction_type or noise_scheduler.config.prediction_type
-    if prediction_type != pipe.scheduler.config.get("prediction_type"):  # samples must denoise the way we train
-        pipe.scheduler.register_to_config(prediction_type=prediction_type)
+    base = load_base(cfg, main)
+    latents, texts = build_caches(cfg, base, items, run_dir, device, weight_dtype, main)
+    unet, params, optimizer, lr_schedule = add_adapter(cfg, accelerator, base.pipe.unet, weight_dtype, plan.total_steps)
+    return _Run(cfg, accelerator, run_dir, runlog, stop_signal, items, plan, base, latents, texts, unet, params,
+                optimizer, lr_schedule, weight_dtype)
 
-    # Cache latents and (when captions are fixed) text embeddings, then move the encoders off the GPU.
-    disk = run_dir / "cache" if cfg.dataset.cache == "disk" else None
-    place(vae, device)  # float32 as loaded: SDXL's VAE overflows to NaN in fp16
-    for text_encoder in prompts.text_encoders:
-        place(text_encoder, device, weight_dtype)
-    latents = LatentCache(items, base=cfg.base, flip=cfg.dataset.flip, disk_dir=disk)
-    encoded = latents.build(vae, device, weight_dtype)
-    texts = TextEmbeddingCache(prompts, base=cfg.base, disk_dir=disk)
-    fixed_captions = caption_is_deterministic(cfg.dataset)
-    if fixed_captions:
-        # Captions are fixed apart from dropout, which only adds the empty caption.
-        no_dropout = replace(cfg.dataset, caption_dropout=0.0)
-        texts.precompute([build_caption(i.tags, no_dropout, step_rng(0, 0, 0)) for i in items] + [""], weight_dtype)
-        for text_encoder in prompts.text_encoders:
-            place(text_encoder, "cpu")
-    place(vae, "cpu")
-    if main:
-        log.info("cached %d latents (%d reused from disk); text embeddings %s", len(items), len(items) - encoded,
-                 "cached" if fixed_captions else "encoded each step (tags are shuffled)")
 
-    from .lora import add_lora
-
-    place(unet, device, weight_dtype)
-    torch.manual_seed(cfg.train.seed)  # the adapter's initial weights: same seed, same run
-    params = add_lora(unet, cfg.lora)
-    if cfg.train.gradient_checkpointing:
-        unet.enable_gradient_checkpointing()
-    unet.train()
-    optimizer = build_optimizer(cfg, params, device)
-    lr_scheduler = build_scheduler(cfg, optimizer, plan.total_steps)
-    unet, optimizer = accelerator.prepare(unet, optimizer)
-    accelerator.register_for_checkpointing(lr_scheduler)
-    ckpt.save_only_adapter_weights(accelerator)
-
-    global_step, start_epoch, skip_batches = 0, 0, 0
-    resume_from = ckpt.resolve_resume(run_dir, cfg.train.resume)
-    if resume_from is not None:
-        ckpt.check_same_lora(resume_from, asdict(cfg.lora))
-        state = ckpt.load_checkpoint(accelerator, unet, resume_from)
-        global_step, start_epoch, skip_batches = state["step"], state["epoch"], state["batch_in_epoch"]
-        if main:
-            log.info("resumed from %s at step %d", resume_from, global_step)
-    elif cfg.train.resume and main:
-        log.info("no checkpoint to resume from yet; starting at step 0")
-    if main:  # rows past the starting step belong to a run that did not survive: the curve shows each step once
-        truncate_metrics(run_dir, global_step)
-
-    def save_checkpoint(epoch: int, batch_in_epoch: int) -> None:
-        ensure_finite(params, global_step)  # a NaN update never becomes the "last good" checkpoint
-        ckpt.save_checkpoint(accelerator, run_dir, global_step,
-                             {"step": global_step, "epoch": epoch, "batch_in_epoch": batch_in_epoch,
-                              "lora": asdict(cfg.lora)},
-                             cfg.train.checkpoints_total_limit)
-
-    rank, world = accelerator.process_index, accelerator.num_processes
-    # On CUDA the whole step replays as one CUDA graph per batch shape (lora_studio/fast_step.py); on a CPU or an
-    # ineligible config fast_step(...) returns None and the eager step runs.
-    fast_step = None
-    if not family.xl:
-        fast_step = TrainStep(unet, optimizer, params, noise_scheduler, cfg, prediction_type=prediction_type,
-                              device=device, weight_dtype=weight_dtype, world_size=world)
-    elif main and device.type == "cuda":
+def _graph_step(run: _Run) -> TrainStep | None:
+    """On CUDA the whole step replays as one CUDA graph per batch shape (lora_studio/fast_step.py); on a CPU or an
+    ineligible config fast_step(...) returns None and the eager step runs."""
+    accelerator = run.accelerator
+    if not run.base.family.xl:
+        return TrainStep(run.unet, run.optimizer, run.params, run.base.noise_scheduler, run.cfg,
+                         prediction_type=run.base.prediction_type, device=accelerator.device,
+                         weight_dtype=run.weight_dtype, world_size=accelerator.num_processes)
+    if accelerator.is_main_process and accelerator.device.type == "cuda":
         log.info("SDXL runs the eager training step (the CUDA-graph step takes no size conditioning yet)")
-    started = time.time()
-    progress = _progress(main, plan.total_steps, global_step)
-    state = "finished"
-    step_time, images_seen = time.time(), 0
-    epoch, batch_index = start_epoch, skip_batches
-    epochs_reached = start_epoch + (1 if skip_batches else 0)
-    try:
-        while global_step < plan.total_steps:
-            batches = _step_batches(plan, epoch, items, cfg, rank)
-            for batch_index in range(skip_batches, len(batches)):
-                batch = batches[batch_index]
-                micro = global_step * cfg.train.gradient_accumulation_steps + batch_index % cfg.train.gradient_accumulation_steps
-                rng = step_rng(cfg.train.seed, micro, rank)
-                gen = step_generator(cfg.train.seed, micro, rank, device)
-                flips = [cfg.dataset.flip and rng.random() < 0.5 for _ in batch]
-                lat = torch.stack([latents.get(i, flipped) for i, flipped in zip(batch, flips, strict=True)])
-                lat = lat.to(device, weight_dtype)
-                captions = [build_caption(items[i].tags, cfg.dataset, rng) for i in batch]
-                emb, pooled = texts.get(captions, device, weight_dtype)
-                added_cond = None if pooled is None else {"text_embeds": pooled, "time_ids": sdxl_time_ids(
-                    [size_conditioning(items[i], f) for i, f in zip(batch, flips, strict=True)], device, weight_dtype)}
-                with accelerator.accumulate(unet), accelerator.autocast():
-                    # fast_step did the whole step (forward, backward, clip, AdamW) and gave its loss, or None:
-                    # then the eager step below runs as it always has (CPU, ineligible config, fallback).
-                    fast_loss = fast_step(lat, emb, gen) if fast_step is not None else None
-                    loss = diffusion_loss(unet, noise_scheduler, lat, emb, cfg, gen, prediction_type, added_cond) \
-                        if fast_loss is None else fast_loss
-                    # One small collective tells every rank whether anyone saw a bad loss or a stop request.
-                    flags = torch.tensor([float(torch.isfinite(loss).item()),
-                                          float(stop_signal.requested or stop_requested(run_dir))], device=device)
-                    flags = accelerator.gather(flags.reshape(1, 2)).reshape(-1, 2)
-                    if flags[:, 0].min() < 1:
-                        raise TrainingStopped("train.nan_loss", step=global_step + 1)
-                    if fast_loss is None:
-                        accelerator.backward(loss)
-                        if accelerator.sync_gradients and cfg.train.max_grad_norm > 0:
-                            accelerator.clip_grad_norm_(params, cfg.train.max_grad_norm)
-                        optimizer.step()
-                        optimizer.zero_grad(set_to_none=True)
-                images_seen += len(batch) * world
-                if not accelerator.sync_gradients:
-                    continue
-                lr_scheduler.step()
-                global_step += 1
-                epochs_reached = epoch + 1  # 1-based, as kohya's ss_epoch counts
-                if main and global_step % cfg.train.log_every_n_steps == 0:
-                    now = time.time()
-                    row = {"step": global_step, "epoch": epoch + 1, "loss": round(loss.item(), 6),
-                           "lr": lr_scheduler.get_last_lr()[0], "images_per_s": round(images_seen / max(now - step_time, 1e-9), 3),
-                           "elapsed": round(now - started, 3)}
-                    runlog.metrics(row)
-                    runlog.update(force=False, state="running", step=global_step, epoch=epoch + 1, message="")
-                    accelerator.log({"loss": row["loss"], "lr": row["lr"]}, step=global_step)
-                    step_time, images_seen = now, 0
-                progress.update(1)
-                progress.set_postfix(loss=f"{loss.item():.4f}")
-                done = global_step >= plan.total_steps
-                next_batch = (epoch, batch_index + 1) if batch_index + 1 < len(batches) else (epoch + 1, 0)
-                finished_epoch = epoch + 1 if batch_index + 1 == len(batches) else None
-                # Before a stop is honoured: the epoch this step completed keeps its adapter after a resume too.
-                extra = epoch_adapters.due(cfg, global_step, finished_epoch, done)
-                if main and extra:
-                    save_adapter(accelerator.unwrap_model(unet), cfg, family, run_dir, global_step, epoch + 1,
-                                 tag_frequency(items), time.time() - started, file_name=extra, num_epochs=plan.epochs)
-                    epoch_adapters.prune(run_dir, cfg.name, cfg.train.keep_n_adapters)
-                if flags[:, 1].max() > 0 and not done:
-                    save_checkpoint(*next_batch)
-                    state = "stopped"
-                    break
-                every = cfg.train.checkpoint_every_n_steps
-                if every and global_step % every == 0 and not done:
-                    save_checkpoint(*next_batch)
-                if _sample_due(cfg, global_step, finished_epoch) and not done:
-                    _sample(accelerator, pipe, unet, cfg, run_dir, global_step, items, device, weight_dtype)
-                if done:
-                    break
-            if state == "stopped":
-                break
-            epoch, skip_batches = epoch + 1, 0
-    except torch.OutOfMemoryError:
-        optimizer.zero_grad(set_to_none=True)
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-        if world == 1:  # with several processes the others are stuck in a collective: no safe save
-            save_checkpoint(epoch, batch_index)
-        raise TrainingStopped("train.oom", step=global_step + 1) from None
-    finally:
-        progress.close()
+    return None
 
+
+def _run_epoch(run: _Run, pos: _Position, progress) -> bool:
+    """The epoch's remaining batches; True when the run is done or stopped."""
+    batches = _step_batches(run.plan, pos.epoch, run.items, run.cfg, run.accelerator.process_index)
+    for batch_index in range(pos.batch_index, len(batches)):
+        pos.batch_index = batch_index
+        loss, flags = _step(run, pos, batches[batch_index])
+        pos.images_seen += len(batches[batch_index]) * run.accelerator.num_processes
+        if not run.accelerator.sync_gradients:
+            continue
+        run.lr_schedule.step()
+        pos.step += 1
+        pos.epochs_reached = pos.epoch + 1
+        _log_step(run, pos, loss)
+        progress.update(1)
+        progress.set_postfix(loss=f"{loss.item():.4f}")
+        if _after_step(run, pos, flags, len(batches)):
+            return True
+    return False
+
+
+def _step(run: _Run, pos: _Position, batch: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """One micro-batch: its inputs from (seed, step, rank), forward and backward (or the CUDA-graph step), and the
+    flags every rank agrees on (a bad loss, a stop request). Raises on a non-finite loss anywhere."""
+    cfg, accelerator, items = run.cfg, run.accelerator, run.items
+    device, weight_dtype, rank = accelerator.device, run.weight_dtype, accelerator.process_index
+    micro = pos.step * cfg.train.gradient_accumulation_steps + pos.batch_index % cfg.train.gradient_accumulation_steps
+    rng = step_rng(cfg.train.seed, micro, rank)
+    gen = step_generator(cfg.train.seed, micro, rank, device)
+    flips = [cfg.dataset.flip and rng.random() < 0.5 for _ in batch]
+    lat = torch.stack([run.latents.get(i, flipped) for i, flipped in zip(batch, flips, strict=True)])
+    lat = lat.to(device, weight_dtype)
+    captions = [build_caption(items[i].tags, cfg.dataset, rng) for i in batch]
+    emb, pooled = run.texts.get(captions, device, weight_dtype)
+    added_cond = None if pooled is None else {"text_embeds": pooled, "time_ids": sdxl_time_ids(
+        [size_conditioning(items[i], f) for i, f in zip(batch, flips, strict=True)], device, weight_dtype)}
+    with accelerator.accumulate(run.unet), accelerator.autocast():
+        # fast_step did the whole step (forward, backward, clip, AdamW) and gave its loss, or None:
+        # then the eager step below runs as it always has (CPU, ineligible config, fallback).
+        fast_loss = run.fast_step(lat, emb, gen) if run.fast_step is not None else None
+        loss = diffusion_loss(run.unet, run.base.noise_scheduler, lat, emb, cfg, gen, run.base.prediction_type,
+                              added_cond) if fast_loss is None else fast_loss
+        # One small collective tells every rank whether anyone saw a bad loss or a stop request.
+        flags = torch.tensor([float(torch.isfinite(loss).item()),
+                              float(run.stop_signal.requested or stop_requested(run.run_dir))], device=device)
+        flags = accelerator.gather(flags.reshape(1, 2)).reshape(-1, 2)
+        if flags[:, 0].min() < 1:
+            raise TrainingStopped("train.nan_loss", step=pos.step + 1)
+        if fast_loss is None:
+            accelerator.backward(loss)
+            if accelerator.sync_gradients and cfg.train.max_grad_norm > 0:
+                accelerator.clip_grad_norm_(run.params, cfg.train.max_grad_norm)
+            run.optimizer.step()
+            run.optimizer.zero_grad(set_to_none=True)
+    return loss, flags
+
+
+def _log_step(run: _Run, pos: _Position, loss: torch.Tensor) -> None:
+    """Every train.log_every_n_steps: a metrics row, status.json, and the tracker (tensorboard)."""
+    if not run.accelerator.is_main_process or pos.step % run.cfg.train.log_every_n_steps:
+        return
+    now = time.time()
+    row = {"step": pos.step, "epoch": pos.epoch + 1, "loss": round(loss.item(), 6),
+           "lr": run.lr_schedule.get_last_lr()[0],
+           "images_per_s": round(pos.images_seen / max(now - pos.step_time, 1e-9), 3),
+           "elapsed": round(now - run.started, 3)}
+    run.runlog.metrics(row)
+    run.runlog.update(force=False, state="running", step=pos.step, epoch=pos.epoch + 1, message="")
+    run.accelerator.log({"loss": row["loss"], "lr": row["lr"]}, step=pos.step)
+    pos.step_time, pos.images_seen = now, 0
+
+
+def _after_step(run: _Run, pos: _Position, flags: torch.Tensor, epoch_batches: int) -> bool:
+    """After an optimizer step: the epoch's adapter, a stop request, checkpoints, samples. True ends the run."""
+    cfg, main = run.cfg, run.accelerator.is_main_process
+    done = pos.step >= run.plan.total_steps
+    last_in_epoch = pos.batch_index + 1 == epoch_batches
+    next_batch = (pos.epoch + 1, 0) if last_in_epoch else (pos.epoch, pos.batch_index + 1)
+    finished_epoch = pos.epoch + 1 if last_in_epoch else None
+    # Before a stop is honoured: the epoch this step completed keeps its adapter after a resume too.
+    extra = epoch_adapters.due(cfg, pos.step, finished_epoch, done)
+    if main and extra:
+        save_adapter(run.accelerator.unwrap_model(run.unet), cfg, run.base.family, run.run_dir, pos.step,
+                     pos.epoch + 1, tag_frequency(run.items), time.time() - run.started, file_name=extra,
+                     num_epochs=run.plan.epochs)
+        epoch_adapters.prune(run.run_dir, cfg.name, cfg.train.keep_n_adapters)
+    if flags[:, 1].max() > 0 and not done:
+        _save_checkpoint(run, pos.step, *next_batch)
+        pos.state = "stopped"
+        return True
+    every = cfg.train.checkpoint_every_n_steps
+    if every and pos.step % every == 0 and not done:
+        _save_checkpoint(run, pos.step, *next_batch)
+    if sample_due(cfg, pos.step, finished_epoch) and not done:
+        _sample(run, pos.step)
+    return done
+
+
+def _save_checkpoint(run: _Run, step: int, epoch: int, batch_in_epoch: int) -> None:
+    ensure_finite(run.params, step)  # a NaN update never becomes the "last good" checkpoint
+    ckpt.save_checkpoint(run.accelerator, run.run_dir, step,
+                         {"step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch,
+                          "lora": asdict(run.cfg.lora)},
+                         run.cfg.train.checkpoints_total_limit)
+
+
+def _finish(run: _Run, pos: _Position) -> TrainResult:
+    """The final adapter, the last samples, and status.json's last word."""
+    cfg, accelerator, run_dir = run.cfg, run.accelerator, run.run_dir
     adapter = None
-    if main:  # NaN weights or a failed write raise a UserError; the previous adapter file is untouched
-        adapter = save_adapter(accelerator.unwrap_model(unet), cfg, family, run_dir, global_step, epochs_reached,
-                               tag_frequency(items), time.time() - started, num_epochs=plan.epochs)
-    if state == "finished":
-        _sample(accelerator, pipe, unet, cfg, run_dir, global_step, items, device, weight_dtype)
+    if accelerator.is_main_process:  # NaN weights or a failed write raise a UserError; the previous adapter file is untouched
+        adapter = save_adapter(accelerator.unwrap_model(run.unet), cfg, run.base.family, run_dir, pos.step,
+                               pos.epochs_reached, tag_frequency(run.items), time.time() - run.started,
+                               num_epochs=run.plan.epochs)
+    if pos.state == "finished":
+        _sample(run, pos.step)
     accelerator.wait_for_everyone()
     accelerator.end_training()
-    if runlog:
+    if run.runlog:
+        state = pos.state
         message = Text("train.saved", adapter=adapter) if state == "finished" else Text("train.stopped")
-        runlog.update(state=state, step=global_step, message=message, adapter=str(adapter))
+        run.runlog.update(state=state, step=pos.step, message=message, adapter=str(adapter))
         samples = sorted((run_dir / "samples").glob("*.png"))
         log.info("%s: %s%s", state, message, f" (samples in {run_dir / 'samples'})" if samples else "")
         if state == "finished":
             log.info("try it: lora-studio generate --base %s --lora %s --prompt \"%s\"", cfg.base, adapter,
                      cfg.dataset.trigger_word or "1girl")
-    return TrainResult(adapter, state, global_step, world, accelerator.unwrap_model(unet))
-
-
-def _sample_due(cfg: TrainConfig, step: int, finished_epoch: int | None) -> bool:
-    s = cfg.sample
-    by_step = bool(s.every_n_steps) and step % s.every_n_steps == 0
-    return by_step or bool(finished_epoch and s.every_n_epochs and finished_epoch % s.every_n_epochs == 0)
-
-
-def _training_scheduler(pipe):
-    from diffusers import DDPMScheduler
-
-    return DDPMScheduler.from_config(pipe.scheduler.config)
+    return TrainResult(adapter, pos.state, pos.step, accelerator.num_processes, accelerator.unwrap_model(run.unet))
 
 
 def _progress(enabled: bool, total: int, initial: int):
@@ -359,10 +356,12 @@ def _progress(enabled: bool, total: int, initial: int):
     return tqdm(total=total, initial=initial, disable=not enabled, desc="training", unit="step", dynamic_ncols=True)
 
 
-def _sample(accelerator, pipe, unet, cfg, run_dir, step, items, device, weight_dtype) -> None:
+def _sample(run: _Run, step: int) -> None:
+    accelerator = run.accelerator
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        sample_images(pipe, accelerator.unwrap_model(unet), cfg, run_dir, step, items, device, weight_dtype)
+        sample_images(run.base.pipe, accelerator.unwrap_model(run.unet), run.cfg, run.run_dir, step, run.items,
+                      accelerator.device, run.weight_dtype)
     accelerator.wait_for_everyone()
 
 

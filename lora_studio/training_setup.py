@@ -1,57 +1,30 @@
-"""The pieces around the loop: accelerator, optimizer, LR schedule, sample images, and the saved adapter."""
+"""A training run's setup, in the order it happens (as torchtune's recipes do): the accelerator, the base model,
+the latent and caption caches, the adapter with its optimizer and LR schedule, and the resume point.
+The loop in train.py reads these pieces and nothing flows back. (Also: library logging kept quiet, for the
+trainer and the CLI.)"""
 
 from __future__ import annotations
 
-import io
 import logging
-import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
 
-from .atomic import write_bytes_atomic, write_errors, write_failure
+from . import checkpoints as ckpt
+from .cache import LatentCache, TextEmbeddingCache
+from .conditioning import PromptEncoder
 from .config import TrainConfig
-from .data import ImageItem
-from .errors import ConfigError, TrainingStopped, UserError
-from .families import Family, adapter_metadata
+from .data import ImageItem, build_caption, caption_is_deterministic
+from .families import Family
+from .launch import require_optional_packages
+from .models import load_pipeline, pipeline_family, place, set_noise_schedule, tiny_note
+from .optim import build_lr_schedule, build_optimizer
+from .runlog import truncate_metrics
+from .steps import step_rng
+from .text import Text
 
 log = logging.getLogger("lora_studio.train")
-
-
-def ensure_finite(params, step: int) -> None:
-    """Refuse to save weights a bad update turned into NaN/inf (the loss can still look finite on that step)."""
-    if not all(bool(torch.isfinite(p.detach()).all()) for p in params):
-        raise TrainingStopped("train.nonfinite_weights", step=step)
-
-
-def _require_optional_packages(cfg: TrainConfig) -> None:
-    """The settings that need a package lora-studio does not install by default."""
-    import importlib.util
-
-    if cfg.train.tensorboard and importlib.util.find_spec("tensorboard") is None:
-        raise ConfigError("train.needs_tensorboard")
-    if cfg.train.optimizer == "adamw8bit" and importlib.util.find_spec("bitsandbytes") is None:
-        raise ConfigError("train.needs_bitsandbytes")
-
-
-def preflight(cfg: TrainConfig) -> None:
-    """The checks that need no model, run before a training process starts so that mistakes come back at once:
-    the base, the checkpoint to resume and its lora settings, optional packages. (The dataset is scanned too.)"""
-    from . import checkpoints as ckpt
-    from .models import check_base
-
-    check_base(cfg.base, allow_pickle=cfg.allow_pickle)
-    resume_from = ckpt.resolve_resume(cfg.run_dir.resolve(), cfg.train.resume)
-    if resume_from is not None:
-        ckpt.check_same_lora(resume_from, asdict(cfg.lora))
-    _require_optional_packages(cfg)
-
-
-def place(module: torch.nn.Module, device: torch.device | str, dtype: torch.dtype | None = None) -> None:
-    """Move a frozen component; cast only when the dtype really changes (diffusers warns on every cast)."""
-    current = next(module.parameters()).dtype
-    module.to(device) if dtype is None or dtype == current else module.to(device, dtype)
 
 
 def quiet_libraries() -> None:
@@ -81,7 +54,7 @@ def make_accelerator(cfg: TrainConfig, run_dir: Path):
         precision = "no"
     log_with = None
     if cfg.train.tensorboard:
-        _require_optional_packages(cfg)
+        require_optional_packages(cfg)
         log_with = "tensorboard"
     accelerator = Accelerator(
         mixed_precision=precision, gradient_accumulation_steps=cfg.train.gradient_accumulation_steps, log_with=log_with,
@@ -92,115 +65,101 @@ def make_accelerator(cfg: TrainConfig, run_dir: Path):
     return accelerator
 
 
-def build_optimizer(cfg: TrainConfig, params: list[torch.nn.Parameter], device: torch.device):
-    t = cfg.train
-    if t.optimizer == "adamw8bit":
-        _require_optional_packages(cfg)
-        import bitsandbytes as bnb
-
-        return bnb.optim.AdamW8bit(params, lr=t.learning_rate, weight_decay=t.weight_decay)
-    # The fused kernel updates all adapter tensors in a few launches instead of a dozen per tensor.
-    fused = device.type == "cuda"
-    return torch.optim.AdamW(params, lr=t.learning_rate, weight_decay=t.weight_decay, fused=fused)
+@dataclass
+class BaseModel:
+    """The loaded base with what the loop needs from it: the family, prompt encoders, the training noise schedule."""
+    pipe: object
+    family: Family
+    prompts: PromptEncoder
+    noise_scheduler: object
+    prediction_type: str
 
 
-def build_scheduler(cfg: TrainConfig, optimizer, total_steps: int):
-    from diffusers.optimization import get_scheduler
+def load_base(cfg: TrainConfig, main: bool) -> BaseModel:
+    """The base pipeline, frozen, with the noise schedule and prediction type this run trains with."""
+    pipe = load_pipeline(cfg.base, allow_pickle=cfg.allow_pickle)
+    family = pipeline_family(pipe).with_prediction(cfg.train.prediction_type, cfg.train.zero_terminal_snr)
+    set_noise_schedule(pipe, family)  # what a setting asks over the base's own (samples denoise as we train)
+    prompts = PromptEncoder.for_pipe(pipe, family)
+    for module in (pipe.unet, pipe.vae, *prompts.text_encoders):
+        module.requires_grad_(False)
+    if main:
+        log.info("base family: %s (%s%s)", family.label, family.prediction_type,
+                 ", zero terminal SNR" if family.zero_terminal_snr else "")
+        if cfg.dataset.resolution < family.resolution and not tiny_note(cfg.base):
+            presets = Text("train.presets_sdxl" if family.xl else "train.presets_character")
+            log.warning("%s", Text("train.resolution_below_native", resolution=cfg.dataset.resolution,
+                                   family=family.label, native=family.resolution, presets=presets))
+    noise_scheduler = _training_scheduler(pipe)
+    prediction_type = cfg.train.prediction_type or noise_scheduler.config.prediction_type
+    if prediction_type != pipe.scheduler.config.get("prediction_type"):  # samples must denoise the way we train
+        pipe.scheduler.register_to_config(prediction_type=prediction_type)
+    return BaseModel(pipe, family, prompts, noise_scheduler, prediction_type)
 
-    return get_scheduler(cfg.train.lr_scheduler, optimizer=optimizer, num_warmup_steps=cfg.train.lr_warmup_steps,
-                         num_training_steps=total_steps)
+
+def _training_scheduler(pipe):
+    from diffusers import DDPMScheduler
+
+    return DDPMScheduler.from_config(pipe.scheduler.config)
 
 
-def default_sample_prompt(cfg: TrainConfig, tag_counts: dict[str, int]) -> str:
-    """The trigger word plus the dataset's most frequent tags: what a user would type first."""
-    tags = [cfg.dataset.trigger_word] if cfg.dataset.trigger_word else []
-    tags += [t for t in tag_counts if t not in tags][:5]
-    return ", ".join(tags)
-
-
-@torch.no_grad()
-def sample_images(pipe, unet, cfg: TrainConfig, run_dir: Path, step: int, items: list[ImageItem],
-                  device: torch.device, weight_dtype: torch.dtype) -> list[Path]:
-    """Render the configured sample prompts with the adapter being trained into samples/step{N}_{i}.png."""
-    from .data import tag_frequency
-    from .generate import GenerateConfig, generate_images
-
-    s = cfg.sample
-    prompts = s.prompts or [default_sample_prompt(cfg, tag_frequency(items))]
-    text_encoders = [pipe.text_encoder] + ([pipe.text_encoder_2] if getattr(pipe, "text_encoder_2", None) else [])
-    text_device = next(pipe.text_encoder.parameters()).device
-    # SDXL's VAE overflows to NaN in fp16 (its config says force_upcast): it decodes in float32 there.
-    vae_dtype = torch.float32 if weight_dtype == torch.float16 and pipe.vae.config.get("force_upcast") else weight_dtype
-    place(pipe.vae, device, vae_dtype)
-    for text_encoder in text_encoders:
+def build_caches(cfg: TrainConfig, base: BaseModel, items: list[ImageItem], run_dir: Path, device: torch.device,
+                 weight_dtype: torch.dtype, main: bool) -> tuple[LatentCache, TextEmbeddingCache]:
+    """Cache latents and (when captions are fixed) text embeddings, then move the encoders off the GPU."""
+    disk = run_dir / "cache" if cfg.dataset.cache == "disk" else None
+    vae, prompts = base.pipe.vae, base.prompts
+    place(vae, device)  # float32 as loaded: SDXL's VAE overflows to NaN in fp16
+    for text_encoder in prompts.text_encoders:
         place(text_encoder, device, weight_dtype)
-    pipe.unet = unet
-    was_training = unet.training
-    unet.eval()
-    paths = []
-    try:
-        for i, prompt in enumerate(prompts):
-            gen_cfg = GenerateConfig(base=cfg.base, loras=[], prompt=prompt, negative_prompt=s.negative_prompt,
-                                     steps=s.steps, guidance_scale=s.guidance_scale, sampler=s.sampler, seed=s.seed,
-                                     width=cfg.dataset.resolution, height=cfg.dataset.resolution, batch_size=1)
-            for image, params in generate_images(pipe, gen_cfg):
-                path = Path(run_dir) / "samples" / f"step{step:06d}_{i}.png"
-                try:
-                    write_bytes_atomic(path, _png_bytes(image, params))
-                except OSError as e:
-                    raise UserError("train.write_failed_kept", failure=write_failure(e, "io.what_sample", path)) from None
-                paths.append(path)
-    finally:
-        from .fast_generate import release_graphs
-
-        release_graphs(unet)  # a sampling graph's memory is not held through training
-        unet.train(was_training)
-        place(pipe.vae, "cpu")
-        for text_encoder in text_encoders:
-            place(text_encoder, text_device)
-    return paths
+    latents = LatentCache(items, base=cfg.base, flip=cfg.dataset.flip, disk_dir=disk)
+    encoded = latents.build(vae, device, weight_dtype)
+    texts = TextEmbeddingCache(prompts, base=cfg.base, disk_dir=disk)
+    fixed_captions = caption_is_deterministic(cfg.dataset)
+    if fixed_captions:
+        # Captions are fixed apart from dropout, which only adds the empty caption.
+        no_dropout = replace(cfg.dataset, caption_dropout=0.0)
+        texts.precompute([build_caption(i.tags, no_dropout, step_rng(0, 0, 0)) for i in items] + [""], weight_dtype)
+        for text_encoder in prompts.text_encoders:
+            place(text_encoder, "cpu")
+    place(vae, "cpu")
+    if main:
+        log.info("cached %d latents (%d reused from disk); text embeddings %s", len(items), len(items) - encoded,
+                 "cached" if fixed_captions else "encoded each step (tags are shuffled)")
+    return latents, texts
 
 
-def _png_bytes(image, params: str) -> bytes:
-    from PIL.PngImagePlugin import PngInfo
+def add_adapter(cfg: TrainConfig, accelerator, unet: torch.nn.Module, weight_dtype: torch.dtype, total_steps: int):
+    """The LoRA on the UNet (seeded: same seed, same initial weights), its optimizer and LR schedule, prepared
+    by accelerate with only the adapter in checkpoints. Returns (unet, params, optimizer, lr_schedule)."""
+    from .lora import add_lora
 
-    info = PngInfo()
-    info.add_text("parameters", params)
-    buf = io.BytesIO()
-    image.save(buf, format="PNG", pnginfo=info)
-    return buf.getvalue()
+    place(unet, accelerator.device, weight_dtype)
+    torch.manual_seed(cfg.train.seed)  # the adapter's initial weights: same seed, same run
+    params = add_lora(unet, cfg.lora)
+    if cfg.train.gradient_checkpointing:
+        unet.enable_gradient_checkpointing()
+    unet.train()
+    optimizer = build_optimizer(cfg, params, accelerator.device)
+    lr_schedule = build_lr_schedule(cfg, optimizer, total_steps)
+    unet, optimizer = accelerator.prepare(unet, optimizer)
+    accelerator.register_for_checkpointing(lr_schedule)
+    ckpt.save_only_adapter_weights(accelerator)
+    return unet, params, optimizer, lr_schedule
 
 
-def save_adapter(unet, cfg: TrainConfig, family: Family, run_dir: Path, step: int, epoch: int,
-                 tag_counts: dict[str, int], seconds: float, file_name: str | None = None,
-                 num_epochs: int | None = None) -> Path:
-    """Write the kohya-format adapter (+ diffusers copy) with the ss_* metadata AUTOMATIC1111 shows; the family's
-    facts (base model version, v2, v-parameterization, modelspec architecture) as kohya writes them. With
-    `file_name`, a per-epoch adapter (epoch_adapters.py) with the same metadata and no diffusers copy.
-
-    Never writes NaN weights, and a failed write leaves the previous adapter file as it was (UserError)."""
-    from .lora import save_lora
-
-    ensure_finite([p for name, p in unet.named_parameters() if "lora_" in name], step)
-
-    now = time.time()
-    metadata = {
-        "ss_sd_model_name": cfg.base, **adapter_metadata(family, cfg.dataset.resolution),
-        "ss_resolution": f"({cfg.dataset.resolution}, {cfg.dataset.resolution})",
-        "ss_network_module": "networks.lora", "ss_network_dim": cfg.lora.rank, "ss_network_alpha": cfg.lora.alpha,
-        "ss_steps": step, "ss_epoch": epoch, "ss_num_epochs": num_epochs or epoch,
-        "ss_learning_rate": cfg.train.learning_rate, "ss_batch_size_per_device": cfg.train.batch_size,
-        "ss_mixed_precision": cfg.train.mixed_precision, "ss_seed": cfg.train.seed,
-        "ss_tag_frequency": {Path(cfg.dataset.path).name: tag_counts},
-        "ss_training_started_at": now - seconds, "ss_training_finished_at": now, "ss_training_time": round(seconds, 1),
-        "ss_output_name": cfg.name, "ss_trigger_word": cfg.dataset.trigger_word,
-        "modelspec.trigger_phrase": cfg.dataset.trigger_word, "modelspec.title": cfg.name,
-        "lora_studio_targets": cfg.lora.targets,
-    }
-    try:
-        return save_lora(unet, run_dir, cfg.name, cfg.lora, metadata, family=family, file_name=file_name)
-    except torch.OutOfMemoryError:
-        raise
-    except write_errors() as e:
-        target = Path(run_dir) / (file_name or f"{cfg.name}.safetensors")
-        raise UserError("train.adapter_write_failed", failure=write_failure(e, "io.what_adapter", target)) from None
+def resume_point(cfg: TrainConfig, accelerator, unet, run_dir: Path) -> tuple[int, int, int]:
+    """Load the checkpoint train.resume names, if any: (step, epoch, batch in epoch) to continue from."""
+    main = accelerator.is_main_process
+    step, epoch, batch_in_epoch = 0, 0, 0
+    resume_from = ckpt.resolve_resume(run_dir, cfg.train.resume)
+    if resume_from is not None:
+        ckpt.check_same_lora(resume_from, asdict(cfg.lora))
+        state = ckpt.load_checkpoint(accelerator, unet, resume_from)
+        step, epoch, batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
+        if main:
+            log.info("resumed from %s at step %d", resume_from, step)
+    elif cfg.train.resume and main:
+        log.info("no checkpoint to resume from yet; starting at step 0")
+    if main:  # rows past the starting step belong to a run that did not survive: the curve shows each step once
+        truncate_metrics(run_dir, step)
+    return step, epoch, batch_in_epoch

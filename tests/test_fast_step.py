@@ -245,11 +245,12 @@ def test_capture_failure_or_mismatch_falls_back_to_the_eager_result(setup, caplo
 def test_trainer_with_the_graph_step_trains_the_same_adapter(sample_dataset, tmp_path, monkeypatch):
     """train.py wired to the fast step (simulated capture on the CPU) ends where the eager trainer ends."""
     from lora_studio import train as train_module
+    from lora_studio import training_setup
 
     def fused_adamw(cfg, params, device):
         return torch.optim.AdamW(params, lr=cfg.train.learning_rate, weight_decay=cfg.train.weight_decay, fused=True)
 
-    monkeypatch.setattr(train_module, "build_optimizer", fused_adamw)
+    monkeypatch.setattr(training_setup, "build_optimizer", fused_adamw)
     made: list[TrainStep] = []
 
     def simulated_graph_step(*args, **kwargs):

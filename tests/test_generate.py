@@ -17,11 +17,11 @@ from lora_studio.errors import UserError
 from lora_studio.generate import (
     A1111_SAMPLER_NAMES,
     GenerateConfig,
-    build_scheduler,
     generate,
     generate_images,
     get_pipeline,
     parse_lora_spec,
+    sampler_scheduler,
 )
 from lora_studio.lora import add_lora, read_lora_file, save_lora
 from lora_studio.models import TINY_NOTE, load_pipeline
@@ -166,7 +166,7 @@ def test_every_sampler_renders_and_is_named_as_a1111_does(pipe, sampler, tmp_pat
 
 def test_samplers_do_not_leak_options_into_each_other(pipe, tmp_path):
     generate_images(pipe, config(tmp_path, sampler="dpmpp_2m_karras", steps=2))
-    scheduler = build_scheduler("dpmpp_2m", pipe._lora_studio_scheduler_config)
+    scheduler = sampler_scheduler("dpmpp_2m", pipe._lora_studio_scheduler_config)
     generate_images(pipe, config(tmp_path, sampler="dpmpp_2m", steps=2))
     assert not pipe.scheduler.config.use_karras_sigmas and not scheduler.config.use_karras_sigmas
 
@@ -223,3 +223,12 @@ def test_each_denoising_step_is_reported_and_changes_nothing(pipe, tmp_path):
     with_progress = one(generate(config(tmp_path, seed=3, steps=4), pipe=pipe, on_step=lambda *a: told.append(a)))
     assert told == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert np.array_equal(with_progress, one(generate(config(tmp_path, seed=3, steps=4), pipe=pipe)))
+
+
+def test_one_function_writes_the_png_and_its_parameters(tmp_path):
+    from lora_studio.generate import png_bytes, save_png
+
+    image = Image.new("RGB", (8, 8), (200, 10, 10))
+    path = save_png(image, "a cat\nSteps: 1, Seed: 5", tmp_path, 5)
+    assert path.name == "00000-5.png" and path.read_bytes() == png_bytes(image, "a cat\nSteps: 1, Seed: 5")
+    assert Image.open(path).text == {"parameters": "a cat\nSteps: 1, Seed: 5"}

@@ -51,11 +51,9 @@ def test_a_run_that_failed_with_a_message_exits_2(monkeypatch, tmp_path, tiny_ba
 
 
 def test_the_checks_run_once_per_launch(monkeypatch, tmp_path, tiny_base_path):
-    from lora_studio import training_setup
-
     calls = []
-    real = training_setup.preflight
-    monkeypatch.setattr(training_setup, "preflight", lambda cfg: calls.append(cfg.name) or real(cfg))
+    real = launch.preflight
+    monkeypatch.setattr(launch, "preflight", lambda cfg: calls.append(cfg.name) or real(cfg))
     seen = tmp_path / "env.txt"
     trainer = ("import os, pathlib, sys; "
                f"pathlib.Path(sys.argv[1]).write_text(os.environ.get({launch.CHECKED_ENV!r}, 'unset'))")
@@ -79,3 +77,19 @@ def test_a_trainer_started_by_a_launcher_does_not_check_again(monkeypatch, sampl
     monkeypatch.delenv(launch.CHECKED_ENV)  # `accelerate launch -m lora_studio.train` by hand: the trainer checks
     with pytest.raises(AssertionError, match="preflight ran again"):
         train_module.train(cfg)
+
+
+@pytest.mark.parametrize("setting, package", [("train.optimizer=adamw8bit", "bitsandbytes"),
+                                              ("train.tensorboard=true", "tensorboard")])
+def test_a_setting_whose_package_is_missing_is_named_before_launch(monkeypatch, tmp_path, tiny_base_path, setting,
+                                                                    package):
+    import importlib.util
+
+    from lora_studio.config import load_config
+    from lora_studio.errors import ConfigError
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == package else real(name, *a))
+    cfg = load_config(None, ["base=tiny", f"output_dir={tmp_path / 'run'}", setting])
+    with pytest.raises(ConfigError, match=f"{setting.split('=')[0]}.*pip install {package}"):
+        launch.preflight(cfg)

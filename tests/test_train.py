@@ -285,13 +285,13 @@ def test_samples_denoise_with_the_prediction_type_the_run_trains(sample_dataset,
     from lora_studio.train import train
 
     seen = []
-    real_build = generate_module.build_scheduler
+    real_build = generate_module.sampler_scheduler
 
     def recording_build(sampler, config):
         seen.append(config["prediction_type"])
         return real_build(sampler, config)
 
-    monkeypatch.setattr(generate_module, "build_scheduler", recording_build)
+    monkeypatch.setattr(generate_module, "sampler_scheduler", recording_build)
     train(tiny_config(sample_dataset, tmp_path / "run", "train.max_train_steps=1", "train.prediction_type=v_prediction"))
     assert seen == ["v_prediction"]  # the tiny base itself is an epsilon model
 
