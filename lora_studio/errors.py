@@ -53,3 +53,11 @@ class BaseModelError(UserError):
 
 class TrainingStopped(UserError):
     """Training stopped on purpose (NaN loss, out of memory); the message holds the advice."""
+
+
+class StudioError(UserError):
+    """A UserError the studio composed (a key of text/studio.py); str() stays English."""
+
+    @property
+    def msg(self) -> Text:
+        return Text(self.key, **self.values)

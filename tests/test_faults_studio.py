@@ -187,7 +187,7 @@ def linked(studio) -> Path:
 
 
 def test_links_in_a_dataset_are_never_served_or_written_through(studio, linked):
-    from lora_studio.ui import dataset_store as store
+    from lora_studio import dataset_store as store
 
     url, root = studio
     for path in (linked / "outside.png", linked / "10_more" / "also-secret.png", linked / "real.txt"):
@@ -201,7 +201,7 @@ def test_links_in_a_dataset_are_never_served_or_written_through(studio, linked):
 
 
 def test_links_in_a_dataset_are_never_read(client, studio, linked, no_training_left):
-    from lora_studio.ui import dataset_store as store
+    from lora_studio import dataset_store as store
 
     (linked / "real.txt").unlink(missing_ok=True)
     (linked / "real.txt").symlink_to(studio[1] / "private" / "secret.txt")
@@ -278,9 +278,9 @@ def test_a_linked_dataset_folder_is_never_written_through_by_upload_or_zip(clien
 
 def test_a_linked_dataset_folder_is_never_read_changed_or_deleted_through(studio, linked_folder):
     """What the Dataset tab's gallery, save-tags, delete and bulk-tag buttons do with the dataset they show."""
-    from lora_studio.ui import dataset_store as store
+    from lora_studio import dataset_store as store
+    from lora_studio.studio_paths import StudioPaths
     from lora_studio.ui.i18n import StudioError
-    from lora_studio.ui.paths import StudioPaths
 
     root, (link, target) = studio[1], linked_folder
     before = snapshot(target)

@@ -11,9 +11,9 @@ pytest.importorskip("timm")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
+from lora_studio import dataset_store as store  # noqa: E402
 from lora_studio.sample_data import make_sample_dataset  # noqa: E402
 from lora_studio.tag_files import BACKUP_NAME  # noqa: E402
-from lora_studio.ui import dataset_store as store  # noqa: E402
 from lora_studio.ui.tag_panel import prune_choices  # noqa: E402
 
 pytestmark = pytest.mark.slow

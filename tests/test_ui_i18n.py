@@ -26,9 +26,9 @@ def _has_english_sentence(text: str) -> bool:
 
 
 def test_studio_messages_keep_their_english_and_render_in_japanese(tmp_path):
-    from lora_studio.ui import dataset_store as store
+    from lora_studio import dataset_store as store
+    from lora_studio.studio_paths import check_name, safe_relative
     from lora_studio.ui.i18n import StudioError, Text, say
-    from lora_studio.ui.paths import check_name, safe_relative
 
     with pytest.raises(StudioError) as refused:
         safe_relative("../evil.png")
@@ -46,7 +46,7 @@ def test_studio_messages_keep_their_english_and_render_in_japanese(tmp_path):
 def test_core_dataset_warnings_are_japanese_in_japanese_mode(tmp_path):
     from PIL import Image
 
-    from lora_studio.ui import dataset_store as store
+    from lora_studio import dataset_store as store
     from lora_studio.ui.i18n import say
 
     folder = tmp_path / "ds"
@@ -70,7 +70,7 @@ def test_core_dataset_warnings_are_japanese_in_japanese_mode(tmp_path):
 
 
 def test_a_broken_upload_is_refused_in_japanese(tmp_path):
-    from lora_studio.ui import dataset_store as store
+    from lora_studio import dataset_store as store
     from lora_studio.ui.i18n import say
 
     report = store.import_uploads(tmp_path / "ds", [_file(tmp_path, "half.png", b"\x89PNG\r\n\x1a\nbroken")])

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from lora_studio.lesson.config import CATS_DOGS_SIZE, CATS_DOGS_URL
+from lora_studio.studio_paths import StudioPaths
 from lora_studio.ui.i18n import StudioError
 from lora_studio.ui.lesson_tab import lesson_config
-from lora_studio.ui.paths import StudioPaths
 
 ATTACKS = [
     "data.url=file:///etc/passwd",

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from lora_studio import dataset_store as store
 from lora_studio.errors import UserError
-from lora_studio.ui import dataset_store as store
-from lora_studio.ui.paths import StudioPaths, check_name, inside, safe_relative
+from lora_studio.studio_paths import StudioPaths, check_name, inside, safe_relative
 
 
 def _png(size: int = 80, colour: str = "red") -> bytes:
@@ -140,7 +140,7 @@ def test_studio_serves_only_datasets_and_outputs(tmp_path):
 def test_prompt_suggestions_ignore_text_files_without_a_picture():
     from pathlib import Path
 
-    from lora_studio.ui.dataset_store import quick_tags
+    from lora_studio.dataset_store import quick_tags
 
     sample = Path(__file__).resolve().parent.parent / "datasets" / "sample-character"
     tags = quick_tags(sample)
@@ -224,7 +224,7 @@ def test_skipped_pictures_are_listed_and_bulk_edits_only_touch_trained_ones(tmp_
 
 
 def test_the_newest_dataset_opens_first(tmp_path):
-    from lora_studio.ui.paths import newest_dataset
+    from lora_studio.studio_paths import newest_dataset
 
     paths = StudioPaths.at(tmp_path)
     assert newest_dataset(paths) is None
@@ -248,3 +248,14 @@ def test_the_sample_dataset_explains_its_small_pictures_once(tmp_path):
     assert len(notes) == 1 and "small on purpose" in notes[0] and "8 built-in sample pictures" in notes[0]
     (tmp_path / "sample-character" / "README.txt").write_text("my own pictures\n")  # not the sample any more
     assert sum(str(w).startswith("small picture") for w in store.describe(tmp_path / "sample-character").warnings) == 8
+
+
+def test_the_dataset_store_and_the_studio_paths_work_without_gradio():
+    """They are the studio's file rules, not UI: a script or the CLI can use them without loading gradio."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import lora_studio.dataset_store, lora_studio.studio_paths; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'gradio'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -11,10 +11,10 @@ import pytest
 from lora_studio.config import load_config, preset_folder, save_config
 from lora_studio.jobs import Jobs, RunStatus
 from lora_studio.runlog import RunLog
+from lora_studio.studio_paths import StudioPaths
 from lora_studio.text import Text
 from lora_studio.ui import run_view
 from lora_studio.ui.common import Studio
-from lora_studio.ui.paths import StudioPaths
 
 TRAINER_LAST_LINE = "stopped: stopped; resume with train.resume=latest (samples in /x/outputs/run/samples)"
 

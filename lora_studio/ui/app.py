@@ -13,10 +13,10 @@ import gradio as gr
 
 from ..errors import UserError
 from ..jobs import Jobs
+from ..studio_paths import StudioPaths
 from . import compare_tab, dataset_tab, generate_tab, lesson_tab, train_tab
 from .common import Studio
 from .i18n import I18N, tr
-from .paths import StudioPaths
 from .run_view import plot_titles
 
 log = logging.getLogger(__name__)

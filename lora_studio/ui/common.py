@@ -13,8 +13,8 @@ import gradio as gr
 
 from ..errors import UserError
 from ..jobs import Jobs
+from ..studio_paths import StudioPaths
 from .i18n import say, tr
-from .paths import StudioPaths
 
 log = logging.getLogger(__name__)
 

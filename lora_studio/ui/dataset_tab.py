@@ -8,13 +8,13 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from .. import dataset_store as store
 from ..data import IMAGE_EXTENSIONS
 from ..sample_data import TRIGGER_WORD, make_sample_dataset
-from . import dataset_store as store
+from ..studio_paths import list_datasets, newest_dataset, suggest_name
 from . import tag_panel
 from .common import Studio, readable_errors, warn_all
 from .i18n import I18N, StudioError, say, tr
-from .paths import list_datasets, newest_dataset, suggest_name
 
 DEFAULT_NAME = "my-character"
 

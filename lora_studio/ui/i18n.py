@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ..errors import UserError
+from ..errors import StudioError
 from ..text import LANGS, Text, in_language, render
 from ..text.help import help_key, help_texts
 from ..text.studio import STUDIO
@@ -27,14 +27,6 @@ I18N = gr.I18n(**{lang: {key: pair[i] for key, pair in {**STUDIO, **help_texts()
 def tr(lang: str, key: str, /, **values: object) -> str:
     """The text `key` (of any area: studio, core, lesson, help) in `lang`, with `{placeholders}` filled in."""
     return render(key, lang, **values)
-
-
-class StudioError(UserError):
-    """A UserError the studio composed (a key of text/studio.py); str() stays English."""
-
-    @property
-    def msg(self) -> Text:
-        return Text(self.key, **self.values)
 
 
 def say(lang: str, line: object) -> str:

@@ -16,9 +16,9 @@ from ..config import apply_overrides, load_dataclass, read_yaml
 from ..lesson import LessonConfig, explain, explain_stage, load_lesson_model, predict, run_lesson
 from ..lesson.config import CATS_DOGS_FOLDER
 from ..lesson.model import TINY_CLASSIFIER
+from ..studio_paths import StudioPaths
 from .common import Studio, readable_errors
 from .i18n import I18N, StudioError, tr
-from .paths import StudioPaths
 
 DEFAULT_PRESET = "lesson-quick"
 _running: dict[str, threading.Event] = {}  # the one lesson running in this studio: its stop switch

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import gradio as gr
 
+from .. import dataset_store as store
 from ..tag_options import DEFAULT_MODEL, HUB_MODELS, TINY, TagOptions
-from . import dataset_store as store
 from .common import Studio, readable_errors
 from .i18n import I18N, StudioError, tr
 

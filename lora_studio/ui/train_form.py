@@ -15,8 +15,8 @@ from ..data import scan_dataset
 from ..errors import DatasetError, UserError
 from ..models import PICKLE_SUFFIXES, SINGLE_FILE_SUFFIXES, TINY, TINY_BASES
 from ..steps import plan_steps
+from ..studio_paths import StudioPaths
 from .i18n import I18N, TEXT, StudioError, help_key, say, tr
-from .paths import StudioPaths
 
 # Shown up front, in this order; everything else in TrainConfig goes under "advanced".
 MAIN_NUMBERS = ("lora.rank", "lora.alpha", "train.learning_rate", "dataset.resolution", "train.batch_size",

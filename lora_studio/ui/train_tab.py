@@ -10,16 +10,16 @@ from typing import Any
 
 import gradio as gr
 
+from .. import dataset_store as store
 from ..checkpoints import CHECKPOINT_DIR, TRAINER_STATE
 from ..config import TrainConfig, load_config, load_dataclass, read_yaml, set_dotted
 from ..errors import UserError
 from ..launch import check_before_launch
 from ..models import TINY_SDXL
 from ..sample_data import ensure_sample_dataset
-from . import dataset_store as store
+from ..studio_paths import links_in, list_datasets
 from .common import Studio, message_of, readable_errors
 from .i18n import I18N, StudioError, tr
-from .paths import links_in, list_datasets
 from .run_view import LOG_LINES, SCROLL_LOG_JS, adapters_html, render, runs_table
 from .train_form import (
     TrainForm,

@@ -15,9 +15,9 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
-from ..atomic import write_bytes_atomic, write_text_atomic
-from ..config import DatasetConfig
-from ..data import (
+from .atomic import write_bytes_atomic, write_text_atomic
+from .config import DatasetConfig
+from .data import (
     CAPTION_EXTENSIONS,
     IMAGE_EXTENSIONS,
     REPEAT_FOLDER,
@@ -27,10 +27,10 @@ from ..data import (
     scan_dataset,
     tag_frequency,
 )
-from ..errors import DatasetError, UserError
-from ..sample_data import README as SAMPLE_README
-from .i18n import StudioError, Text
-from .paths import inside, links_in, safe_relative
+from .errors import DatasetError, StudioError, UserError
+from .sample_data import README as SAMPLE_README
+from .studio_paths import inside, links_in, safe_relative
+from .text import Text
 
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # one picture; a zip's members each and...
 MAX_ZIP_TOTAL = 2 * 1024 * 1024 * 1024  # ...all of them together (zip bombs)

@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ..config import preset_folder
-from .i18n import StudioError, Text
+from .config import preset_folder
+from .errors import StudioError
+from .text import Text
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
