@@ -358,7 +358,7 @@ def test_errors_in_japanese_show_one_japanese_message_under_a_japanese_title(stu
     page.locator("#tr-resume").click()  # a second error: it replaces the first instead of stacking under "(2)"
     expect(page.locator(".toast-message-item")).to_have_count(2)
     expect(shown).to_have_count(1)
-    expect(shown).to_have_text("まだ学習の実行がありません。学習のタブで開始してください")
+    expect(shown).to_have_text("学習の実行はまだありません。「学習」タブで開始してください")
     expect(page.locator(".toast-count")).to_be_hidden()
     title = page.locator(".toast-title.error")
     assert title.evaluate("t => getComputedStyle(t, '::before').content") == '"エラー"'
