@@ -14,7 +14,7 @@ from lora_studio.runlog import RunLog
 from lora_studio.studio_paths import StudioPaths
 from lora_studio.text import Text
 from lora_studio.ui import run_view
-from lora_studio.ui.common import Studio
+from lora_studio.ui.common import Plot, Studio
 
 TRAINER_LAST_LINE = "stopped: stopped; resume with train.resume=latest (samples in /x/outputs/run/samples)"
 
@@ -182,7 +182,7 @@ def test_the_lesson_points_to_classify_my_photo_and_speaks_japanese(tmp_path):
     assert set(ja.curves("accuracy")["series"]) == {"訓練", "検証"}
     with gr.Blocks():
         plot = gr.LinePlot(x="epoch", y="accuracy", color="series")
-    (titles,) = run_view.plot_titles("ja", [(plot, "ls_accuracy", "ax_epoch", "ax_accuracy")])
+    (titles,) = run_view.plot_titles("ja", [Plot(plot, "ls_accuracy", "ax_epoch", "ax_accuracy")])
     assert (titles.title, titles.x_title, titles.y_title) == ("正解率", "エポック", "正解率")
 
 

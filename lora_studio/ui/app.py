@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 
@@ -112,15 +113,18 @@ def build_app(root: str | Path = ".") -> gr.Blocks:
             with gr.Tab(I18N("tab_dataset"), id="dataset", elem_id="tab-dataset") as dataset_page:
                 dataset = dataset_tab.build(studio)
             with gr.Tab(I18N("tab_train"), id="train", elem_id="tab-train") as train_page:
-                train = train_tab.build(studio, follow=(dataset.current, dataset.trigger))
+                train = train_tab.build(studio, dataset=dataset)
             with gr.Tab(I18N("tab_compare"), id="compare", elem_id="tab-compare") as compare_page:
                 compare = compare_tab.build(studio)
             with gr.Tab(I18N("tab_generate"), id="generate", elem_id="tab-generate") as generate_page:
                 generate = generate_tab.build(studio)
             with gr.Tab(I18N("tab_lesson"), id="lesson", elem_id="tab-lesson") as lesson_page:
-                plots = lesson_tab.build(studio)
-        tabs = [dataset_page, train_page, compare_page, generate_page, lesson_page]
-        plots.append((train.loss_plot, None, "ax_step", "ax_loss"))
+                lesson = lesson_tab.build(studio)
+        tabs = {dataset_page: dataset, train_page: train, compare_page: compare, generate_page: generate,
+                lesson_page: lesson}
+        plots = [plot for tab in tabs.values() for plot in tab.plots]
+        shows = [tab.show.event() for tab in tabs.values() if tab.show]
+        messages = [line for tab in tabs.values() for line in tab.messages]
 
         def relabel(code: str):
             """The language for this page, every tab label in it (gradio redraws only the open tab's) and the
@@ -129,27 +133,27 @@ def build_app(root: str | Path = ".") -> gr.Blocks:
             return (code, code, *(gr.Tab(label=tr(code, key)) for key in TAB_KEYS), *plot_titles(code, plots))
 
         private = dict(api_visibility="private")
-        relabelled = [lang, switch, *tabs, *(plot for plot, *_ in plots)]
-        show_dataset = dict(fn=dataset.refresh, inputs=[dataset.name, lang], outputs=dataset.refresh_outputs, **private)
-        show_train = dict(fn=train.on_show, inputs=train.on_show_inputs, outputs=train.on_show_outputs, **private)
+        relabelled = [lang, switch, *tabs, *(plot.chart for plot in plots)]
         # Switching language redraws what the server wrote; messages about past actions are cleared, not kept
-        # in the old language, and the next poll redraws the run (its signature is reset).
-        switch.input(relabel, [switch], relabelled, js=SWITCH_LANGUAGE_JS, **private).then(
-            **show_dataset).then(**show_train).then(
-            lambda: ("", "", train_tab.REDRAW), None, [dataset.message, train.message, train.signature], **private)
-        demo.load(relabel, [switch], relabelled, js=BROWSER_LANGUAGE_JS, **private).then(
-            dataset.first, [dataset.name], [dataset.name], **private).then(**show_dataset).then(**show_train).then(
-            generate["refresh"], None, generate["refresh_outputs"], **private).then(
-            compare.refresh, None, compare.refresh_outputs, **private)
-        train_page.select(**show_train)
-        compare_page.select(compare.refresh, None, compare.refresh_outputs, **private)
-        generate_page.select(generate["refresh"], generate["refresh_inputs"], generate["refresh_outputs"], **private)
+        # in the old language.
+        _then_each(switch.input(relabel, [switch], relabelled, js=SWITCH_LANGUAGE_JS, **private), shows).then(
+            lambda: [""] * len(messages), None, messages, **private)
+        _then_each(demo.load(relabel, [switch], relabelled, js=BROWSER_LANGUAGE_JS, **private), shows)
+        for page, tab in tabs.items():
+            if tab.show:
+                page.select(**tab.show.event())
         # A picture's adapter, strength and prompt go to the Generate tab's first slot, which then opens.
-        compare.send.click(compare.send_fn, compare.send_inputs, generate["send_targets"], **private).success(
-            generate["refresh"], generate["refresh_inputs"], generate["refresh_outputs"], **private).then(
+        compare.shared["send"].click(compare_tab.send_to_generate, [compare.shared["picked"], lang],
+                                     generate.shared["slot"], **private).success(**generate.show.event()).then(
             lambda: gr.Tabs(selected="generate"), None, [tab_set], **private)
     demo.studio_paths = paths  # for launch_app and the tests
     return demo
+
+
+def _then_each(event: Any, steps: list[dict]) -> Any:
+    for step in steps:
+        event = event.then(**step)
+    return event
 
 
 def parse_auth(auth: str | None) -> tuple[str, str] | None:

@@ -6,8 +6,8 @@ import functools
 import inspect
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import gradio as gr
 
@@ -26,6 +26,39 @@ class Studio:
     paths: StudioPaths
     jobs: Jobs
     lang: gr.State  # "en" or "ja", set from the browser on load and by the language switch
+
+
+@dataclass
+class Step:
+    """A server function with what it reads and writes, wired as a private event (the API lists only endpoints
+    registered on purpose)."""
+
+    fn: Callable
+    inputs: list
+    outputs: list
+
+    def event(self) -> dict[str, Any]:
+        return dict(fn=self.fn, inputs=self.inputs, outputs=self.outputs, api_visibility="private")
+
+
+class Plot(NamedTuple):
+    """A chart whose titles follow the page's language: text keys of its title (None: none) and axis titles."""
+
+    chart: gr.LinePlot
+    title: str | None
+    x_title: str
+    y_title: str
+
+
+@dataclass
+class Tab:
+    """What every tab's build() returns, so the app wires all five alike (app.py)."""
+
+    # Draws what the server wrote, in the page's language: on page load, when the tab opens, after a language switch.
+    show: Step | None = None
+    messages: list = field(default_factory=list)  # lines about past actions, cleared when the language changes
+    plots: list[Plot] = field(default_factory=list)
+    shared: dict[str, Any] = field(default_factory=dict)  # components another tab reads or fills, by name
 
 
 def message_of(error: Exception, lang: str = "en") -> str:

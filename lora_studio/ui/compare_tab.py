@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import queue
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,19 +16,10 @@ from ..compare import CompareOptions, CompareResult, compare, parse_strengths, p
 from ..epoch_adapters import all_adapters
 from ..errors import UserError
 from ..jobs import FINAL_STATES
-from .common import Studio, readable_errors
+from .common import Step, Studio, Tab, readable_errors
 from .i18n import I18N, StudioError, tr
 
 _busy = threading.Lock()  # one comparison at a time, from the page or the API
-
-
-@dataclass
-class CompareTab:
-    refresh: Any  # () -> the run dropdown's choices
-    refresh_outputs: list
-    send: gr.Button
-    send_fn: Any  # (picked, lang) -> (adapter, strength, prompt) for the Generate tab
-    send_inputs: list
 
 
 def comparable_runs(studio: Studio) -> list[str]:
@@ -138,7 +128,7 @@ def gallery_of(result_cells: list[list[Path]], scores: dict, lang: str) -> tuple
 # ---------------------------------------------------------------- the tab
 
 
-def build(studio: Studio) -> CompareTab:
+def build(studio: Studio) -> Tab:
     lang = studio.lang
     gr.Markdown(I18N("cmp_intro"))
     with gr.Row():
@@ -164,9 +154,10 @@ def build(studio: Studio) -> CompareTab:
     picked = gr.State(None)
 
     @readable_errors
-    def refresh():
+    def refresh(chosen: str | None):
+        """Fresh choices; the run already chosen stays while it can be compared."""
         names = comparable_runs(studio)
-        return gr.update(choices=names, value=names[0] if names else None)
+        return gr.update(choices=names, value=chosen if chosen in names else (names[0] if names else None))
 
     @readable_errors
     def run_compare(run: str, strengths: str, prompts: str, scorer: str, lang: str):
@@ -223,14 +214,16 @@ def build(studio: Studio) -> CompareTab:
                     concurrency_limit=1)
     gallery.select(pick, [picks, lang], [picked_md, picked], api_visibility="private")
 
-    @readable_errors
-    def send_fn(chosen: dict | None, lang: str):
-        if not chosen:
-            raise StudioError("cmp_pick_first")
-        return chosen["adapter"], float(chosen["strength"]), chosen["prompt"]
-
     _api(studio)
-    return CompareTab(refresh=refresh, refresh_outputs=[run], send=send, send_fn=send_fn, send_inputs=[picked, lang])
+    return Tab(show=Step(refresh, [run], [run]), shared={"send": send, "picked": picked})
+
+
+@readable_errors
+def send_to_generate(chosen: dict | None, lang: str) -> tuple[str, float, str]:
+    """The picked picture's adapter, strength and prompt, for the Generate tab's first slot."""
+    if not chosen:
+        raise StudioError("cmp_pick_first")
+    return chosen["adapter"], float(chosen["strength"]), chosen["prompt"]
 
 
 def _api(studio: Studio) -> None:

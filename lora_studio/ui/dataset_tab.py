@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
@@ -13,21 +12,10 @@ from ..data import IMAGE_EXTENSIONS
 from ..sample_data import TRIGGER_WORD, make_sample_dataset
 from ..studio_paths import list_datasets, newest_dataset, suggest_name
 from . import tag_panel
-from .common import Studio, readable_errors, warn_all
+from .common import Step, Studio, Tab, readable_errors, warn_all
 from .i18n import I18N, StudioError, say, tr
 
 DEFAULT_NAME = "my-character"
-
-
-@dataclass
-class DatasetTab:
-    name: gr.Dropdown
-    trigger: gr.Textbox
-    current: gr.State  # the dataset the gallery shows: every action works on this one, never on typed text
-    message: gr.Markdown
-    refresh_outputs: list
-    refresh: object  # (name, lang) -> values for refresh_outputs
-    first: object  # (current name) -> the dataset dropdown with its choices and the newest dataset picked
 
 
 def _table(view: store.DatasetView, lang: str) -> pd.DataFrame:
@@ -35,7 +23,7 @@ def _table(view: store.DatasetView, lang: str) -> pd.DataFrame:
                         columns=[tr(lang, "col_tag"), tr(lang, "col_images")])
 
 
-def build(studio: Studio) -> DatasetTab:
+def build(studio: Studio) -> Tab:
     paths = studio.paths
 
     gr.Markdown(I18N("ds_intro"))
@@ -56,7 +44,7 @@ def build(studio: Studio) -> DatasetTab:
     message = gr.Markdown(elem_id="ds-message")
     summary = gr.JSON(visible=False)
     rel_paths = gr.State([])
-    current = gr.State("")
+    current = gr.State("")  # the dataset the gallery shows: every action works on this one, never on typed text
     with gr.Row():
         with gr.Column(scale=3):
             gallery = gr.Gallery(label=I18N("ds_gallery"), columns=5, height=430, object_fit="contain", fit_columns=False,
@@ -196,10 +184,15 @@ def build(studio: Studio) -> DatasetTab:
                    refresh_outputs=refresh_outputs)
 
     @readable_errors
-    def first(current: str):
-        untouched = current in ("", DEFAULT_NAME)  # a name typed before the page finished loading stays
-        newest = newest_dataset(paths)
-        return gr.update(choices=list_datasets(paths), value=newest if newest and untouched else current)
+    def show(typed: str, shown: str, lang: str):
+        """The dataset on show, redrawn; on the page's first draw the newest dataset, unless a name was typed."""
+        dataset = shown
+        if not shown:
+            newest = newest_dataset(paths)
+            dataset = newest if newest and typed in ("", DEFAULT_NAME) else typed
+        values = list(refresh(dataset, lang))
+        values[refresh_outputs.index(name)] = gr.update(choices=list_datasets(paths), value=dataset)
+        return values
 
-    return DatasetTab(name=name, trigger=trigger, current=current, message=message, refresh_outputs=refresh_outputs, refresh=refresh,
-                      first=first)
+    return Tab(show=Step(show, [name, current, lang], refresh_outputs), messages=[message],
+               shared={"dataset": current, "trigger": trigger})

@@ -14,7 +14,7 @@ from ..data import parse_tags
 from ..errors import UserError
 from ..generate import GenerateConfig
 from ..models import TINY, TINY_SDXL, is_tiny
-from .common import Studio, readable_errors
+from .common import Step, Studio, Tab, readable_errors
 from .i18n import I18N, StudioError, tr
 from .train_tab import suggested_tags
 
@@ -60,7 +60,7 @@ def _params(path: Path) -> str:
         return str(image.info.get("parameters", ""))
 
 
-def build(studio: Studio) -> dict:
+def build(studio: Studio) -> Tab:
     lang = studio.lang
     gr.Markdown(I18N("gen_intro"))
     with gr.Row():
@@ -171,5 +171,5 @@ def build(studio: Studio) -> dict:
     adapters[0].change(pick_adapter, [adapters[0], lang], [base, suggestions, offered], api_visibility="private")
     suggestions.input(merge_suggestions, [prompt, suggestions, offered], [prompt], api_visibility="private")
     gallery.select(select_image, [shown], [params], api_visibility="private")
-    return {"refresh": refresh_adapters, "refresh_inputs": [adapters[0]], "refresh_outputs": adapters,
-            "send_targets": [adapters[0], slots[1], prompt]}  # what the Compare tab fills in
+    return Tab(show=Step(refresh_adapters, [adapters[0]], adapters),
+               shared={"slot": [adapters[0], slots[1], prompt]})  # what the Compare tab fills in

@@ -17,7 +17,7 @@ from ..lesson import LessonConfig, explain, explain_stage, load_lesson_model, pr
 from ..lesson.config import CATS_DOGS_FOLDER
 from ..lesson.model import TINY_CLASSIFIER
 from ..studio_paths import StudioPaths
-from .common import Studio, readable_errors
+from .common import Plot, Studio, Tab, readable_errors
 from .i18n import I18N, StudioError, tr
 
 DEFAULT_PRESET = "lesson-quick"
@@ -127,8 +127,7 @@ def _model_for(run_dir: Path):
     return _model_cache[key]
 
 
-def build(studio: Studio) -> list[tuple[gr.LinePlot, str | None, str, str]]:
-    """The tab; returns its plots with the text keys of their titles and x and y axis titles (set per language)."""
+def build(studio: Studio) -> Tab:
     paths, lang = studio.paths, studio.lang
     presets = list(paths.preset_files(lesson=True))
     gr.Markdown(I18N("ls_intro"))
@@ -237,4 +236,5 @@ def build(studio: Studio) -> list[tuple[gr.LinePlot, str | None, str, str]]:
                  [stop_btn, figures], api_visibility="private")
     stop_btn.click(stop, [lang], [progress], api_visibility="private")
     classify_btn.click(classify, [photo, run_dir, lang], [answer], api_name="classify_photo")
-    return [(accuracy_plot, "ls_accuracy", "ax_epoch", "ax_accuracy"), (loss_plot, "ls_loss", "ax_epoch", "ax_loss")]
+    return Tab(plots=[Plot(accuracy_plot, "ls_accuracy", "ax_epoch", "ax_accuracy"),
+                      Plot(loss_plot, "ls_loss", "ax_epoch", "ax_loss")])

@@ -15,7 +15,7 @@ import pandas as pd
 from ..config import read_yaml
 from ..errors import UserError
 from ..jobs import RunStatus
-from .common import Studio
+from .common import Plot, Studio
 from .i18n import say, tr
 
 LOG_LINES = 40
@@ -114,8 +114,8 @@ def loss_plot(status: RunStatus) -> pd.DataFrame | None:
     return pd.DataFrame(rows, columns=["step", "loss"]) if rows else None
 
 
-def plot_titles(lang: str, plots: list[tuple[gr.LinePlot, str | None, str, str]]) -> list[gr.LinePlot]:
-    """Titles in `lang` for (plot, title key or None, x axis key, y axis key); set when the language is chosen,
+def plot_titles(lang: str, plots: list[Plot]) -> list[gr.LinePlot]:
+    """Titles in `lang` for each chart (its title's and axis titles' text keys); set when the language is chosen,
     so the plots' values (also what the API returns) stay plain tables."""
     return [gr.LinePlot(x_title=tr(lang, x), y_title=tr(lang, y), **({"title": tr(lang, t)} if t else {}))
             for _, t, x, y in plots]

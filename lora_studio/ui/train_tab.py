@@ -4,9 +4,8 @@ resume, and the finished runs' adapters. All state is read back from the run fol
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import gradio as gr
 
@@ -18,7 +17,7 @@ from ..launch import check_before_launch
 from ..models import TINY_SDXL
 from ..sample_data import ensure_sample_dataset
 from ..studio_paths import links_in, list_datasets
-from .common import Studio, message_of, readable_errors
+from .common import Plot, Step, Studio, Tab, message_of, readable_errors
 from .i18n import I18N, StudioError, tr
 from .run_view import LOG_LINES, SCROLL_LOG_JS, adapters_html, render, runs_table
 from .train_form import (
@@ -34,18 +33,6 @@ from .train_form import (
 POLL_S = 2.0
 REDRAW = "redraw"  # a signature no run has: the next poll draws the page, also "no training yet"
 DEFAULT_PRESET = "quickstart"
-
-
-@dataclass
-class TrainTab:
-    form: TrainForm
-    runs: gr.Dropdown
-    on_show: Any  # (lang, Dataset tab's dataset and trigger, last synced, *form values) -> see on_show_outputs
-    on_show_inputs: list
-    on_show_outputs: list
-    signature: gr.State  # what the page shows of the watched run; REDRAW makes the next poll draw it again
-    message: gr.Markdown
-    loss_plot: gr.LinePlot
 
 
 # ---------------------------------------------------------------- starting (shared by the button and the API)
@@ -128,8 +115,8 @@ def _flatten(settings: dict, prefix: str = ""):
 # ---------------------------------------------------------------- the tab
 
 
-def build(studio: Studio, follow: tuple[gr.State, gr.Textbox]) -> TrainTab:
-    """The tab; `follow` is the Dataset tab's current dataset and trigger word, which the form starts from."""
+def build(studio: Studio, dataset: Tab) -> Tab:
+    """The tab; the form starts from the Dataset tab's current dataset and trigger word."""
     paths, jobs, lang = studio.paths, studio.jobs, studio.lang
     presets = list(paths.preset_files())
     first = DEFAULT_PRESET if DEFAULT_PRESET in presets else None
@@ -156,7 +143,7 @@ def build(studio: Studio, follow: tuple[gr.State, gr.Textbox]) -> TrainTab:
     with gr.Accordion(I18N("tr_runs"), open=True):
         table = gr.Dataframe(headers=["run", "state", "step", "adapter"], interactive=False, elem_id="tr-runs")
         adapters = gr.HTML(elem_id="tr-adapters")
-    signature = gr.State(REDRAW)
+    signature = gr.State(REDRAW)  # what the page shows of the watched run; REDRAW makes the next poll draw it again
     synced = gr.State("")  # the Dataset tab's dataset last copied into the form
     timer = gr.Timer(POLL_S)
 
@@ -271,13 +258,13 @@ def build(studio: Studio, follow: tuple[gr.State, gr.Textbox]) -> TrainTab:
             last_synced = dataset
         rows = runs_table(studio, lang)[0]
         return (gr.update(choices=list_datasets(paths), value=values[1]), values[2],
-                *update_arithmetic(lang, *values), last_synced, rows)
+                *update_arithmetic(lang, *values), last_synced, rows, REDRAW)
 
     _api_endpoints(studio)
-    return TrainTab(form=form, runs=runs, on_show=readable_errors(on_show),
-                    on_show_inputs=[lang, *follow, synced, *form.components],
-                    on_show_outputs=[form.dataset, form.trigger, *arithmetic_outputs, synced, table],
-                    signature=signature, message=message, loss_plot=loss_plot)
+    follow = [dataset.shared["dataset"], dataset.shared["trigger"]]
+    return Tab(show=Step(readable_errors(on_show), [lang, *follow, synced, *form.components],
+                         [form.dataset, form.trigger, *arithmetic_outputs, synced, table, signature]),
+               messages=[message], plots=[Plot(loss_plot, None, "ax_step", "ax_loss")])
 
 
 def _api_endpoints(studio: Studio) -> None:
