@@ -84,27 +84,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_until_it_answers(url: str, timeout: float = 180.0) -> None:
-    import time
-
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.head(url, timeout=30).status_code in (200, 401):
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, f"the studio at {url} never answered"
-        time.sleep(0.2)
-
-
 @pytest.fixture(scope="session")
 def start_studio(tiny_base_path):
     """start_studio(root, **launch) -> the running studio for `root` on a free local port; all are closed at the
     end of the session. Tests that need a clean studio give it their own root."""
-    from lora_studio.ui.app import build_app, launch_kwargs
+    from lora_studio.ui.app import build_app, launch_kwargs, wait_until_served
 
     started = []
 
@@ -116,7 +100,7 @@ def start_studio(tiny_base_path):
         demo.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True,
                     _frontend=False, **launch_kwargs(demo), **launch)
         started.append(demo)
-        _wait_until_it_answers(demo.local_url)
+        wait_until_served(demo.local_url)
         return demo
 
     yield start

@@ -375,6 +375,12 @@ STUDIO: dict[str, tuple[str, str]] = {
     # ---- launching (app.py)
     "app_bad_auth": ("--auth must look like user:password (both parts non-empty)",
                      "--auth は user:password の形にしてください（どちらも空にはできません）"),
+    "app_not_answering": ("the studio started at {url} but its page did not answer within {seconds} s; check that "
+                          "no proxy (HTTP_PROXY without NO_PROXY=127.0.0.1,localhost) or firewall blocks local "
+                          "connections, then start it again",
+                          "スタジオは {url} で起動しましたが、{seconds} 秒以内にページが応答しませんでした。ローカル"
+                          "への接続をプロキシ（NO_PROXY=127.0.0.1,localhost のない HTTP_PROXY）やファイアウォールが"
+                          "妨げていないか確かめてから、もう一度起動してください"),
 }
 
 STUDIO |= TAGGER_STUDIO | SDXL_STUDIO | COMPARE_STUDIO  # text/tagging.py, text/sdxl.py, text/compare.py

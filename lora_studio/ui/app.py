@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import httpx
 
 from ..errors import UserError
 from ..jobs import Jobs
@@ -181,6 +183,30 @@ def launch_app(host: str = "127.0.0.1", port: int = 7860, share: bool = False, a
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     demo = build_app(root)
     demo.queue(default_concurrency_limit=2)
-    demo.launch(server_name=host, server_port=port, share=share, auth=credentials, prevent_thread_lock=not block,
-                show_error=False, **launch_kwargs(demo))
+    # gradio's own check that the page answers (_frontend) gives up after one 3 s request, which a busy machine
+    # misses, and then blames the network ("When localhost is not accessible..."): wait longer here instead.
+    demo.launch(server_name=host, server_port=port, share=share, auth=credentials, prevent_thread_lock=True,
+                show_error=False, _frontend=False, **launch_kwargs(demo))
+    try:
+        wait_until_served(demo.local_url)
+    except UserError:
+        demo.close()
+        raise
+    if block:
+        demo.block_thread()
     return demo
+
+
+def wait_until_served(url: str, timeout: float = 180.0) -> None:
+    """Return once the page at `url` answers; a studio that never does is named, with what to check."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            # 401/30x: a page behind --auth answers with its login
+            if httpx.head(url, timeout=30, verify=False).status_code in (200, 401, 301, 302, 303, 307, 308):
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() >= deadline:
+            raise UserError("app_not_answering", url=url, seconds=f"{timeout:g}")
+        time.sleep(0.2)
