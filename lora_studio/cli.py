@@ -7,7 +7,9 @@ import logging
 import os
 import sys
 
+from .console import LANG_ENV, console_language, print_error, say, setup_logging
 from .errors import UserError
+from .text import LANGS, Text, render
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -41,12 +43,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     def on_cell(row: int, column: int, path) -> None:
         if column == 0:
-            print(f"rendering row {row + 1}", flush=True)
+            say("console.rendering_row", args.lang, row=row + 1)
 
     result = compare(args.run_dir, options, on_cell=on_cell)
-    print(f"grid: {result.grid}\nscores: {result.out_dir / 'scores.json'}\n{result.suggestion_line}")
+    say("console.compare_done", args.lang, grid=result.grid, scores=result.out_dir / "scores.json",
+        suggestion=result.suggestion_line)
     if result.scores.get("meaningless"):
-        print(f"note: {TINY_SCORER_NOTE}")
+        say("console.note", args.lang, message=TINY_SCORER_NOTE)
     return 0
 
 
@@ -79,7 +82,7 @@ def _cmd_sample_dataset(args: argparse.Namespace) -> int:
     from .sample_data import make_sample_dataset
 
     folder = make_sample_dataset(args.folder)
-    print(f"sample dataset written to {folder}")
+    say("console.sample_written", args.lang, folder=folder)
     return 0
 
 
@@ -91,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="lora-studio", description="Train and use Stable Diffusion LoRAs.")
     parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
+    parser.add_argument("--lang", choices=LANGS, default=None,
+                        help=f"language of messages: en or ja (default: ${LANG_ENV}, else the system's language)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train a LoRA: lora-studio train CONFIG [key=value ...]")
@@ -166,7 +171,14 @@ def _cuda_oom() -> type[BaseException]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    if args.lang:
+        os.environ[LANG_ENV] = args.lang  # the trainer process started below speaks it too
+    try:
+        args.lang = console_language(strict=True)
+    except UserError as e:
+        print_error(e, "en")
+        return 2
+    setup_logging(args.lang, logging.DEBUG if args.verbose else logging.INFO)
     if not args.verbose:
         from .training_setup import quiet_libraries
 
@@ -174,15 +186,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print_error(e, args.lang)
         return 2
     except (MemoryError, _cuda_oom()) as e:  # the training loop has its own advice; the other commands get this
-        print(f"error: out of memory ({str(e).splitlines()[0][:200] if str(e) else 'no details'}). Use a smaller "
-              f"size or batch (--width/--height/--batch-size; lesson: data.batch_size), or close other programs "
-              f"using the GPU", file=sys.stderr)
+        detail = str(e).splitlines()[0][:200] if str(e) else render("console.no_details", args.lang)
+        print_error(Text("console.out_of_memory", detail=detail).render(args.lang), args.lang)
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(render("console.interrupted", args.lang), file=sys.stderr)
         return 130
 
 

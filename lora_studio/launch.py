@@ -11,8 +11,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .config import TrainConfig, load_config
+from .console import console_language
 from .data import ScanResult
 from .errors import ConfigError
+from .text import LANGS, render
 
 
 def _has_accelerate_config() -> bool:
@@ -71,7 +73,7 @@ def check_before_launch(cfg: TrainConfig) -> ScanResult:
 
     preflight(cfg)
     if ensure_sample_dataset(cfg.dataset.path):
-        print(f"drew the sample dataset into {cfg.dataset.path}", file=sys.stderr)
+        print(render("console.sample_drawn", console_language(), folder=cfg.dataset.path), file=sys.stderr)
     scan = scan_dataset(cfg.dataset)
     plan_steps(cfg, scan.items, world_size=1)
     return scan
@@ -103,7 +105,8 @@ def run_training(config_path: str | Path, overrides: list[str], launcher_args: s
     return code
 
 
-_ERROR_LINE = b"\nerror: "  # how the trainer's main() ends a run that stopped with a message
+# How the trainer's main() ends a run that stopped with a message, in either language (console.error).
+_ERROR_LINES = tuple(("\n" + render("console.error", lang, message="")).encode() for lang in LANGS)
 
 
 def _relay_stderr(proc: subprocess.Popen) -> bool:
@@ -113,7 +116,7 @@ def _relay_stderr(proc: subprocess.Popen) -> bool:
     while chunk := os.read(proc.stderr.fileno(), 1 << 16):
         sys.stderr.write(decoder.decode(chunk))
         sys.stderr.flush()
-        said = said or _ERROR_LINE in tail + chunk
-        tail = (tail + chunk)[-len(_ERROR_LINE):]
+        said = said or any(line in tail + chunk for line in _ERROR_LINES)
+        tail = (tail + chunk)[-max(map(len, _ERROR_LINES)):]
     proc.stderr.close()
     return said

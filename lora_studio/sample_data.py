@@ -19,6 +19,8 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from .atomic import write_bytes_atomic, write_text_atomic
+from .console import console_language
+from .text import render
 
 TRIGGER_WORD = "mychar"
 SUPERSAMPLE = 4  # draw 4x larger, then downscale: smooth edges without an anti-aliasing library
@@ -168,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=128)
     args = parser.parse_args(argv)
     folder = make_sample_dataset(args.folder, count=args.count, size=args.size)
-    print(f"sample dataset written to {folder} (trigger word: {TRIGGER_WORD})")
+    print(render("console.sample_written_trigger", console_language(), folder=folder, trigger=TRIGGER_WORD))
     return 0
 
 

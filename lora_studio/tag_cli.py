@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .console import say
 from .errors import DatasetError
 from .tag_options import DEFAULT_MODEL, HUB_MODELS, MODES, TagOptions
-
-PRUNE_WHY = ("These tags describe the character itself and are on most pictures. They compete with the trigger "
-             "word: trained with them, the LoRA draws the character only when they are typed too. Remove them so "
-             "the trigger word carries the look:")
+from .text import render
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -40,17 +38,18 @@ def _folder(dataset: str) -> Path:
     return folder
 
 
-def _print_candidates(folder: Path, captions: list[list[str]], trigger: str, character_tags: list[str]) -> None:
+def _print_candidates(folder: Path, captions: list[list[str]], trigger: str, character_tags: list[str],
+                      lang: str) -> None:
     from .tag_prune import candidates
 
     found = candidates(captions, trigger, character_tags)
     if not found:
         return
-    print("\n" + PRUNE_WHY)
+    print()
+    say("console.prune_why", lang)
     for c in found:
-        print(f"  {c.tag:<28} {c.count} of {c.total} pictures ({c.kind})")
-    names = ", ".join(c.tag for c in found)
-    print(f'remove them with: lora-studio tag {folder} --remove "{names}"')
+        say("console.prune_line", lang, tag=c.tag, count=c.count, total=c.total, kind=c.kind)
+    say("console.prune_how", lang, folder=folder, names=", ".join(c.tag for c in found))
 
 
 def run_tag_cli(args: argparse.Namespace) -> int:
@@ -59,25 +58,25 @@ def run_tag_cli(args: argparse.Namespace) -> int:
     from .tag_files import backup_info, dataset_items, remove_tags, restore_backup, shared_trigger, tag_items
     from .tagger import load_tagger
 
-    folder = _folder(args.dataset)
+    folder, lang = _folder(args.dataset), args.lang
     if args.restore:
-        print(f"restored the tags of {restore_backup(folder)} picture(s) in {folder}")
+        say("console.tags_restored", lang, n=restore_backup(folder), folder=folder)
         return 0
     items, warnings = dataset_items(folder)
     for line in warnings:  # missing or empty captions are what tagging is for; skipped pictures are worth a word
         if line.startswith(("skipped", "ignored")):
-            print(f"warning: {line}")
+            say("console.warning", lang, message=line)
     if args.remove is not None:
         info = backup_info(folder)
         n = remove_tags(folder, items, [args.remove], info["character_tags"] if info else ())
-        print(f"removed from {n} caption(s); undo with: lora-studio tag {folder} --restore")
+        say("console.tags_removed", lang, n=n, folder=folder)
         return 0
     options = TagOptions(model=args.model, threshold=args.threshold, character_threshold=args.character_threshold,
                          ratings=args.ratings, mode=args.mode, trigger=args.trigger, exclude=args.exclude,
                          batch_size=args.batch_size).check()
     tagger = load_tagger(options.model)
     if tagger.note:
-        print(f"note: {tagger.note}")
+        say("console.note", lang, message=tagger.note)
     with tqdm(total=len(items), unit="picture", desc="tagging") as bar:
         def progress(done: int, total: int) -> None:
             bar.total = total
@@ -85,10 +84,10 @@ def run_tag_cli(args: argparse.Namespace) -> int:
 
         report = tag_items(folder, items, tagger, options, progress)
     for line in report.skipped:
-        print(f"warning: {line}")
-    print(f"tagged {report.tagged} of {report.pictures} picture(s) with {tagger.name} on {tagger.device.type}; "
-          f"{report.changed} caption file(s) written" + (f"; undo with: lora-studio tag {folder} --restore"
-                                                         if report.changed else ""))
+        say("console.warning", lang, message=line)
+    undo = render("console.tagged_undo", lang, folder=folder) if report.changed else ""
+    print(render("console.tagged", lang, tagged=report.tagged, pictures=report.pictures, tagger=tagger.name,
+                 device=tagger.device.type, changed=report.changed) + undo)
     trigger = options.trigger.strip() or shared_trigger(items)
-    _print_candidates(folder, list(report.captions.values()), trigger, report.character_tags)
+    _print_candidates(folder, list(report.captions.values()), trigger, report.character_tags, lang)
     return 0

@@ -24,6 +24,7 @@ from .atomic import write_failure
 from .cache import LatentCache, TextEmbeddingCache
 from .conditioning import sdxl_time_ids
 from .config import TrainConfig, load_config, save_config
+from .console import console_language, print_error, setup_logging
 from .data import build_caption, plan_epoch, scan_dataset, size_conditioning, tag_frequency
 from .errors import TrainingStopped, UserError
 from .fast_step import TrainStep
@@ -366,7 +367,12 @@ def _sample(run: _Run, step: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        lang = console_language(strict=True)  # lora-studio --lang sets it for this process too
+    except UserError as e:
+        print_error(e, "en")
+        return 2
+    setup_logging(lang)
     quiet_libraries()
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
@@ -376,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = load_config(argv[0], argv[1:])
         train(cfg)
     except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print_error(e, lang)
         return 2
     return 0
 

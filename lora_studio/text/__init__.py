@@ -6,6 +6,7 @@
       tagging.py        ... of automatic tagging, and the studio's tag panel (part of core's and studio's tables)
       sdxl.py           ... of SDXL bases, and the studio's SDXL presets and base notes (likewise)
       compare.py        ... of the adapter comparison, and the studio's Compare tab (likewise)
+      console.py        what the command line prints besides errors
     studio.py  the studio's labels, help texts and server-side messages
     lesson.py  the lesson's lines and explanations
     help.py    the training settings' explanations in Japanese (the English ones are the fields' `help`)

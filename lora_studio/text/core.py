@@ -7,6 +7,7 @@ Keys are `<area>.<what>`; the Japanese is written for a beginner (what happened,
 from __future__ import annotations
 
 from .compare import COMPARE_ERRORS
+from .console import CONSOLE
 from .lesson_errors import LESSON_ERRORS
 from .sdxl import SDXL_ERRORS
 from .tagging import TAGGER_ERRORS
@@ -375,4 +376,5 @@ CORE: dict[str, tuple[str, str]] = {
     "jobs.not_started": ("the trainer did not start; see {log}", "学習のプロセスが始まりませんでした。{log} を見てください"),
 }
 
-CORE |= LESSON_ERRORS | TAGGER_ERRORS | SDXL_ERRORS | COMPARE_ERRORS  # text/lesson_errors.py, tagging.py, sdxl.py, compare.py
+CORE |= LESSON_ERRORS | TAGGER_ERRORS | SDXL_ERRORS | COMPARE_ERRORS | CONSOLE  # text/lesson_errors.py, tagging.py, sdxl.py,
+# compare.py, console.py
