@@ -367,6 +367,6 @@ def test_cli_says_what_stopped_it_in_the_lessons_language(tmp_path, capsys):
     missing = tmp_path / "no-photos"
     assert _small_cli_run(missing, tmp_path / "run", "language=ja") == 2
     err = capsys.readouterr().err
-    assert f"error: データセットのフォルダー '{missing}' がありません" in err and "does not exist" not in err
+    assert f"エラー: データセットのフォルダー '{missing}' がありません" in err and "does not exist" not in err
     assert _small_cli_run(missing, tmp_path / "run-en") == 2
     assert f"error: dataset folder '{missing}' does not exist" in capsys.readouterr().err

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..config import load_config
+from ..console import console_language, print_error
 from ..errors import ConfigError, UserError
 from ..text import Text, in_language
 from .config import LessonConfig
@@ -141,7 +142,7 @@ def run_lesson_cli(config_path: str, overrides: list[str]) -> int:
         with _report_speaks_for_the_loggers():
             run_lesson(config, on_event=ConsoleReport(config))
     except UserError as e:  # the report speaks the lesson's language; so does what stopped it
-        print(f"error: {e.render(config.language)}", file=sys.stderr)
+        print_error(e, config.language)
         return 2
     return 0
 
@@ -156,7 +157,7 @@ def predict_cli(run_dir: str, images: list[str]) -> int:
         try:
             ((label, prob),) = predict(model, [image])
         except UserError as e:
-            print(f"error: {e}", file=sys.stderr)
+            print_error(e, console_language())
             failed += 1
             continue
         print(f"{image}: {label} ({prob:.1%})")
