@@ -246,6 +246,7 @@ def _wire(w: DatasetWidgets, actions: DatasetActions, lang: gr.State) -> None:
 
 
 def build(studio: Studio) -> Tab:
+    """The tab; the Train tab reads its dataset on show and trigger word (`shared`)."""
     w = _layout()
     actions = DatasetActions(studio)
     _wire(w, actions, studio.lang)
