@@ -22,7 +22,9 @@ PROGRESS = gr.Progress()  # gradio fills in a per-call tracker for a parameter d
 
 
 @dataclass
-class TagPanel:
+class TagPanelWidgets:
+    """The tagging form and the pruning step, inside one accordion of the Dataset tab."""
+
     model: gr.Dropdown
     threshold: gr.Slider
     character_threshold: gr.Slider
@@ -39,8 +41,8 @@ class TagPanel:
     character_tags: gr.State  # what the tagger recognised as character names in the last run
 
 
-def build() -> TagPanel:
-    """The tagging form and the pruning step, placed where the Dataset tab calls this."""
+def layout() -> TagPanelWidgets:
+    """The panel's components, placed where the Dataset tab's layout calls this (no events)."""
     with gr.Accordion(I18N("tg_title"), open=False, elem_id="ds-tagger"):
         gr.Markdown(I18N("tg_intro"))
         with gr.Row():
@@ -65,8 +67,8 @@ def build() -> TagPanel:
         with gr.Row():
             find = gr.Button(I18N("pr_find"), elem_id="ds-prune-find")
             remove = gr.Button(I18N("pr_remove"), variant="stop", elem_id="ds-prune-run")
-    return TagPanel(model, threshold, character_threshold, mode, ratings, exclude, run, undo, prune_note, prune_tags,
-                    find, remove, gr.JSON(visible=False), gr.State([]))
+    return TagPanelWidgets(model, threshold, character_threshold, mode, ratings, exclude, run, undo, prune_note,
+                           prune_tags, find, remove, summary=gr.JSON(visible=False), character_tags=gr.State([]))
 
 
 # ---------------------------------------------------------------- the work, shared by the page and the API
@@ -136,82 +138,86 @@ def restore(folder: Path, name: str, lang: str) -> str:
     return tr(lang, "tg_restored", n=restore_backup(folder))
 
 
-# ---------------------------------------------------------------- events
+# ---------------------------------------------------------------- what the server does
 
 
-def wire(panel: TagPanel, studio: Studio, *, current: gr.State, trigger: gr.Textbox, message: gr.Markdown,
-         refresh: Callable, refresh_outputs: list) -> None:
-    """Connect the panel to the dataset the gallery shows (`current`); every change refreshes the gallery."""
-    paths, lang = studio.paths, studio.lang
-    private = dict(api_visibility="private")
+class TagPanelActions:
+    """The panel's event handlers and the three API endpoints, all on a dataset under the studio's datasets/."""
+
+    def __init__(self, studio: Studio) -> None:
+        self.paths = studio.paths
 
     @readable_errors
-    def run(dataset: str, model: str, threshold: float, character_threshold: float, mode: str, ratings: bool,
+    def run(self, dataset: str, model: str, threshold: float, character_threshold: float, mode: str, ratings: bool,
             exclude: str, trigger_word: str, lang: str, progress=PROGRESS):
         options = TagOptions(model=model, threshold=threshold, character_threshold=character_threshold, mode=mode,
                              ratings=ratings, exclude=exclude or "", trigger=trigger_word or "")
         progress(0, desc=tr(lang, "tg_loading", model=model))
-        text, summary = tag_folder(paths.dataset(dataset), dataset, options, lang,
+        text, summary = tag_folder(self.paths.dataset(dataset), dataset, options, lang,
                                    lambda done, total: progress((done, total), desc=tr(lang, "tg_progress")))
         return text, summary, summary["character_tags"]
 
     @readable_errors
-    def find(dataset: str, trigger_word: str, character_tags: list[str], lang: str):
-        return prune_choices(paths.dataset(dataset), trigger_word, character_tags, lang)
+    def find(self, dataset: str, trigger_word: str, character_tags: list[str], lang: str):
+        return prune_choices(self.paths.dataset(dataset), trigger_word, character_tags, lang)
 
     @readable_errors
-    def relabel(dataset: str, trigger_word: str, character_tags: list[str], checked: list[str], lang: str):
+    def relabel(self, dataset: str, trigger_word: str, character_tags: list[str], checked: list[str], lang: str):
         # The checkbox labels are written by the server: a language switch redraws them, keeping what is checked.
         if not dataset or not checked:
             return gr.skip(), gr.skip()
-        return prune_choices(paths.dataset(dataset), trigger_word, character_tags, lang, checked)
+        return prune_choices(self.paths.dataset(dataset), trigger_word, character_tags, lang, checked)
 
     @readable_errors
-    def prune(dataset: str, tags: list[str], character_tags: list[str], lang: str):
-        return remove_from_all(paths.dataset(dataset), tags, character_tags, lang)
+    def prune(self, dataset: str, tags: list[str], character_tags: list[str], lang: str):
+        return remove_from_all(self.paths.dataset(dataset), tags, character_tags, lang)
 
     @readable_errors
-    def undo(dataset: str, lang: str):
-        return restore(paths.dataset(dataset), dataset, lang)
+    def undo(self, dataset: str, lang: str):
+        return restore(self.paths.dataset(dataset), dataset, lang)
 
-    then_refresh = dict(fn=refresh, inputs=[current, lang], outputs=refresh_outputs, **private)
-    then_find = dict(fn=find, inputs=[current, trigger, panel.character_tags, lang],
-                     outputs=[panel.prune_tags, panel.prune_note], **private)
-    inputs = [current, panel.model, panel.threshold, panel.character_threshold, panel.mode, panel.ratings,
-              panel.exclude, trigger, lang]
-    panel.run.click(run, inputs, [message, panel.summary, panel.character_tags], concurrency_limit=1,
-                    concurrency_id="tagger", **private).success(**then_refresh).then(**then_find)
-    panel.find.click(**then_find)
-    lang.change(relabel, [current, trigger, panel.character_tags, panel.prune_tags, lang],
-                [panel.prune_tags, panel.prune_note], **private)
-    panel.remove.click(prune, [current, panel.prune_tags, panel.character_tags, lang], [message], **private).success(
-        **then_refresh).then(**then_find)
-    panel.undo.click(undo, [current, lang], [message], **private).success(**then_refresh).then(**then_find)
-    _api(studio)
-
-
-def _api(studio: Studio) -> None:
-    paths = studio.paths
+    # The API endpoints answer in English; their signatures and docstrings are what gradio_client's view_api lists.
 
     @readable_errors
-    def tag_dataset(dataset: str, model: str = DEFAULT_MODEL, threshold: float = 0.35,
+    def tag_dataset(self, dataset: str, model: str = DEFAULT_MODEL, threshold: float = 0.35,
                     character_threshold: float = 0.85, mode: str = "add", trigger: str = "", exclude: str = "",
                     ratings: bool = False) -> dict:
         """Tag every picture of datasets/<dataset> with a WD tagger (or tiny); mode add, replace or keep."""
         options = TagOptions(model=model, threshold=threshold, character_threshold=character_threshold, mode=mode,
                              trigger=trigger, exclude=exclude, ratings=ratings)
-        return tag_folder(paths.dataset(dataset), dataset, options, "en")[1]
+        return tag_folder(self.paths.dataset(dataset), dataset, options, "en")[1]
 
     @readable_errors
-    def prune_tags(dataset: str, tags: list[str]) -> str:
+    def prune_tags(self, dataset: str, tags: list[str]) -> str:
         """Remove these tags from every picture of datasets/<dataset> (undo with restore_tags)."""
-        return remove_from_all(paths.dataset(dataset), tags, [], "en")
+        return remove_from_all(self.paths.dataset(dataset), tags, [], "en")
 
     @readable_errors
-    def restore_tags(dataset: str) -> str:
+    def restore_tags(self, dataset: str) -> str:
         """Put back the tags from before the last automatic tagging or prune_tags (once)."""
-        return restore(paths.dataset(dataset), dataset, "en")
+        return restore(self.paths.dataset(dataset), dataset, "en")
 
-    gr.api(tag_dataset, api_name="tag_dataset", concurrency_limit=1, concurrency_id="tagger")
-    gr.api(prune_tags, api_name="prune_tags")
-    gr.api(restore_tags, api_name="restore_tags")
+
+# ---------------------------------------------------------------- events
+
+
+def wire(w: TagPanelWidgets, actions: TagPanelActions, lang: gr.State, *, current: gr.State, trigger: gr.Textbox,
+         message: gr.Markdown, redraw: dict) -> None:
+    """Connect the panel to the dataset the gallery shows (`current`); every change ends with `redraw` (the
+    Dataset tab's refresh event), then offers the tags to prune again."""
+    private = dict(api_visibility="private")
+    then_find = dict(fn=actions.find, inputs=[current, trigger, w.character_tags, lang],
+                     outputs=[w.prune_tags, w.prune_note], **private)
+    inputs = [current, w.model, w.threshold, w.character_threshold, w.mode, w.ratings, w.exclude, trigger, lang]
+    # One tagger at a time, from the page or the API: each holds a model in memory.
+    w.run.click(actions.run, inputs, [message, w.summary, w.character_tags], concurrency_limit=1,
+                concurrency_id="tagger", **private).success(**redraw).then(**then_find)
+    w.find.click(**then_find)
+    lang.change(actions.relabel, [current, trigger, w.character_tags, w.prune_tags, lang],
+                [w.prune_tags, w.prune_note], **private)
+    w.remove.click(actions.prune, [current, w.prune_tags, w.character_tags, lang], [message], **private).success(
+        **redraw).then(**then_find)
+    w.undo.click(actions.undo, [current, lang], [message], **private).success(**redraw).then(**then_find)
+    gr.api(actions.tag_dataset, api_name="tag_dataset", concurrency_limit=1, concurrency_id="tagger")
+    gr.api(actions.prune_tags, api_name="prune_tags")
+    gr.api(actions.restore_tags, api_name="restore_tags")
