@@ -68,3 +68,30 @@ def test_what_the_view_shows(studio):
     assert "meaningless" in compare_tab.suggestion_text(scores, "en")
     table = compare_tab.score_table(scores, "en")
     assert list(table.columns)[2] == "likeness (DINO)" and len(table) == 1 + 2 * 2
+
+
+def test_the_page_sees_the_grid_fill_in_picture_by_picture(studio):
+    """The Start button's handler streams: a picture at a time, then the scores; its refusals read in Japanese."""
+    import gradio as gr
+
+    from lora_studio.jobs import Jobs
+    from lora_studio.studio_paths import StudioPaths
+    from lora_studio.ui.common import Studio
+
+    paths = StudioPaths.at(studio[1])
+    actions = compare_tab.CompareActions(Studio(paths, Jobs(paths.outputs, cwd=paths.root), lang=gr.State("ja")))
+    updates, sizes = [], []
+    for update in actions.run_compare("compared", "1", "mychar, smile", "auto", "ja"):
+        updates.append(update)
+        sizes.append(len(update[2]) if isinstance(update[2], list) else None)  # as gradio sends it, at each yield
+    # the base, epoch 1 and epoch 2 at one strength and one prompt: three pictures
+    assert [u[0] for u in updates[:4]] == ["3 枚中 0 枚目を描いています…", "3 枚中 1 枚目を描いています…",
+                                          "3 枚中 2 枚目を描いています…", "画像のスコアを計算しています…"]
+    assert sizes[1:4] == [1, 2, 3]  # the gallery grows
+    assert updates[3][2][0][1] == "ベースモデル（強さ 0） · mychar, smile"  # no scores while drawing
+    progress, suggestion, items, picks, table, files, picked, grid = updates[-1]
+    assert len(updates) == 5 and progress.startswith("完了: ") and suggestion.startswith("★ おすすめ")
+    assert len(items) == len(picks) == 3 and items[0][1].startswith("DINO ") and Path(grid).is_file()
+    assert [Path(f).name for f in files] == ["grid.png", "scores.json"] and picked is None and len(table) == 3
+    with pytest.raises(gr.Error, match="実行 '../etc' が .* に見つかりません"):
+        list(actions.run_compare("../etc", "1", "", "auto", "ja"))

@@ -60,3 +60,43 @@ def test_the_download_always_lands_in_the_studios_datasets(paths):
     assert Path(config.output_dir) == paths.lessons / "lesson-quick"
     generated = lesson_config(paths, "lesson-cats-dogs", "data.source=generated", "en")
     assert generated.data.path is None and generated.data_dir == paths.lessons / "lesson-cats-dogs" / "shapes"
+
+
+def _lesson_actions(root: Path):
+    import gradio as gr
+
+    from lora_studio.jobs import Jobs
+    from lora_studio.ui.common import Studio
+    from lora_studio.ui.lesson_tab import LessonActions
+
+    paths = StudioPaths.at(root)
+    return LessonActions(Studio(paths, Jobs(paths.outputs, cwd=paths.root), lang=gr.State("en")))
+
+
+def test_the_lesson_streams_to_the_page_and_its_model_classifies_a_photo(tmp_path):
+    actions = _lesson_actions(tmp_path / "studio")
+    quick = "transfer.epochs=1\nfinetune.epochs=1\ndata.generated_per_class=8"
+    updates = list(actions.run("lesson-quick", quick, "ja"))
+    assert len(updates) > 3  # explanations and curves arrive while it trains, not only at the end
+    assert len(updates[0][1]) < len(updates[-1][1]) and updates[-1][0].endswith("秒で完了しました。")
+    accuracy = updates[-1][3]
+    assert list(accuracy["epoch"]) == [1, 1, 2, 2] and set(accuracy["series"]) == {"訓練", "検証"}
+    figures, run_dir = updates[-1][5], updates[-1][7]
+    assert [Path(f).name for f in figures] == ["curves.png", "predictions.png"]
+    answer = actions.classify(figures[1], run_dir, "en")
+    assert len(answer) == 2 and sum(answer.values()) == pytest.approx(1.0)
+
+
+def test_one_lesson_at_a_time_and_stop_ends_it(tmp_path):
+    import gradio as gr
+
+    actions = _lesson_actions(tmp_path / "studio")
+    running = actions.run("lesson-quick", "", "en")
+    next(running)  # the lesson has started
+    with pytest.raises(gr.Error, match="A lesson is already running"):
+        list(actions.run("lesson-quick", "", "en"))
+    assert actions.stop("en") == "Stopping after the current batch…"
+    with pytest.raises(gr.Error, match="the lesson was stopped; run it again to start over"):
+        list(running)
+    with pytest.raises(gr.Error, match="No lesson is running."):  # and the next one may start
+        actions.stop("en")

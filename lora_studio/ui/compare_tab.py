@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import queue
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import pandas as pd
 
-from ..compare import CompareOptions, CompareResult, compare, parse_strengths, plan
+from ..compare import CompareOptions, CompareResult, Plan, compare, parse_strengths, plan
 from ..epoch_adapters import all_adapters
 from ..errors import UserError
 from ..jobs import FINAL_STATES
@@ -128,8 +129,28 @@ def gallery_of(result_cells: list[list[Path]], scores: dict, lang: str) -> tuple
 # ---------------------------------------------------------------- the tab
 
 
-def build(studio: Studio) -> Tab:
-    lang = studio.lang
+@dataclass
+class CompareWidgets:
+    """The Compare tab's components."""
+
+    run: gr.Dropdown
+    strengths: gr.Textbox
+    scorer: gr.Radio
+    prompts: gr.Textbox
+    start: gr.Button
+    progress: gr.Markdown
+    suggestion: gr.Markdown
+    gallery: gr.Gallery
+    grid_image: gr.Image
+    picked_md: gr.Markdown
+    send: gr.Button
+    table: gr.Dataframe
+    files: gr.File
+    picks: gr.State  # what each gallery picture sends to Generate
+    picked: gr.State  # the clicked picture's pick, for the Send button (app.py)
+
+
+def _layout() -> CompareWidgets:
     gr.Markdown(I18N("cmp_intro"))
     with gr.Row():
         run = gr.Dropdown([], label=I18N("cmp_run"), info=I18N("cmp_run_info"), elem_id="cmp-run", scale=2)
@@ -150,45 +171,40 @@ def build(studio: Studio) -> Tab:
         send = gr.Button(I18N("cmp_send"), elem_id="cmp-send", scale=0, min_width=220)
     table = gr.Dataframe(interactive=False, label=I18N("cmp_table"), elem_id="cmp-table")
     files = gr.File(label=I18N("cmp_files"), file_count="multiple", interactive=False, elem_id="cmp-files")
-    picks = gr.State([])
-    picked = gr.State(None)
+    return CompareWidgets(run=run, strengths=strengths, scorer=scorer, prompts=prompts, start=start_btn,
+                          progress=progress, suggestion=suggestion, gallery=gallery, grid_image=grid_image,
+                          picked_md=picked_md, send=send, table=table, files=files, picks=gr.State([]),
+                          picked=gr.State(None))
+
+
+class CompareActions:
+    """What the server does for the Compare tab: list the runs, render and score a comparison, pick a picture."""
+
+    def __init__(self, studio: Studio) -> None:
+        self.studio = studio
 
     @readable_errors
-    def refresh(chosen: str | None):
+    def refresh(self, chosen: str | None):
         """Fresh choices; the run already chosen stays while it can be compared."""
-        names = comparable_runs(studio)
+        names = comparable_runs(self.studio)
         return gr.update(choices=names, value=chosen if chosen in names else (names[0] if names else None))
 
     @readable_errors
-    def run_compare(run: str, strengths: str, prompts: str, scorer: str, lang: str):
+    def run_compare(self, run: str, strengths: str, prompts: str, scorer: str, lang: str):
         """A generator: the gallery fills in picture by picture, then the scores and the suggestion."""
         options = _options(strengths, prompts, scorer)
-        run_dir = _run_dir(studio, run)
-        p = plan(run_dir, options)
-        total, n_cols = len(p.rows) * len(p.columns), len(p.columns)
-        events: queue.Queue = queue.Queue()
-
-        def work():
-            try:
-                events.put(("done", start(studio, run, options, on_cell=lambda r, c, path: events.put(
-                    ("cell", r, c, path)))))
-            except BaseException as e:  # handed to the page, which shows it
-                events.put(("error", e))
-
-        threading.Thread(target=work, daemon=True).start()
+        p = plan(_run_dir(self.studio, run), options)
+        total = len(p.rows) * len(p.columns)
+        events = self._start_in_thread(run, options)
         shown: list = []
-        yield (tr(lang, "cmp_rendering", done=0, total=total), "", gr.update(value=[], columns=n_cols), [],
+        yield (tr(lang, "cmp_rendering", done=0, total=total), "", gr.update(value=[], columns=len(p.columns)), [],
                None, None, None, None)
         while True:
             kind, *rest = events.get()
             if kind == "error":
                 raise rest[0]
             if kind == "cell":
-                r, c, path = rest
-                row, column = p.rows[r], p.columns[c]
-                row_dict = {"adapter": row.adapter, "epoch": row.epoch, "step": row.step, "final": row.final}
-                shown.append((str(path), caption(row_dict, {"prompt": column.prompt, "strength": column.strength},
-                                                 lang)))
+                shown.append((str(rest[2]), _cell_caption(p, rest[0], rest[1], lang)))
                 text = tr(lang, "cmp_rendering", done=len(shown), total=total)
                 if len(shown) == total:
                     text = tr(lang, "cmp_scoring")
@@ -201,7 +217,22 @@ def build(studio: Studio) -> Tab:
                    [str(result.grid), str(result.out_dir / "scores.json")], None, str(result.grid))
             return
 
-    def pick(event: gr.SelectData, picks: list, lang: str):
+    def _start_in_thread(self, run: str, options: CompareOptions) -> queue.Queue:
+        """Start the comparison on a thread; its events arrive on the queue: ("cell", row, column, path) for
+        each picture, then ("done", result) or ("error", exception)."""
+        events: queue.Queue = queue.Queue()
+
+        def work():
+            try:
+                events.put(("done", start(self.studio, run, options, on_cell=lambda r, c, path: events.put(
+                    ("cell", r, c, path)))))
+            except BaseException as e:  # handed to the page, which shows it
+                events.put(("error", e))
+
+        threading.Thread(target=work, daemon=True).start()
+        return events
+
+    def pick(self, event: gr.SelectData, picks: list, lang: str):
         if event.index is None or event.index >= len(picks):
             return gr.skip(), None
         chosen = picks[event.index]
@@ -209,13 +240,40 @@ def build(studio: Studio) -> Tab:
             return tr(lang, "cmp_picked_base"), None
         return tr(lang, "cmp_picked", adapter=Path(chosen["adapter"]).name, strength=f"{chosen['strength']:g}"), chosen
 
-    outputs = [progress, suggestion, gallery, picks, table, files, picked, grid_image]
-    start_btn.click(run_compare, [run, strengths, prompts, scorer, lang], outputs, api_visibility="private",
-                    concurrency_limit=1)
-    gallery.select(pick, [picks, lang], [picked_md, picked], api_visibility="private")
+    @readable_errors
+    def compare_adapters(self, run: str, strengths: str = "0.6, 0.8, 1.0", prompts: list[str] | None = None,
+                         scorer: str = "auto") -> dict:
+        """Render every saved adapter of `run` (rows, the base model at strength 0 first) at `strengths` (comma-
+        separated) and `prompts` (columns; empty: the run's sample prompts plus two new places), score likeness
+        (DINO), CLIP-I and prompt following (CLIP-T), and suggest an adapter. Returns the grid and scores.json
+        paths, the scores, the suggestion line and every picture's path."""
+        result = start(self.studio, run, _options(strengths, prompts or [], scorer))
+        return {"grid": str(result.grid), "scores_file": str(result.out_dir / "scores.json"),
+                "suggestion": result.suggestion_line, "scores": result.scores,
+                "pictures": [[str(p) for p in row] for row in result.cells]}
 
-    _api(studio)
-    return Tab(show=Step(refresh, [run], [run]), shared={"send": send, "picked": picked})
+
+def _cell_caption(p: Plan, r: int, c: int, lang: str) -> str:
+    """A picture's caption while the grid fills in (no scores yet)."""
+    row, column = p.rows[r], p.columns[c]
+    row_dict = {"adapter": row.adapter, "epoch": row.epoch, "step": row.step, "final": row.final}
+    return caption(row_dict, {"prompt": column.prompt, "strength": column.strength}, lang)
+
+
+def _wire(w: CompareWidgets, actions: CompareActions, lang: gr.State) -> None:
+    outputs = [w.progress, w.suggestion, w.gallery, w.picks, w.table, w.files, w.picked, w.grid_image]
+    w.start.click(actions.run_compare, [w.run, w.strengths, w.prompts, w.scorer, lang], outputs,
+                  api_visibility="private", concurrency_limit=1)
+    w.gallery.select(actions.pick, [w.picks, lang], [w.picked_md, w.picked], api_visibility="private")
+    # For scripts: the same comparison, blocking, with the scores as data (the page's button streams instead).
+    gr.api(actions.compare_adapters, api_name="compare_adapters")
+
+
+def build(studio: Studio) -> Tab:
+    w = _layout()
+    actions = CompareActions(studio)
+    _wire(w, actions, studio.lang)
+    return Tab(show=Step(actions.refresh, [w.run], [w.run]), shared={"send": w.send, "picked": w.picked})
 
 
 @readable_errors
@@ -224,19 +282,3 @@ def send_to_generate(chosen: dict | None, lang: str) -> tuple[str, float, str]:
     if not chosen:
         raise StudioError("cmp_pick_first")
     return chosen["adapter"], float(chosen["strength"]), chosen["prompt"]
-
-
-def _api(studio: Studio) -> None:
-    @readable_errors
-    def compare_adapters(run: str, strengths: str = "0.6, 0.8, 1.0", prompts: list[str] | None = None,
-                         scorer: str = "auto") -> dict:
-        """Render every saved adapter of `run` (rows, the base model at strength 0 first) at `strengths` (comma-
-        separated) and `prompts` (columns; empty: the run's sample prompts plus two new places), score likeness
-        (DINO), CLIP-I and prompt following (CLIP-T), and suggest an adapter. Returns the grid and scores.json
-        paths, the scores, the suggestion line and every picture's path."""
-        result = start(studio, run, _options(strengths, prompts or [], scorer))
-        return {"grid": str(result.grid), "scores_file": str(result.out_dir / "scores.json"),
-                "suggestion": result.suggestion_line, "scores": result.scores,
-                "pictures": [[str(p) for p in row] for row in result.cells]}
-
-    gr.api(compare_adapters, api_name="compare_adapters")

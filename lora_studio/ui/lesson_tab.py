@@ -6,6 +6,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +117,7 @@ class LessonView:
                 self.curves("loss"), self.images or None, self.result, str(self.config.run_dir))
 
 
-_model_cache: dict[str, Any] = {}
+_model_cache: dict[str, Any] = {}  # the lesson model classify used last, one per studio process
 
 
 def _model_for(run_dir: Path):
@@ -127,9 +128,35 @@ def _model_for(run_dir: Path):
     return _model_cache[key]
 
 
-def build(studio: Studio) -> Tab:
-    paths, lang = studio.paths, studio.lang
-    presets = list(paths.preset_files(lesson=True))
+@dataclass
+class LessonWidgets:
+    """The Lesson tab's components."""
+
+    preset: gr.Dropdown
+    overrides: gr.Textbox
+    run: gr.Button
+    stop: gr.Button  # shown while a lesson runs
+    progress: gr.Markdown
+    explanations: gr.Markdown
+    summaries: gr.Markdown
+    accuracy_plot: gr.LinePlot
+    loss_plot: gr.LinePlot
+    result: gr.Markdown
+    figures: gr.Gallery
+    run_dir: gr.Textbox  # hidden: the folder of the lesson run last, which "classify my photo" uses
+    photo: gr.Image
+    classify: gr.Button
+    answer: gr.Label
+
+
+def _curve(metric: str) -> gr.LinePlot:
+    # gradio sizes the chart to `height` without counting the block label, which pushes the legend
+    # (training / validation) out of the box: the chart's own title names the plot instead.
+    return gr.LinePlot(x="epoch", y=metric, color="series", title=tr("en", f"ls_{metric}"), color_title="",
+                       show_label=False, height=280, elem_id=f"ls-{metric}", visible=False)
+
+
+def _layout(presets: list[str]) -> LessonWidgets:
     gr.Markdown(I18N("ls_intro"))
     with gr.Row():
         preset = gr.Dropdown(presets, value=DEFAULT_PRESET if DEFAULT_PRESET in presets else None,
@@ -138,21 +165,14 @@ def build(studio: Studio) -> Tab:
                                placeholder="transfer.epochs=1\nfinetune.epochs=2", elem_id="ls-overrides")
     with gr.Row():
         run_btn = gr.Button(I18N("ls_run"), variant="primary", elem_id="ls-run")
-        stop_btn = gr.Button(I18N("ls_stop"), variant="stop", visible=False, elem_id="ls-stop")  # while one runs
+        stop_btn = gr.Button(I18N("ls_stop"), variant="stop", visible=False, elem_id="ls-stop")
     progress = gr.Markdown(elem_id="ls-progress")
     with gr.Row():
         with gr.Column(scale=3):
             explanations = gr.Markdown(elem_id="ls-explanations")
         with gr.Column(scale=2):
             summaries = gr.Markdown(elem_id="ls-summaries")
-            # gradio sizes the chart to `height` without counting the block label, which pushes the legend
-            # (training / validation) out of the box: the chart's own title names the plot instead.
-            accuracy_plot = gr.LinePlot(x="epoch", y="accuracy", color="series", title=tr("en", "ls_accuracy"),
-                                        color_title="", show_label=False, height=280, elem_id="ls-accuracy",
-                                        visible=False)
-            loss_plot = gr.LinePlot(x="epoch", y="loss", color="series", title=tr("en", "ls_loss"), color_title="",
-                                    show_label=False, height=280, elem_id="ls-loss",
-                                    visible=False)
+            accuracy_plot, loss_plot = _curve("accuracy"), _curve("loss")
     result = gr.Markdown(elem_id="ls-result")
     figures = gr.Gallery(label=I18N("ls_figures"), columns=2, height=620, object_fit="contain",
                          elem_id="ls-figures", visible=False)
@@ -164,11 +184,22 @@ def build(studio: Studio) -> Tab:
         with gr.Column():
             classify_btn = gr.Button(I18N("ls_classify"), variant="primary", elem_id="ls-classify")
             answer = gr.Label(label=I18N("ls_answer"), elem_id="ls-answer")
+    return LessonWidgets(preset=preset, overrides=overrides, run=run_btn, stop=stop_btn, progress=progress,
+                         explanations=explanations, summaries=summaries, accuracy_plot=accuracy_plot,
+                         loss_plot=loss_plot, result=result, figures=figures, run_dir=run_dir, photo=photo,
+                         classify=classify_btn, answer=answer)
+
+
+class LessonActions:
+    """What the server does for the Lesson tab: run the lesson (one per studio), stop it, classify a photo."""
+
+    def __init__(self, studio: Studio) -> None:
+        self.studio = studio
 
     @readable_errors
-    def run(preset: str, overrides: str, lang: str = "en"):
+    def run(self, preset: str, overrides: str, lang: str = "en"):
         """Run the lesson (a preset such as lesson-quick plus `key=value` lines) and stream what it shows."""
-        config = lesson_config(paths, preset, overrides, lang)
+        config = lesson_config(self.studio.paths, preset, overrides, lang)
         if _running:
             raise StudioError("ls_busy")
         events: queue.Queue = queue.Queue()
@@ -189,6 +220,7 @@ def build(studio: Studio) -> Tab:
             last = 0.0
             while (event := events.get()) is not None:
                 view.apply(event)
+                # progress lines come many per second: the page gets at most two of them a second
                 if event["type"] not in ("batch", "load", "download") or time.monotonic() - last > 0.5:
                     last = time.monotonic()
                     yield view.outputs()
@@ -199,22 +231,23 @@ def build(studio: Studio) -> Tab:
         yield view.outputs()
 
     @readable_errors
-    def stop(lang: str):
+    def stop(self, lang: str):
         if not _running:
             raise StudioError("ls_not_running")
         _running["stop"].set()
         return tr(lang, "ls_stopping")
 
     @readable_errors
-    def classify(photo_path: str | None, run: str, lang: str = "en") -> dict:
+    def classify(self, photo_path: str | None, run: str, lang: str = "en") -> dict:
         """Classify one photo with the lesson model trained last (or the newest one in outputs/lessons)."""
         if not photo_path:
             raise StudioError("ls_no_photo")
+        lessons = self.studio.paths.lessons
         folder = Path(run).resolve() if run else None
-        if folder is not None and not folder.is_relative_to(paths.lessons):
-            raise StudioError("ls_not_run", run=run, lessons=str(paths.lessons))
+        if folder is not None and not folder.is_relative_to(lessons):
+            raise StudioError("ls_not_run", run=run, lessons=str(lessons))
         if folder is None or not (folder / "model.safetensors").is_file():
-            trained = sorted(paths.lessons.glob("*/model.safetensors"), key=lambda p: p.stat().st_mtime)
+            trained = sorted(lessons.glob("*/model.safetensors"), key=lambda p: p.stat().st_mtime)
             if not trained:
                 raise StudioError("ls_no_model")
             folder = trained[-1].parent
@@ -225,16 +258,25 @@ def build(studio: Studio) -> Tab:
             return {label: probability, other: 1.0 - probability}
         return {label: probability}
 
-    outputs = [progress, explanations, summaries, accuracy_plot, loss_plot, figures, result, run_dir]
-    running = run_btn.click(run, [preset, overrides, lang], outputs, api_name="run_lesson", concurrency_limit=1)
+
+def _wire(w: LessonWidgets, actions: LessonActions, lang: gr.State) -> None:
+    outputs = [w.progress, w.explanations, w.summaries, w.accuracy_plot, w.loss_plot, w.figures, w.result, w.run_dir]
+    running = w.run.click(actions.run, [w.preset, w.overrides, lang], outputs, api_name="run_lesson",
+                          concurrency_limit=1)
     # Before a run the tab shows no empty charts, gallery or Stop: the charts and Stop appear when a lesson starts,
     # the figures once it has drawn them; Stop goes when it ends (`.then` also follows a failed run). Separate
     # events, so the API's /run_lesson returns plain values.
-    live = [stop_btn, accuracy_plot, loss_plot]
-    run_btn.click(lambda: [gr.update(visible=True)] * len(live), None, live, api_visibility="private", queue=False)
-    running.then(lambda pictures: (gr.update(visible=False), gr.update(visible=bool(pictures))), [figures],
-                 [stop_btn, figures], api_visibility="private")
-    stop_btn.click(stop, [lang], [progress], api_visibility="private")
-    classify_btn.click(classify, [photo, run_dir, lang], [answer], api_name="classify_photo")
-    return Tab(plots=[Plot(accuracy_plot, "ls_accuracy", "ax_epoch", "ax_accuracy"),
-                      Plot(loss_plot, "ls_loss", "ax_epoch", "ax_loss")])
+    live = [w.stop, w.accuracy_plot, w.loss_plot]
+    w.run.click(lambda: [gr.update(visible=True)] * len(live), None, live, api_visibility="private", queue=False)
+    running.then(lambda pictures: (gr.update(visible=False), gr.update(visible=bool(pictures))), [w.figures],
+                 [w.stop, w.figures], api_visibility="private")
+    w.stop.click(actions.stop, [lang], [w.progress], api_visibility="private")
+    w.classify.click(actions.classify, [w.photo, w.run_dir, lang], [w.answer], api_name="classify_photo")
+
+
+def build(studio: Studio) -> Tab:
+    w = _layout(list(studio.paths.preset_files(lesson=True)))
+    actions = LessonActions(studio)
+    _wire(w, actions, studio.lang)
+    return Tab(plots=[Plot(w.accuracy_plot, "ls_accuracy", "ax_epoch", "ax_accuracy"),
+                      Plot(w.loss_plot, "ls_loss", "ax_epoch", "ax_loss")])
