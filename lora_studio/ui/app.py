@@ -140,7 +140,10 @@ def build_app(root: str | Path = ".") -> gr.Blocks:
         # in the old language.
         _then_each(switch.input(relabel, [switch], relabelled, js=SWITCH_LANGUAGE_JS, **private), shows).then(
             lambda: [""] * len(messages), None, messages, **private)
-        _then_each(demo.load(relabel, [switch], relabelled, js=BROWSER_LANGUAGE_JS, **private), shows)
+        # A page opens on the first tab: only it draws now; the others draw when opened. Drawing them here too
+        # raced with opening one early: a tab's show reads its form as the browser sent it, and the later of
+        # two shows could bring back what the earlier had just replaced.
+        _then_each(demo.load(relabel, [switch], relabelled, js=BROWSER_LANGUAGE_JS, **private), [dataset.show.event()])
         for page, tab in tabs.items():
             if tab.show:
                 page.select(**tab.show.event())

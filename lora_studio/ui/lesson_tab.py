@@ -25,6 +25,10 @@ DEFAULT_PRESET = "lesson-quick"
 _running: dict[str, threading.Event] = {}  # the one lesson running in this studio: its stop switch
 
 
+def lesson_running() -> bool:
+    return bool(_running)
+
+
 def _locked(config: LessonConfig) -> dict[str, object]:
     """What a browser must not choose: where files go and what is downloaded, from where, into where.
 
@@ -261,15 +265,16 @@ class LessonActions:
 
 def _wire(w: LessonWidgets, actions: LessonActions, lang: gr.State) -> None:
     outputs = [w.progress, w.explanations, w.summaries, w.accuracy_plot, w.loss_plot, w.figures, w.result, w.run_dir]
-    running = w.run.click(actions.run, [w.preset, w.overrides, lang], outputs, api_name="run_lesson",
-                          concurrency_limit=1)
-    # Before a run the tab shows no empty charts, gallery or Stop: the charts and Stop appear when a lesson starts,
-    # the figures once it has drawn them; Stop goes when it ends (`.then` also follows a failed run). Separate
-    # events, so the API's /run_lesson returns plain values.
+    # Before a run the tab shows no empty charts, gallery or Stop: the charts and Stop appear first, then the lesson
+    # runs (chained: the run's end always lands after them, on a busy machine too, and the API's /run_lesson
+    # returns plain values); the figures show once it has drawn them. Stop goes when no lesson runs any more
+    # (`.then` also follows a failed run: a second click's refused run keeps the running lesson's Stop).
     live = [w.stop, w.accuracy_plot, w.loss_plot]
-    w.run.click(lambda: [gr.update(visible=True)] * len(live), None, live, api_visibility="private", queue=False)
-    running.then(lambda pictures: (gr.update(visible=False), gr.update(visible=bool(pictures))), [w.figures],
-                 [w.stop, w.figures], api_visibility="private")
+    running = w.run.click(lambda: [gr.update(visible=True)] * len(live), None, live, api_visibility="private",
+                          queue=False).then(actions.run, [w.preset, w.overrides, lang], outputs,
+                                            api_name="run_lesson", concurrency_limit=1)
+    running.then(lambda pictures: (gr.update(visible=lesson_running()), gr.update(visible=bool(pictures))),
+                 [w.figures], [w.stop, w.figures], api_visibility="private")
     w.stop.click(actions.stop, [lang], [w.progress], api_visibility="private")
     w.classify.click(actions.classify, [w.photo, w.run_dir, lang], [w.answer], api_name="classify_photo")
 
