@@ -25,6 +25,8 @@ MAIN_NUMBERS = ("lora.rank", "lora.alpha", "train.learning_rate", "dataset.resol
 NOT_IN_FORM = ("output_dir", "train.resume", "allow_pickle")
 OWN_WIDGETS = ("name", "base", "dataset.path", "dataset.trigger_word", "train.max_train_steps", "train.epochs")
 BASE_KINDS = ("tiny", "hub", "folder", "file")
+# Where the first settings sit in TrainForm.components and in the lists of values its events receive.
+NAME, DATASET, TRIGGER, BASE_KIND, BASE_PATH = range(5)
 
 
 def all_fields(cls: type = TrainConfig) -> list[tuple[str, Any, dict]]:
