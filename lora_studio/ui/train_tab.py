@@ -27,6 +27,7 @@ from .train_form import (
     DATASET,
     NAME,
     TRIGGER,
+    FormValues,
     TrainForm,
     arithmetic,
     compose_base,
@@ -101,9 +102,9 @@ class TrainActions:
     """What the server does for the tab: presets and the step arithmetic for the form, start, stop and resume,
     and the watched run drawn from its folder."""
 
-    def __init__(self, studio: Studio, form: TrainForm) -> None:
+    def __init__(self, studio: Studio) -> None:
         self.studio = studio
-        self.form = form  # for its values <-> TrainConfig mapping; its components are wired in _wire
+        self.form = FormValues(studio.paths)  # the form's values <-> TrainConfig; its components live in _layout
 
     @readable_errors
     def fill_from_preset(self, name: str, lang: str, dataset: str, trigger: str) -> list:
@@ -245,7 +246,7 @@ def _show_step(w: TrainWidgets, actions: TrainActions, lang: gr.State, dataset: 
 def build(studio: Studio, dataset: Tab) -> Tab:
     """The tab; the form starts from the Dataset tab's current dataset and trigger word."""
     w = _layout(studio.paths)
-    actions = TrainActions(studio, w.form)
+    actions = TrainActions(studio)
     _wire(w, actions, studio.lang)
     TrainApi(studio).register()
     return Tab(show=_show_step(w, actions, studio.lang, dataset), messages=[w.message],
