@@ -263,7 +263,7 @@ class Jobs:
     def _launch(self, run_dir: Path, command: list[str]) -> None:
         from .launch import trainer_env
 
-        env = trainer_env()  # the studio checked this run before launching it (train_tab.prepare)
+        env = trainer_env()  # the studio checked this run before launching it (train_api.prepare)
         with open(run_dir / LOG_FILE, "ab") as log:
             log.write(f"$ {' '.join(command)}\n".encode())
             log.flush()

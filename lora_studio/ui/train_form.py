@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ MAIN_NUMBERS = ("lora.rank", "lora.alpha", "train.learning_rate", "dataset.resol
 NOT_IN_FORM = ("output_dir", "train.resume", "allow_pickle")
 OWN_WIDGETS = ("name", "base", "dataset.path", "dataset.trigger_word", "train.max_train_steps", "train.epochs")
 BASE_KINDS = ("tiny", "hub", "folder", "file")
+# Where the first settings sit in TrainForm.components and in the lists of values its events receive.
+NAME, DATASET, TRIGGER, BASE_KIND, BASE_PATH = range(5)
 
 
 def all_fields(cls: type = TrainConfig) -> list[tuple[str, Any, dict]]:
@@ -68,53 +71,15 @@ def _widget(key: str, tp: Any, meta: dict, value: Any) -> gr.components.Componen
     return gr.Textbox(value, label=label, info=info)
 
 
-class TrainForm:
-    """The form's components (in `self.components` order) and its values <-> TrainConfig."""
+class FormValues:
+    """The form's values, in TrainForm.components order, <-> a validated TrainConfig. Holds no components, so the
+    server's handlers can use it without the page's widgets."""
 
-    def __init__(self, paths: StudioPaths, initial: TrainConfig) -> None:
+    def __init__(self, paths: StudioPaths) -> None:
         self.paths = paths
         self.fields = {key: (tp, meta) for key, tp, meta in all_fields()}
         skip = set(MAIN_NUMBERS) | set(NOT_IN_FORM) | set(OWN_WIDGETS)
         self.advanced_keys = [key for key in self.fields if key not in skip]
-        init = iter(self.values(initial))
-        with gr.Row():
-            self.name = gr.Textbox(next(init), label=I18N("tr_name"), info=I18N(help_key("name")), elem_id="tr-name")
-            self.dataset = gr.Dropdown([], value=next(init), allow_custom_value=True, label=I18N("tr_dataset"),
-                                       info=I18N(help_key("dataset.path")), elem_id="tr-dataset")
-            self.trigger = gr.Textbox(next(init), label=I18N("tr_trigger"),
-                                      info=I18N(help_key("dataset.trigger_word")), elem_id="tr-trigger")
-        with gr.Row():
-            self.base_kind = gr.Radio([(I18N(f"base_{k}"), k) for k in BASE_KINDS], value=next(init),
-                                      label=I18N("tr_base"), elem_id="tr-base-kind")
-            self.base_path = gr.Textbox(next(init), label=I18N("tr_base_path"), info=I18N("tr_base_path_info"),
-                                        elem_id="tr-base-path")
-        self.base_note = gr.Markdown(elem_id="tr-base-note")
-        with gr.Row():
-            self.length_kind = gr.Radio([(I18N("len_steps"), "steps"), (I18N("len_epochs"), "epochs")],
-                                        value=next(init), label=I18N("tr_length"), info=I18N("tr_length_info"))
-            self.length = gr.Number(next(init), label=I18N("tr_length_value"), precision=0, elem_id="tr-length")
-        self.main: dict[str, gr.components.Component] = {}
-        with gr.Row():
-            for key in MAIN_NUMBERS:
-                tp, meta = self.fields[key]
-                self.main[key] = gr.Number(next(init), label=I18N(f"f_{key.split('.')[-1]}"),
-                                           info=I18N(help_key(key)), precision=0 if tp is int else None,
-                                           min_width=150, elem_id=f"tr-{key.split('.')[-1].replace('_', '-')}")
-        self.arithmetic = gr.Markdown(elem_id="tr-arithmetic")
-        self.advanced: dict[str, gr.components.Component] = {}
-        with gr.Accordion(I18N("tr_advanced"), open=False):
-            gr.Markdown(I18N("tr_advanced_info"))
-            sections: dict[str, list[str]] = {}
-            for key in self.advanced_keys:
-                sections.setdefault(key.split(".")[0] if "." in key else "run", []).append(key)
-            for keys in sections.values():
-                for start in range(0, len(keys), 3):  # three per row: 40 settings stay one screen or two
-                    with gr.Row():
-                        for key in keys[start:start + 3]:
-                            tp, meta = self.fields[key]
-                            self.advanced[key] = _widget(key, tp, meta, next(init))
-        self.components = [self.name, self.dataset, self.trigger, self.base_kind, self.base_path, self.length_kind,
-                           self.length, *self.main.values(), *self.advanced.values()]
 
     # ---- config -> form
 
@@ -164,6 +129,57 @@ class TrainForm:
                 value = None
             set_dotted(data, key, value)
         return load_dataclass(TrainConfig, data)
+
+
+class TrainForm(FormValues):
+    """The form's components, in `self.components` order, filled with `initial`."""
+
+    def __init__(self, paths: StudioPaths, initial: TrainConfig) -> None:
+        super().__init__(paths)
+        init = iter(self.values(initial))
+        with gr.Row():
+            self.name = gr.Textbox(next(init), label=I18N("tr_name"), info=I18N(help_key("name")), elem_id="tr-name")
+            self.dataset = gr.Dropdown([], value=next(init), allow_custom_value=True, label=I18N("tr_dataset"),
+                                       info=I18N(help_key("dataset.path")), elem_id="tr-dataset")
+            self.trigger = gr.Textbox(next(init), label=I18N("tr_trigger"),
+                                      info=I18N(help_key("dataset.trigger_word")), elem_id="tr-trigger")
+        with gr.Row():
+            self.base_kind = gr.Radio([(I18N(f"base_{k}"), k) for k in BASE_KINDS], value=next(init),
+                                      label=I18N("tr_base"), elem_id="tr-base-kind")
+            self.base_path = gr.Textbox(next(init), label=I18N("tr_base_path"), info=I18N("tr_base_path_info"),
+                                        elem_id="tr-base-path")
+        self.base_note = gr.Markdown(elem_id="tr-base-note")
+        with gr.Row():
+            self.length_kind = gr.Radio([(I18N("len_steps"), "steps"), (I18N("len_epochs"), "epochs")],
+                                        value=next(init), label=I18N("tr_length"), info=I18N("tr_length_info"))
+            self.length = gr.Number(next(init), label=I18N("tr_length_value"), precision=0, elem_id="tr-length")
+        self.main: dict[str, gr.components.Component] = {}
+        with gr.Row():
+            for key in MAIN_NUMBERS:
+                tp, meta = self.fields[key]
+                self.main[key] = gr.Number(next(init), label=I18N(f"f_{key.split('.')[-1]}"),
+                                           info=I18N(help_key(key)), precision=0 if tp is int else None,
+                                           min_width=150, elem_id=f"tr-{key.split('.')[-1].replace('_', '-')}")
+        self.arithmetic = gr.Markdown(elem_id="tr-arithmetic")
+        self.advanced = self._advanced(init)
+        self.components = [self.name, self.dataset, self.trigger, self.base_kind, self.base_path, self.length_kind,
+                           self.length, *self.main.values(), *self.advanced.values()]
+
+    def _advanced(self, init: Iterator[Any]) -> dict[str, gr.components.Component]:
+        """Every other setting, by section, in a closed accordion; `init` gives their values in order."""
+        advanced: dict[str, gr.components.Component] = {}
+        with gr.Accordion(I18N("tr_advanced"), open=False):
+            gr.Markdown(I18N("tr_advanced_info"))
+            sections: dict[str, list[str]] = {}
+            for key in self.advanced_keys:
+                sections.setdefault(key.split(".")[0] if "." in key else "run", []).append(key)
+            for keys in sections.values():
+                for start in range(0, len(keys), 3):  # three per row: 40 settings stay one screen or two
+                    with gr.Row():
+                        for key in keys[start:start + 3]:
+                            tp, meta = self.fields[key]
+                            advanced[key] = _widget(key, tp, meta, next(init))
+        return advanced
 
 
 def base_kind_of(base: str) -> tuple[str, str]:
