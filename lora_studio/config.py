@@ -7,7 +7,6 @@ The same `TrainConfig` travels from the studio's form to `config.yaml` in the ru
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import re
 import types
@@ -424,24 +423,3 @@ def dump_yaml(config: Any) -> str:
 
 def save_config(config: Any, path: str | Path) -> None:
     write_text_atomic(path, dump_yaml(config))
-
-
-def config_reference(cls: type = TrainConfig) -> list[tuple[str, str, str]]:
-    """(dotted key, default, help) for every setting: the README's config reference is generated from it."""
-    rows, defaults = [], to_dict(cls())
-    for key, _tp, f in config_fields(cls):
-        value = defaults
-        for part in key.split("."):
-            value = value[part]
-        default = "null" if value is None else json.dumps(value, ensure_ascii=False)
-        help_text = f.metadata.get("help", "")
-        if f.metadata.get("choices"):
-            help_text += " Choices: " + ", ".join("null" if c is None else str(c) for c in f.metadata["choices"]) + "."
-        rows.append((key, default, help_text))
-    return rows
-
-
-def config_reference_markdown() -> str:
-    lines = ["| key | default | what it does |", "|---|---|---|"]
-    lines += [f"| `{k}` | `{d}` | {h} |" for k, d, h in config_reference()]
-    return "\n".join(lines)
