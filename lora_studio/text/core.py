@@ -12,7 +12,7 @@ from .sdxl import SDXL_ERRORS
 from .tagging import TAGGER_ERRORS
 
 CORE: dict[str, tuple[str, str]] = {
-    # ---- config.py
+    # ---- config.py, config_values.py, config_versions.py
     "config.bad_run_name": (
         "name: {name!r} is not a plain run name; use letters, digits, '-', '_' and '.' (e.g. my-lora): it names "
         "the run folder and the adapter file",
