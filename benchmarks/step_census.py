@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import SD15_UNET  # noqa: E402
 
+from lora_studio.captured_step import static_buffers  # noqa: E402
 from lora_studio.config import load_config  # noqa: E402
 from lora_studio.fast_step import TrainStep  # noqa: E402
 from lora_studio.graph_runner import EagerReplay  # noqa: E402
@@ -311,7 +312,7 @@ def run_census(shape_name: str, batch: int, *, targets: str = "attn", rank: int 
     train_step = TrainStep(unet, optimizer, params, scheduler, cfg, prediction_type="epsilon", device="meta",
                            weight_dtype=torch.bfloat16, runner=EagerReplay(), autocast=MetaAutocast,
                            forward=forward)
-    buffers = train_step._buffers(latents, embeddings, noise, timesteps)
+    buffers = static_buffers(latents, embeddings, noise, timesteps)
     train_step._static_grads()
     with _meta_as_cuda():
         train_step._static_step(buffers)  # the warm-up step: AdamW creates its state, as before any capture

@@ -148,7 +148,7 @@ def _render_cell(pipe, plan_: Plan, row: Row, column: Column, steps: int | None)
 def render(pipe, plan_: Plan, out_dir: Path, steps: int | None = None,
            on_cell: Callable[[int, int, Path], None] | None = None) -> list[list[Path]]:
     """Every cell as compare/cells/rRR-cCC.png; the base row renders each prompt once (its strength is 0)."""
-    from .generate import png_bytes
+    from .png_info import png_bytes
 
     cells_dir = out_dir / "cells"
     shutil.rmtree(cells_dir, ignore_errors=True)  # an earlier comparison's cells must not mix in

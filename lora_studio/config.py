@@ -1,42 +1,29 @@
 """The one training config: dataclasses <-> YAML, with `key=value` overrides and errors that name the key.
 
 The same `TrainConfig` travels from the studio's form to `config.yaml` in the run folder to the trainer.
-`load_dataclass` / `apply_overrides` are generic so the lesson's config uses the same rules.
+`load_dataclass` / `apply_overrides` are generic so the lesson's config uses the same rules. How one value is
+checked against its field lives in config_values.py; how an older release's file is brought up to date in
+config_versions.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
 import re
-import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 
+from . import config_versions
 from .atomic import write_text_atomic
+from .config_values import check_bounds, coerce, setting
 from .errors import ConfigError
 from .text import Text
 
 T = TypeVar("T")
-
-
-def setting(default: Any = None, *, help: str = "", choices: tuple | None = None, minimum: float | None = None,
-            maximum: float | None = None, above: float | None = None, one_line: bool = False,
-            factory: Any = None) -> Any:
-    """A config field with its one-line help, allowed choices and bounds (checked on load).
-
-    `above`: the value must be greater than this (a learning rate of 0 trains nothing); `one_line`: a name or a
-    path, so no line breaks or other control characters."""
-    meta = {"help": help, "choices": choices, "minimum": minimum, "maximum": maximum, "above": above,
-            "one_line": one_line}
-    if factory is not None:
-        return field(default_factory=factory, metadata=meta)
-    return field(default=default, metadata=meta)
 
 
 SEED_MAX = 2**63 - 1  # a torch.Generator seed must fit in 64 bits
@@ -157,92 +144,6 @@ RUN_NAME = re.compile(r"^[A-Za-z0-9_\-][A-Za-z0-9_.\-]*$")
 # ---------------------------------------------------------------- generic loading
 
 
-def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", str(tp)).replace("NoneType", "null")
-
-
-def _coerce(value: Any, tp: Any, key: str) -> Any:
-    """Check `value` against the annotation `tp`; ints are accepted for floats, strings like '1e-4' too."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _coerce(value, arg, key)
-            except ConfigError as e:
-                errors.append(e)
-        raise errors[0] if errors else ConfigError("config.bad_value", key=key, value=value)
-    if origin is list:
-        (item_tp,) = typing.get_args(tp)
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list):
-            raise ConfigError("config.expected_list", key=key, value=value)
-        return [_coerce(v, item_tp, f"{key}[{i}]") for i, v in enumerate(value)]
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-        raise ConfigError("config.expected_bool", key=key, value=value)
-    if tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            if abs(value) > 2**63 - 1:
-                raise ConfigError("config.int_too_big", key=key, value=value)
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise ConfigError("config.expected_int", key=key, value=value)
-    if tp is float:
-        number = None
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            try:
-                number = float(value)
-            except OverflowError:  # an integer of hundreds of digits
-                raise ConfigError("config.too_many_digits", key=key, digits=len(str(value))) from None
-        elif isinstance(value, str):
-            try:
-                number = float(value)
-            except ValueError:
-                pass
-        if number is not None and not math.isfinite(number):  # YAML reads .nan/.inf, and float() takes "nan"
-            raise ConfigError("config.not_finite", key=key, value=value)
-        if number is not None:
-            return number
-        raise ConfigError("config.expected_number", key=key, value=value)
-    if tp is str:
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            if "\x00" in str(value):
-                raise ConfigError("config.nul_byte", key=key, value=value)
-            return str(value)
-        raise ConfigError("config.expected_text", key=key, value=value)
-    raise ConfigError("config.unsupported_type", key=key, type=_type_name(tp))
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _check_bounds(value: Any, meta: typing.Mapping, key: str) -> None:
-    if meta.get("one_line") and isinstance(value, str) and _CONTROL.search(value):
-        raise ConfigError("config.control_character", key=key, value=value)
-    above = meta.get("above")
-    if above is not None and isinstance(value, (int, float)) and not isinstance(value, bool) and value <= above:
-        raise ConfigError("config.not_above", key=key, value=value, lo=f"{above:g}")
-    choices = meta.get("choices")
-    if choices is not None and value not in choices:
-        allowed = ", ".join("null" if c is None else str(c) for c in choices)
-        raise ConfigError("config.not_allowed", key=key, value=value, allowed=allowed)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        lo, hi = meta.get("minimum"), meta.get("maximum")
-        if lo is not None and value < lo:
-            raise ConfigError("config.too_small", key=key, value=value, lo=lo)
-        if hi is not None and value > hi:
-            raise ConfigError("config.too_large", key=key, value=value, hi=hi)
-
-
 def load_dataclass(cls: type[T], data: Any, prefix: str = "") -> T:
     """Build `cls` from a mapping, naming the dotted key of anything unknown or invalid."""
     if data is None:
@@ -261,8 +162,8 @@ def load_dataclass(cls: type[T], data: Any, prefix: str = "") -> T:
         if dataclasses.is_dataclass(tp):
             kwargs[name] = load_dataclass(tp, value, f"{key}.")
             continue
-        value = _coerce(value, tp, key)
-        _check_bounds(value, fields[name].metadata, key)
+        value = coerce(value, tp, key)
+        check_bounds(value, fields[name].metadata, key)
         kwargs[name] = value
     return cls(**kwargs)
 
@@ -376,30 +277,7 @@ def read_yaml(path: str | Path) -> dict:
         return {}
     if not isinstance(data, dict):
         raise ConfigError("config.not_mapping", path=path)
-    return migrate(data, path)
-
-
-# ---------------------------------------------------------------- config versions
-
-# Every config file this release writes says `config_version: CONFIG_VERSION`; files without it come from the
-# releases before versions existed (2026-12), whose keys are version 1's. When a release renames or moves a key,
-# it bumps CONFIG_VERSION and adds MIGRATIONS[old_version]: a function that turns a version-`old` mapping into a
-# version-`old + 1` one, so an older run's config.yaml still loads and resumes.
-CONFIG_VERSION = 1
-MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {}
-
-
-def migrate(data: dict, source: str | Path = "config") -> dict:
-    """Bring a raw config mapping from its `config_version` up to this release's, without the version key."""
-    data = dict(data)
-    version = data.pop("config_version", 1)
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ConfigError("config.bad_version", path=source, version=version)
-    if version > CONFIG_VERSION:
-        raise ConfigError("config.newer_version", path=source, version=version, supported=CONFIG_VERSION)
-    for old in range(version, CONFIG_VERSION):
-        data = MIGRATIONS[old](data)
-    return data
+    return config_versions.migrate(data, path)
 
 
 def load_config(path: str | Path | None, overrides: list[str] | None = None, cls: type[T] = TrainConfig) -> T:
@@ -419,29 +297,8 @@ def to_dict(config: Any) -> dict:
 
 def dump_yaml(config: Any) -> str:
     """The config as YAML, stamped with this release's config_version so a later release can migrate it."""
-    return yaml.safe_dump({"config_version": CONFIG_VERSION, **to_dict(config)}, sort_keys=False, allow_unicode=True)
+    return yaml.safe_dump(config_versions.stamped(to_dict(config)), sort_keys=False, allow_unicode=True)
 
 
 def save_config(config: Any, path: str | Path) -> None:
     write_text_atomic(path, dump_yaml(config))
-
-
-def config_reference(cls: type = TrainConfig) -> list[tuple[str, str, str]]:
-    """(dotted key, default, help) for every setting: the README's config reference is generated from it."""
-    rows, defaults = [], to_dict(cls())
-    for key, _tp, f in config_fields(cls):
-        value = defaults
-        for part in key.split("."):
-            value = value[part]
-        default = "null" if value is None else json.dumps(value, ensure_ascii=False)
-        help_text = f.metadata.get("help", "")
-        if f.metadata.get("choices"):
-            help_text += " Choices: " + ", ".join("null" if c is None else str(c) for c in f.metadata["choices"]) + "."
-        rows.append((key, default, help_text))
-    return rows
-
-
-def config_reference_markdown() -> str:
-    lines = ["| key | default | what it does |", "|---|---|---|"]
-    lines += [f"| `{k}` | `{d}` | {h} |" for k, d, h in config_reference()]
-    return "\n".join(lines)

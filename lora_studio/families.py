@@ -121,7 +121,6 @@ _SDXL_KEY = "conditioner.embedders.1.model.transformer.resblocks.9.mlp.c_proj.bi
 _SD2_KEY = "cond_stage_model.model.transformer.resblocks.0.attn.in_proj_weight"
 _SD1_KEY = "cond_stage_model.transformer.text_model.embeddings.token_embedding.weight"
 _V_PRED_KEY = "v_pred"  # NoobAI-XL V-Pred and other v-prediction SDXL checkpoints carry this empty tensor
-_ZTSNR_KEY = "ztsnr"
 
 
 def family_from_checkpoint_keys(keys: set[str], source: str = Text("families.the_checkpoint")) -> Family:

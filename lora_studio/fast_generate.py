@@ -1,7 +1,7 @@
 """Generation fast path: a pipeline's UNet calls replayed from a CUDA graph per input shape.
 
 Why: a 512 px denoising step runs the UNet once (batch 2 with guidance); issuing its ~1,000 kernels from Python
-takes longer than the GPU needs to run them, so the eager loop leaves the GPU idle (../shared/PERFORMANCE.md).
+takes longer than the GPU needs to run them, so the eager loop leaves the GPU idle (README.md "Speed").
 
 Use: `with graphed_unet(pipe.unet): images = pipe(...)`. Inside, each no-grad UNet call with the plain
 (sample, timestep, encoder_hidden_states) inputs copies them into static buffers and replays the graph captured for

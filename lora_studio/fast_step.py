@@ -2,7 +2,8 @@
 captured once per batch shape as a CUDA graph and then replayed, so Python stops issuing ~2,000 kernels a step.
 
 Why: at batch 1 the eager step of an SD1.5 UNet spends ~130 of its ~160 ms in Python launching kernels while the
-GPU waits (../shared/PERFORMANCE.md); a replayed graph launches them all at once.
+GPU waits (measured on one data-center GPU: the same step replayed as one graph took 30.6 ms); a replayed graph
+launches them all at once. README.md "Speed" says what runs where.
 
 What stays exactly as in train.py's eager step:
 - the randomness: noise and timesteps are drawn from the step's generator *outside* the graph, with the calls and
@@ -22,10 +23,16 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 
+from .captured_step import (
+    ShapeGraph,
+    graph_optimizer,
+    graph_safe_checkpointing,
+    lora_input_casts_off,
+    static_buffers,
+)
 from .graph_runner import CudaGraphRunner
 from .lean_layers import LoraWeights, installed, lean_forwards
 from .loss import denoising_loss, draw_noise
@@ -75,38 +82,6 @@ def ineligible_reason(cfg, *, optimizer, world_size: int = 1) -> str | None:
 # ---------------------------------------------------------------- the step object
 
 
-@dataclass
-class _ShapeGraph:
-    latents: torch.Tensor
-    embeddings: torch.Tensor
-    noise: torch.Tensor
-    timesteps: torch.Tensor
-    loss: torch.Tensor
-    found_inf: torch.Tensor
-    replay: Callable[[], None] | None = None
-
-
-@contextlib.contextmanager
-def _lora_input_casts_off(layers: list[torch.nn.Module]):
-    """Under autocast peft's cast of each LoRA input to fp32 is undone at once by autocast (bf16 -> fp32 -> bf16 is
-    exact): skipping it drops two kernels and one saved copy of the input per adapted layer, same numbers."""
-    saved = [layer.cast_input_dtype_enabled for layer in layers]
-    for layer in layers:
-        layer.cast_input_dtype_enabled = False
-    try:
-        yield
-    finally:
-        for layer, value in zip(layers, saved, strict=True):
-            layer.cast_input_dtype_enabled = value
-
-
-def _graph_safe_checkpointing(module, *args, **kwargs):
-    # diffusers' default also saves the CUDA RNG state per block, which cannot be read during capture;
-    # nothing random runs inside the UNet here (lora.dropout=0 is required), so there is nothing to restore.
-    return torch.utils.checkpoint.checkpoint(module.__call__, *args, use_reentrant=False, preserve_rng_state=False,
-                                             **kwargs)
-
-
 class TrainStep:
     """Call with (latents, embeddings, generator) for one whole step. Returns the loss when this object did the
     step (graph replay, or its eager check/fallback step), or None when the caller should run its eager step
@@ -126,7 +101,7 @@ class TrainStep:
         self._autocast_factory = autocast
         self.mode = mode or getattr(cfg.train, "fast_step", "auto")
         self.checks: list[StepCheck] = []
-        self._shapes: dict[tuple, _ShapeGraph] = {}
+        self._shapes: dict[tuple, ShapeGraph] = {}
         self._grads: list[torch.Tensor] = []
         self._probe: tuple | None = None
         self._told_too_many = False
@@ -147,7 +122,7 @@ class TrainStep:
         forward = forward or getattr(unet, "_original_forward", None) or unet.forward
         self._graph_forward = torch.compile(forward, dynamic=False) if self.mode == "compile" else forward
         if getattr(unet, "is_gradient_checkpointing", False):
-            unet.enable_gradient_checkpointing(gradient_checkpointing_func=_graph_safe_checkpointing)
+            unet.enable_gradient_checkpointing(gradient_checkpointing_func=graph_safe_checkpointing)
         self.channels_last = channels_last
         if channels_last:
             for module in unet.modules():
@@ -211,7 +186,7 @@ class TrainStep:
         Any failure (capture, mismatch, out of memory in the check) falls back to eager steps with one log line."""
         snapshot = self._snapshot()
         try:
-            shape = self._buffers(latents, embeddings, noise, timesteps)
+            shape = static_buffers(latents, embeddings, noise, timesteps, channels_last=self.channels_last)
             self._static_grads()
             self._refresh_lr()
             self.runner.warmup(lambda: self._static_step(shape), WARMUP_STEPS)
@@ -240,7 +215,7 @@ class TrainStep:
         log.info("training step: captured batch shape %s; replay matches eager (%s)", check.shape, check.describe())
         return loss
 
-    def _check(self, shape: _ShapeGraph, snapshot: Snapshot) -> StepCheck | None:
+    def _check(self, shape: ShapeGraph, snapshot: Snapshot) -> StepCheck | None:
         """Replay vs the plain eager step from the same state, on inputs the capture never saw and with every lora_B
         non-zero (at step 1 lora_B is zero, so lora_A's gradients are zero in both paths and any error there would
         pass). Leaves the state as `snapshot` had it and frees what the eager step allocated. None: non-finite."""
@@ -282,7 +257,7 @@ class TrainStep:
     def _tolerance(self) -> float:
         return CHECK_TOLERANCE if self.autocast_dtype is None else CHECK_TOLERANCE_LOW_PRECISION
 
-    def _optimizer_probe(self, shape: _ShapeGraph, snapshot: Snapshot) -> tuple[list, list]:
+    def _optimizer_probe(self, shape: ShapeGraph, snapshot: Snapshot) -> tuple[list, list]:
         """One replay at half the learning rate, then eager AdamW from the same state on the gradients that replay
         made: (graph update, eager update). Leaves parameters and optimizer state as `snapshot` had them."""
         groups = self.optimizer.param_groups
@@ -320,18 +295,6 @@ class TrainStep:
         if self.device.type == "cuda":
             torch.cuda.empty_cache()  # the graphs' pool and the check's blocks go back
 
-    def _buffers(self, latents, embeddings, noise, timesteps) -> _ShapeGraph:
-        fmt = torch.channels_last if self.channels_last and latents.dim() == 4 else torch.contiguous_format
-        shape = _ShapeGraph(
-            latents=torch.empty_like(latents, memory_format=fmt), embeddings=torch.empty_like(embeddings),
-            noise=torch.empty_like(noise, memory_format=fmt), timesteps=torch.empty_like(timesteps),
-            loss=torch.zeros((), dtype=torch.float32, device=latents.device),
-            found_inf=torch.zeros((), dtype=torch.float32, device=latents.device))
-        for buffer, value in ((shape.latents, latents), (shape.embeddings, embeddings), (shape.noise, noise),
-                              (shape.timesteps, timesteps)):
-            buffer.copy_(value)
-        return shape
-
     def _static_grads(self) -> None:
         if not self._grads:
             self._grads = [torch.zeros_like(p) for p in self.params]
@@ -353,14 +316,14 @@ class TrainStep:
         return torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
                               enabled=self.autocast_dtype is not None, cache_enabled=cache_enabled)
 
-    def _static_step(self, s: _ShapeGraph) -> None:
+    def _static_step(self, s: ShapeGraph) -> None:
         """The captured step: only device work, no reads back to the CPU, all tensors static. The UNet runs its lean
         layers (lean_layers.py): LoRA weights cast in and gradients copied out with one foreach op each."""
         accumulated = [self._grads[i] for i in self._accumulated]  # the lean LoRA layers' gradients are copied in
         if accumulated:
             torch._foreach_zero_(accumulated)
         self._lean.refresh()
-        casts_off = _lora_input_casts_off(self._lora_layers) if self.autocast_dtype else contextlib.nullcontext()
+        casts_off = lora_input_casts_off(self._lora_layers) if self.autocast_dtype else contextlib.nullcontext()
         with casts_off, installed(self._lean_forwards):  # backward too: checkpointing recomputes the forward
             with self._autocast(cache_enabled=False):  # autocast's weight cache must stay out of graphs
                 loss = denoising_loss(self._graph_forward, self.noise_scheduler, s.latents, s.embeddings, s.noise,
@@ -371,26 +334,9 @@ class TrainStep:
         if self.cfg.train.max_grad_norm > 0:
             torch.nn.utils.clip_grad_norm_(self.params, self.cfg.train.max_grad_norm)
         s.found_inf.copy_(torch.logical_not(torch.isfinite(loss.detach())).float())
-        with self._graph_optimizer(s.found_inf):
+        with graph_optimizer(self.optimizer, self._lrs, s.found_inf):
             self.optimizer.step()
         s.loss.copy_(loss.detach())
-
-    @contextlib.contextmanager
-    def _graph_optimizer(self, found_inf: torch.Tensor):
-        """AdamW reads lr from a device tensor (a float would be baked into the graph) and skips the update where
-        found_inf is 1; `capturable` only while capturing, so checkpoints keep today's param_groups."""
-        opt = self.optimizer
-        saved = [(g["lr"], g["capturable"]) for g in opt.param_groups]
-        capturing = self.device.type == "cuda" and torch.cuda.is_current_stream_capturing()
-        for group, lr in zip(opt.param_groups, self._lrs, strict=True):
-            group["lr"], group["capturable"] = lr, capturing
-        opt.found_inf = found_inf
-        try:
-            yield
-        finally:
-            del opt.found_inf
-            for group, (lr, capturable) in zip(opt.param_groups, saved, strict=True):
-                group["lr"], group["capturable"] = lr, capturable
 
     def _reference_step(self, latents, embeddings, noise, timesteps) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """The eager step as train.py runs it: accelerate's forward, backward, clip, optimizer.step, grads to None.

@@ -1,6 +1,6 @@
 """`lora-studio generate`: a base model plus LoRA adapters -> PNGs with AUTOMATIC1111-style parameters.
 
-The parameters text is A1111's infotext, so the PNG-info tab of A1111 (and Civitai) reads our images.
+The parameters text is A1111's infotext (png_info.py), so the PNG-info tab of A1111 (and Civitai) reads our images.
 Adapters are loaded with diffusers' own `load_lora_weights` (it reads kohya files, `.alpha` included).
 """
 
@@ -9,9 +9,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
-import hashlib
-import io
-import json
 import logging
 import math
 import random
@@ -24,18 +21,14 @@ from pathlib import Path
 
 import torch
 
-from .atomic import write_bytes_atomic
 from .config import DEFAULT_NEGATIVE_PROMPT, SAMPLERS
 from .errors import ConfigError, UserError
 from .fast_generate import graphed_unet
 from .models import load_pipeline, pipeline_family, tiny_note
+from .png_info import lora_hashes, parameters_text, save_png
 
 log = logging.getLogger(__name__)
 
-A1111_SAMPLER_NAMES = {
-    "euler_a": "Euler a", "euler": "Euler", "dpmpp_2m_karras": "DPM++ 2M Karras", "dpmpp_2m": "DPM++ 2M",
-    "ddim": "DDIM", "ddpm": "DDPM", "pndm": "PLMS",
-}
 MAX_SEED = 4294967294  # A1111's range for random seeds
 ADAPTER_PREFIX = "ls_"  # names of adapters generate() loads, so it can unload exactly those
 
@@ -168,17 +161,6 @@ def _base_scheduler_config(pipe):
 # ---------------------------------------------------------------- adapters
 
 
-def lora_short_hash(path: Path) -> str:
-    """A1111's 'Lora hashes' value: sha256 of the safetensors data after the header, first 12 hex digits."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        header_len = int.from_bytes(f.read(8), "little")
-        f.seek(8 + header_len)
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()[:12]
-
-
 def _adapter_name(index: int, path: Path) -> str:
     return f"{ADAPTER_PREFIX}{index}_{re.sub(r'[^0-9A-Za-z_]', '_', path.stem)}"
 
@@ -251,60 +233,6 @@ def _rescale_loaded(pipe, key: list[tuple]) -> bool:
     return True
 
 
-# ---------------------------------------------------------------- parameters text
-
-
-def _quote(value) -> str:
-    """A1111's infotext quoting: values with ',', ':' or a newline become JSON strings."""
-    text = str(value)
-    if "," not in text and ":" not in text and "\n" not in text:
-        return text
-    return json.dumps(text, ensure_ascii=False)
-
-
-def model_name(base: str) -> str:
-    path = Path(base)
-    if path.suffix.lower() in (".safetensors", ".ckpt", ".pt", ".pth", ".bin"):
-        return path.stem
-    return path.name if path.is_dir() else base
-
-
-def _lora_alias(path: Path) -> str:
-    return path.stem.replace(":", "").replace(",", "")
-
-
-def prompt_with_lora_tags(prompt: str, loras: list[str]) -> str:
-    """The prompt as an AUTOMATIC1111 user writes it: `<lora:name:strength>` for each applied adapter, so
-    "PNG Info -> Send to txt2img" there brings the adapters and their strengths along."""
-    tags = []
-    for spec in loras:
-        path, scale = parse_lora_spec(spec)
-        if scale != 0:
-            tags.append(f"<lora:{_lora_alias(path)}:{scale:g}>")
-    return ", ".join([prompt, *tags]) if prompt and tags else prompt or " ".join(tags)
-
-
-def lora_hashes(loras: list[str]) -> str | None:
-    """'name: hash, name: hash' of the applied adapters (names without ':' and ',', as A1111 writes them)."""
-    parts = []
-    for spec in loras:
-        path, scale = parse_lora_spec(spec)
-        if scale != 0:
-            parts.append(f"{_lora_alias(path)}: {lora_short_hash(path)}")
-    return ", ".join(parts) or None
-
-
-def parameters_text(cfg: GenerateConfig, seed: int, width: int, height: int, hashes: str | None) -> str:
-    """AUTOMATIC1111's infotext: prompt, 'Negative prompt: ...' (only when set), then 'Key: value, ...'."""
-    params = {
-        "Steps": cfg.steps, "Sampler": A1111_SAMPLER_NAMES[cfg.sampler], "CFG scale": float(cfg.guidance_scale),
-        "Seed": seed, "Size": f"{width}x{height}", "Model": model_name(cfg.base), "Lora hashes": hashes,
-    }
-    negative = f"\nNegative prompt: {cfg.negative_prompt}" if cfg.negative_prompt else ""
-    line = ", ".join(f"{k}: {_quote(v)}" for k, v in params.items() if v is not None)
-    return f"{prompt_with_lora_tags(cfg.prompt, cfg.loras)}{negative}\n{line}"
-
-
 # ---------------------------------------------------------------- generating
 
 
@@ -327,9 +255,11 @@ def _step_callback(on_step: Callable[[int, int], None] | None):
     return after_step
 
 
-def _render(pipe, cfg: GenerateConfig, hashes: str | None,
-            on_step: Callable[[int, int], None] | None = None) -> list[tuple[object, str]]:
+def _render(pipe, cfg: GenerateConfig, on_step: Callable[[int, int], None] | None = None,
+            ) -> list[tuple[object, str]]:
     """Run the pipe as it is (adapters already in place)."""
+    adapters = [parse_lora_spec(spec) for spec in cfg.loras]
+    hashes = lora_hashes(adapters)
     seed = resolve_seed(cfg.seed)
     width, height = cfg.width or native_size(pipe), cfg.height or native_size(pipe)
     pipe.scheduler = sampler_scheduler(cfg.sampler, _base_scheduler_config(pipe))
@@ -341,7 +271,7 @@ def _render(pipe, cfg: GenerateConfig, hashes: str | None,
             guidance_scale=cfg.guidance_scale, width=width, height=height, num_images_per_prompt=cfg.batch_size,
             generator=generators, output_type="pil", callback_on_step_end=_step_callback(on_step),
         ).images
-    return [(image, parameters_text(cfg, seed + i, width, height, hashes)) for i, image in enumerate(images)]
+    return [(image, parameters_text(cfg, adapters, seed + i, width, height, hashes)) for i, image in enumerate(images)]
 
 
 # One generation at a time: adapters and the scheduler are state on the shared pipeline (the studio's is shared).
@@ -355,37 +285,7 @@ def generate_images(pipe, cfg: GenerateConfig) -> list[tuple[object, str]]:
     with _pipe_lock:
         if cfg.loras:
             apply_loras(pipe, cfg.loras)
-        return _render(pipe, cfg, lora_hashes(cfg.loras))
-
-
-_write_lock = threading.Lock()
-_NUMBERED = re.compile(r"^(\d{5,})-")
-
-
-def _next_number(folder: Path) -> int:
-    numbers = [int(m.group(1)) for p in folder.glob("*.png") if (m := _NUMBERED.match(p.name))]
-    return max(numbers, default=-1) + 1
-
-
-def png_bytes(image, params: str) -> bytes:
-    """`image` as PNG with A1111's `parameters` text chunk: every picture lora-studio writes goes through here."""
-    from PIL.PngImagePlugin import PngInfo
-
-    info = PngInfo()
-    info.add_text("parameters", params)
-    buf = io.BytesIO()
-    image.save(buf, format="PNG", pnginfo=info)
-    return buf.getvalue()
-
-
-def save_png(image, params: str, folder: Path, seed: int) -> Path:
-    """Write `NNNNN-<seed>.png` with the `parameters` text chunk; the number never reuses an existing file's."""
-    data = png_bytes(image, params)
-    folder.mkdir(parents=True, exist_ok=True)
-    with _write_lock:
-        path = folder / f"{_next_number(folder):05d}-{seed}.png"
-        write_bytes_atomic(path, data)
-    return path
+        return _render(pipe, cfg)
 
 
 def generate(cfg: GenerateConfig, pipe=None, on_step: Callable[[int, int], None] | None = None) -> list[Path]:
@@ -399,5 +299,5 @@ def generate(cfg: GenerateConfig, pipe=None, on_step: Callable[[int, int], None]
     cfg = dataclasses.replace(cfg, seed=resolve_seed(cfg.seed))
     with _pipe_lock:
         apply_loras(pipe, cfg.loras)  # also unloads the previous call's adapters when this call has none
-        results = _render(pipe, cfg, lora_hashes(cfg.loras), on_step)
+        results = _render(pipe, cfg, on_step)
     return [save_png(image, params, Path(cfg.out_dir), cfg.seed + i) for i, (image, params) in enumerate(results)]

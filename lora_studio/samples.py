@@ -10,8 +10,8 @@ from .atomic import write_bytes_atomic, write_failure
 from .config import TrainConfig
 from .data import ImageItem
 from .errors import UserError
-from .generate import png_bytes
 from .models import place
+from .png_info import png_bytes
 
 
 def sample_due(cfg: TrainConfig, step: int, finished_epoch: int | None) -> bool:

@@ -52,13 +52,6 @@ class Snapshot:
     state: dict = field(default_factory=dict)
 
 
-def _rel_err(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
-    diff = sum(float((x.float() - y.float()).norm()) ** 2 for x, y in zip(a, b, strict=True)) ** 0.5
-    ref = sum(float(y.float().norm()) ** 2 for y in b) ** 0.5
-    return 0.0 if diff == 0 else diff / max(ref, 1e-30)
-
-
-
 def rel_err(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
     """|a - b| / |b| over lists of tensors (0 when equal)."""
     diff = sum(float((x.float() - y.float()).norm()) ** 2 for x, y in zip(a, b, strict=True)) ** 0.5

@@ -1,8 +1,9 @@
+import json
 from pathlib import Path
 
 import pytest
 
-from lora_studio.config import TrainConfig, dump_yaml, load_config, save_config
+from lora_studio.config import TrainConfig, config_fields, dump_yaml, load_config, save_config, to_dict
 from lora_studio.errors import ConfigError
 
 CONFIGS = sorted(Path(__file__).resolve().parent.parent.joinpath("configs").glob("*.yaml"))
@@ -87,10 +88,30 @@ def test_save_and_load_round_trip(tmp_path):
     assert "rank: 8" in dump_yaml(cfg)
 
 
-def test_readme_config_reference_is_current():
-    from lora_studio.config import config_reference_markdown
+def config_reference(cls: type = TrainConfig) -> list[tuple[str, str, str]]:
+    """(dotted key, default, help) for every setting, as the README's config reference lists them."""
+    rows, defaults = [], to_dict(cls())
+    for key, _tp, f in config_fields(cls):
+        value = defaults
+        for part in key.split("."):
+            value = value[part]
+        default = "null" if value is None else json.dumps(value, ensure_ascii=False)
+        help_text = f.metadata.get("help", "")
+        if f.metadata.get("choices"):
+            help_text += " Choices: " + ", ".join("null" if c is None else str(c) for c in f.metadata["choices"]) + "."
+        rows.append((key, default, help_text))
+    return rows
 
+
+def config_reference_markdown() -> str:
+    lines = ["| key | default | what it does |", "|---|---|---|"]
+    lines += [f"| `{k}` | `{d}` | {h} |" for k, d, h in config_reference()]
+    return "\n".join(lines)
+
+
+def test_readme_config_reference_is_current():
     readme = (CONFIGS[0].parent.parent / "README.md").read_text(encoding="utf-8")
     section = readme.split("<!-- config-reference:start -->\n", 1)[1].split("\n<!-- config-reference:end -->", 1)[0]
     assert section == config_reference_markdown(), (
-        "README's config reference is stale; regenerate it from lora_studio.config.config_reference_markdown()")
+        "README's config reference is stale; paste this between its config-reference markers:\n"
+        + config_reference_markdown())

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lora_studio import config as config_module
-from lora_studio.config import CONFIG_VERSION, dump_yaml, load_config
+from lora_studio import config_versions
+from lora_studio.config import dump_yaml, load_config
+from lora_studio.config_versions import CONFIG_VERSION
 from lora_studio.errors import ConfigError
 
 # What a run's config.yaml looked like in the release of 2026-12-06, before versions existed (kept, never rewritten).
@@ -53,8 +54,8 @@ def renamed_learning_rate(monkeypatch):
             train["learning_rate"] = train.pop("lr")
         return {**data, "train": train}
 
-    monkeypatch.setattr(config_module, "CONFIG_VERSION", 3)
-    monkeypatch.setattr(config_module, "MIGRATIONS", {1: v1_to_v2, 2: v2_to_today})
+    monkeypatch.setattr(config_versions, "CONFIG_VERSION", 3)
+    monkeypatch.setattr(config_versions, "MIGRATIONS", {1: v1_to_v2, 2: v2_to_today})
     return v1_to_v2
 
 

@@ -279,6 +279,7 @@ def test_a_linked_dataset_folder_is_never_written_through_by_upload_or_zip(clien
 def test_a_linked_dataset_folder_is_never_read_changed_or_deleted_through(studio, linked_folder):
     """What the Dataset tab's gallery, save-tags, delete and bulk-tag buttons do with the dataset they show."""
     from lora_studio import dataset_store as store
+    from lora_studio.dataset_import import import_uploads
     from lora_studio.studio_paths import StudioPaths
     from lora_studio.ui.i18n import StudioError
 
@@ -287,7 +288,7 @@ def test_a_linked_dataset_folder_is_never_read_changed_or_deleted_through(studio
     with pytest.raises(StudioError, match="symbolic link"):
         StudioPaths.at(root).dataset("elsewhere")  # where every button turns the dataset's name into a folder
     for action in (lambda: store.write_tags(link, "pic.png", "new, tags"), lambda: store.delete_picture(link, "pic.png"),
-                   lambda: store.read_tags(link, "pic.png"), lambda: store.import_uploads(link, [])):
+                   lambda: store.read_tags(link, "pic.png"), lambda: import_uploads(link, [])):
         with pytest.raises(StudioError, match="symbolic link"):
             action()
     assert store.add_tag_everywhere(link, "added") == 0 and store.remove_tag_everywhere(link, "secret") == 0

@@ -15,7 +15,6 @@ from safetensors.torch import load_file, save_file
 from lora_studio.config import SAMPLERS, LoraSettings
 from lora_studio.errors import UserError
 from lora_studio.generate import (
-    A1111_SAMPLER_NAMES,
     GenerateConfig,
     generate,
     generate_images,
@@ -23,8 +22,10 @@ from lora_studio.generate import (
     parse_lora_spec,
     sampler_scheduler,
 )
-from lora_studio.lora import add_lora, read_lora_file, save_lora
+from lora_studio.lora import add_lora, save_lora
 from lora_studio.models import TINY_NOTE, load_pipeline
+from lora_studio.png_info import A1111_SAMPLER_NAMES
+from tests.lora_files import read_lora_file
 
 SETTINGS = LoraSettings(rank=4, alpha=2.0)  # alpha != rank: the scale 0.5 has to survive every path
 
@@ -223,12 +224,3 @@ def test_each_denoising_step_is_reported_and_changes_nothing(pipe, tmp_path):
     with_progress = one(generate(config(tmp_path, seed=3, steps=4), pipe=pipe, on_step=lambda *a: told.append(a)))
     assert told == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert np.array_equal(with_progress, one(generate(config(tmp_path, seed=3, steps=4), pipe=pipe)))
-
-
-def test_one_function_writes_the_png_and_its_parameters(tmp_path):
-    from lora_studio.generate import png_bytes, save_png
-
-    image = Image.new("RGB", (8, 8), (200, 10, 10))
-    path = save_png(image, "a cat\nSteps: 1, Seed: 5", tmp_path, 5)
-    assert path.name == "00000-5.png" and path.read_bytes() == png_bytes(image, "a cat\nSteps: 1, Seed: 5")
-    assert Image.open(path).text == {"parameters": "a cat\nSteps: 1, Seed: 5"}

@@ -26,7 +26,7 @@ def _has_english_sentence(text: str) -> bool:
 
 
 def test_studio_messages_keep_their_english_and_render_in_japanese(tmp_path):
-    from lora_studio import dataset_store as store
+    from lora_studio.dataset_import import import_uploads
     from lora_studio.studio_paths import check_name, safe_relative
     from lora_studio.ui.i18n import StudioError, Text, say
 
@@ -38,7 +38,7 @@ def test_studio_messages_keep_their_english_and_render_in_japanese(tmp_path):
         check_name("../x", "dataset name")
     assert str(bad.value).startswith("dataset name '../x' is not allowed")
     assert bad.value.render("ja").startswith("データセット名 '../x' は使えません")
-    report = store.import_uploads(tmp_path / "ds", [_file(tmp_path, "notes.pdf", b"%PDF")])
+    report = import_uploads(tmp_path / "ds", [_file(tmp_path, "notes.pdf", b"%PDF")])
     assert isinstance(report.rejected[0], Text) and "notes.pdf" in report.rejected[0]
     assert not _has_english_sentence(say("ja", report.rejected[0]))
 
@@ -70,10 +70,10 @@ def test_core_dataset_warnings_are_japanese_in_japanese_mode(tmp_path):
 
 
 def test_a_broken_upload_is_refused_in_japanese(tmp_path):
-    from lora_studio import dataset_store as store
+    from lora_studio.dataset_import import import_uploads
     from lora_studio.ui.i18n import say
 
-    report = store.import_uploads(tmp_path / "ds", [_file(tmp_path, "half.png", b"\x89PNG\r\n\x1a\nbroken")])
+    report = import_uploads(tmp_path / "ds", [_file(tmp_path, "half.png", b"\x89PNG\r\n\x1a\nbroken")])
     assert report.rejected[0].startswith("image 'half.png' is not a readable") and "it was not saved" in report.rejected[0]
     ja = say("ja", report.rejected[0])
     assert ja.startswith("画像 'half.png' は読み込める") and ja.endswith("保存しませんでした"), ja

@@ -1,4 +1,4 @@
-"""The Dataset tab's file work: uploads can never land outside the dataset folder, bad files are named,
+"""The Dataset tab's file work (dataset_store.py, dataset_import.py, studio_paths.py): uploads can never land outside the dataset folder, bad files are named,
 tags are edited per picture and across all pictures."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from lora_studio import dataset_store as store
+from lora_studio.dataset_import import import_uploads
 from lora_studio.errors import UserError
 from lora_studio.studio_paths import StudioPaths, check_name, inside, safe_relative
 
@@ -72,7 +73,7 @@ def test_zip_with_escaping_entries_saves_only_the_safe_ones(tmp_path):
         link.external_attr = (stat.S_IFLNK | 0o777) << 16
         zf.writestr(link, "/etc/passwd")
     folder = tmp_path / "root" / "datasets" / "ds"
-    report = store.import_uploads(folder, [archive])
+    report = import_uploads(folder, [archive])
     assert sorted(report.saved) == ["good.png", "good.txt"]
     reasons = "\n".join(report.rejected)
     for name in ("../evil.png", "/abs.png", "notes.pdf", "broken.png", "orphan.txt", "link.png"):
@@ -87,7 +88,7 @@ def test_plain_uploads_and_non_images(tmp_path):
     files = [_upload(up, "a.png", _png()), _upload(up, "a.txt", b"1girl,  smile ,,green hair"),
              _upload(up, "readme.md", b"# hi"), _upload(up, "fake.jpg", b"\x00" * 50)]
     folder = tmp_path / "ds"
-    report = store.import_uploads(folder, files)
+    report = import_uploads(folder, files)
     assert report.saved == ["a.png", "a.txt"]
     assert len(report.rejected) == 2 and "readme.md" in report.rejected[0] and "fake.jpg" in report.rejected[1]
     assert "it was not saved" in report.rejected[1]
@@ -97,7 +98,7 @@ def test_plain_uploads_and_non_images(tmp_path):
 def test_tag_editing_and_the_view(tmp_path):
     folder = tmp_path / "ds"
     up = tmp_path / "up"
-    store.import_uploads(folder, [_upload(up, "a.png", _png(300)), _upload(up, "b.png", _png(300, "blue")),
+    import_uploads(folder, [_upload(up, "a.png", _png(300)), _upload(up, "b.png", _png(300, "blue")),
                                   _upload(up, "c.png", _png(300)), _upload(up, "a.txt", b"smile")])
     assert store.read_tags(folder, "a.png") == "smile"
     assert store.read_tags(folder, "b.png") == ""
@@ -121,10 +122,10 @@ def test_tag_editing_and_the_view(tmp_path):
 def test_small_and_empty_datasets_are_explained(tmp_path):
     folder = tmp_path / "ds"
     assert store.describe(folder).items == []
-    store.import_uploads(folder, [_upload(tmp_path / "up", "tiny.png", _png(40))])
+    import_uploads(folder, [_upload(tmp_path / "up", "tiny.png", _png(40))])
     view = store.describe(folder)
     assert view.items == [] and "tiny.png" in view.warnings[0]
-    store.import_uploads(folder, [_upload(tmp_path / "up", "small.png", _png(100))])
+    import_uploads(folder, [_upload(tmp_path / "up", "small.png", _png(100))])
     assert any("small picture 'small.png'" in w for w in store.describe(folder).warnings)
 
 
@@ -162,7 +163,7 @@ def test_a_zipped_folder_lands_at_the_top_of_the_dataset(tmp_path):
     archive = _zip(tmp_path / "up" / "mychar.zip", {"mychar/pic0.png": _png(300), "mychar/pic0.txt": "smile",
                                                     "mychar/pic1.png": _png(300, "blue")})
     folder = tmp_path / "ds"
-    report = store.import_uploads(folder, [archive])
+    report = import_uploads(folder, [archive])
     assert sorted(report.saved) == ["pic0.png", "pic0.txt", "pic1.png"] and report.rejected == []
     view = store.describe(folder)
     assert [view.relative(item) for item in view.items] == ["pic0.png", "pic1.png"]
@@ -179,7 +180,7 @@ def test_zip_folders_kohya_stay_plain_ones_come_up_without_collisions(tmp_path):
         "export/../evil.png": _png(),
     })
     folder = tmp_path / "ds"
-    report = store.import_uploads(folder, [archive])
+    report = import_uploads(folder, [archive])
     assert sorted(report.saved) == ["10_mychar/a.png", "10_mychar/a.txt", "night_pic.png", "night_pic.txt",
                                     "pic.png", "pic.txt", "top.png"]
     assert any("'export/../evil.png'" in line for line in report.rejected)
@@ -189,23 +190,23 @@ def test_zip_folders_kohya_stay_plain_ones_come_up_without_collisions(tmp_path):
     assert [item.repeats for item in view.items if item.path.parent.name == "10_mychar"] == [10]
     # a zip of one kohya folder keeps it
     only_kohya = _zip(tmp_path / "up" / "k.zip", {"5_other/b.png": _png(300, "white")})
-    assert store.import_uploads(tmp_path / "ds2", [only_kohya]).saved == ["5_other/b.png"]
+    assert import_uploads(tmp_path / "ds2", [only_kohya]).saved == ["5_other/b.png"]
 
 
 def test_an_upload_that_saves_nothing_leaves_no_empty_dataset(tmp_path):
     folder = tmp_path / "datasets" / "nothing"
-    report = store.import_uploads(folder, [_upload(tmp_path / "up", "notes.pdf", b"%PDF")])
+    report = import_uploads(folder, [_upload(tmp_path / "up", "notes.pdf", b"%PDF")])
     assert report.saved == [] and len(report.rejected) == 1
     assert not folder.exists()
     folder.mkdir()  # an existing dataset stays, even when nothing new was saved into it
-    store.import_uploads(folder, [_upload(tmp_path / "up", "notes.pdf", b"%PDF")])
+    import_uploads(folder, [_upload(tmp_path / "up", "notes.pdf", b"%PDF")])
     assert folder.is_dir()
 
 
 def test_skipped_pictures_are_listed_and_bulk_edits_only_touch_trained_ones(tmp_path):
     folder = tmp_path / "ds"
     up = tmp_path / "up"
-    store.import_uploads(folder, [_upload(up, "a.png", _png(300)), _upload(up, "b.png", _png(300, "blue")),
+    import_uploads(folder, [_upload(up, "a.png", _png(300)), _upload(up, "b.png", _png(300, "blue")),
                                   _upload(up, "tiny.png", _png(40)), _upload(up, "a.txt", b"smile"),
                                   _upload(up, "b.txt", b"smile"), _upload(up, "tiny.txt", b"smile")])
     (folder / "plain").mkdir()
@@ -255,7 +256,7 @@ def test_the_dataset_store_and_the_studio_paths_work_without_gradio():
     import subprocess
     import sys
 
-    code = ("import sys; import lora_studio.dataset_store, lora_studio.studio_paths; "
+    code = ("import sys; import lora_studio.dataset_store, lora_studio.dataset_import, lora_studio.studio_paths; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'gradio'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import LR_MAX, RUN_NAME, SEED_MAX, setting
+from ..config import LR_MAX, RUN_NAME, SEED_MAX
+from ..config_values import setting
 from ..errors import ConfigError, UserError
 
 CATS_DOGS_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip"

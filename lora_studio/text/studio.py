@@ -258,7 +258,7 @@ STUDIO: dict[str, tuple[str, str]] = {
     "ls_no_photo": ("Upload a photo first.", "先に写真をアップロードしてください。"),
     "ls_no_model": ("No lesson model yet: run the lesson first.", "まだレッスンのモデルがありません。先にレッスンを実行してください。"),
 
-    # ---- upload refusals (paths.py, dataset_store.py)
+    # ---- upload refusals (studio_paths.py, dataset_import.py)
     "up_absolute": ("'{name}' is an absolute path; only plain file names can be uploaded",
                     "'{name}' は絶対パスなので保存しませんでした。ファイル名だけのものをアップロードしてください"),
     "up_outside": ("'{name}' points outside the dataset folder ('..'); it was not saved",
