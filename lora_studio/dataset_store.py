@@ -23,9 +23,7 @@ from .data import (
     scan_dataset,
     tag_frequency,
 )
-
-# import_uploads only for the Dataset tab, which calls store.import_uploads until it imports dataset_import itself.
-from .dataset_import import MAX_CAPTION_BYTES, import_uploads  # noqa: F401
+from .dataset_import import MAX_CAPTION_BYTES
 from .errors import DatasetError, StudioError
 from .sample_data import README as SAMPLE_README
 from .studio_paths import inside, links_in, safe_relative

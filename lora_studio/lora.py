@@ -1,4 +1,4 @@
-"""LoRA adapters on the UNet: inject (peft), save them in kohya and diffusers layouts, read their metadata.
+"""LoRA adapters on the UNet: inject (peft), read and write them, convert between peft, kohya and diffusers keys.
 
 One adapter, named "default", lives in the UNet while training. It is saved twice:
 - `outputs/<run>/<run>.safetensors` in kohya's format (what AUTOMATIC1111, ComfyUI and Civitai expect):
@@ -10,17 +10,21 @@ One adapter, named "default", lives in the UNet while training. It is saved twic
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 from .atomic import atomic_dir, atomic_path
 from .config import LoraSettings
 from .errors import ConfigError, UserError
 from .families import Family, kohya_module_name
+
+log = logging.getLogger(__name__)
 
 ADAPTER = "default"
 DIFFUSERS_SUBDIR = "diffusers"
@@ -113,10 +117,43 @@ def adapter_state_dict(unet: torch.nn.Module) -> dict[str, torch.Tensor]:
     return state
 
 
+def load_adapter_state_dict(unet: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """Copy `adapter_state_dict` output back into the UNet's adapter (keeps the params' own dtype)."""
+    params = {key: p for name, p in unet.named_parameters() if (key := _adapter_key(name)) is not None}
+    missing, unexpected = sorted(set(params) - set(state)), sorted(set(state) - set(params))
+    if missing or unexpected:
+        raise UserError("lora.adapter_mismatch", missing=len(missing), missing_example=missing[:1],
+                        unexpected=len(unexpected), unexpected_example=unexpected[:1])
+    with torch.no_grad():
+        for key, param in params.items():
+            value = state[key]
+            if value.shape != param.shape:
+                raise UserError("lora.weight_shape", key=key, shape=tuple(value.shape),
+                                expected=tuple(param.shape))
+            param.copy_(value.to(device=param.device, dtype=param.dtype))
+
+
 # ---------------------------------------------------------------- kohya <-> peft
+
+# Module path segments that contain underscores, re-joined after kohya's "every dot is an underscore".
+_UNDERSCORE_WORDS = (
+    "down_blocks", "up_blocks", "mid_block", "transformer_blocks", "to_q", "to_k", "to_v", "to_out",
+    "proj_in", "proj_out", "time_emb_proj", "conv_shortcut", "conv_in", "conv_out", "conv_norm_out",
+    "time_embedding", "linear_1", "linear_2",
+)
+
 
 def _kohya_name(module: str) -> str:
     return KOHYA_UNET_PREFIX + module.replace(".", "_")
+
+
+def _module_from_kohya(kohya_name: str, by_kohya_name: dict[str, str]) -> str:
+    if kohya_name in by_kohya_name:
+        return by_kohya_name[kohya_name]
+    name = kohya_name[len(KOHYA_UNET_PREFIX):].replace("_", ".")
+    for word in sorted(_UNDERSCORE_WORDS, key=len, reverse=True):
+        name = re.sub(rf"(?<![^.]){re.escape(word.replace('_', '.'))}(?![^.])", word, name)
+    return name
 
 
 def kohya_names(module_names: Iterable[str], family: Family | None = None, layers_per_block: int = 2,
@@ -147,6 +184,63 @@ def to_kohya(state: dict[str, torch.Tensor], alpha: float, names: dict[str, str]
         else:
             raise ValueError(f"not a LoRA weight key: {key}")
     return out
+
+
+def from_kohya(kohya: dict[str, torch.Tensor], module_names: Iterable[str] | None = None,
+               family: Family | None = None, layers_per_block: int = 2,
+               ) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+    """kohya UNet keys -> (peft-style state, alpha per module). A module without `.alpha` gets alpha = rank
+    (scale 1, as kohya does). Text-encoder keys (lora_te_, lora_te1_, lora_te2_) are skipped. `module_names`
+    (the UNet's) makes the name mapping exact (SDXL's original names need them and the family); without them,
+    SD UNet names are rebuilt from known words."""
+    by_kohya_name = {k: m for m, k in kohya_names(module_names or (), family, layers_per_block).items()}
+    state: dict[str, torch.Tensor] = {}
+    alphas: dict[str, float] = {}
+    skipped = 0
+    for key, value in kohya.items():
+        name, _, kind = key.partition(".")
+        if not name.startswith(KOHYA_UNET_PREFIX):
+            skipped += 1
+            continue
+        module = _module_from_kohya(name, by_kohya_name)
+        if kind == "lora_down.weight":
+            state[f"{module}.lora_A.weight"] = value
+        elif kind == "lora_up.weight":
+            state[f"{module}.lora_B.weight"] = value
+        elif kind == "alpha":
+            alphas[module] = float(value.item())
+        else:
+            raise UserError("lora.not_plain", key=key)
+    if skipped:
+        log.info("skipped %d non-UNet (text encoder) keys of the kohya file", skipped)
+    for key, value in state.items():
+        if key.endswith(".lora_A.weight"):
+            alphas.setdefault(key[: -len(".lora_A.weight")], float(value.shape[0]))
+    return state, alphas
+
+
+def read_lora_file(path: str | Path, module_names: Iterable[str] | None = None, family: Family | None = None,
+                   layers_per_block: int = 2) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+    """Read a kohya or diffusers LoRA file as (peft-style UNet state, alpha per module)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError("lora.file_missing", path=path)
+    try:
+        raw = load_file(str(path))
+    except Exception as e:  # safetensors raises its own error types for a file that is not one
+        raise UserError("lora.file_unreadable", path=path, detail=e) from None
+    if any(k.startswith(KOHYA_UNET_PREFIX) for k in raw):
+        return from_kohya(raw, module_names, family, layers_per_block)
+    state = {}
+    for key, value in raw.items():
+        if not key.startswith("unet."):
+            continue
+        key = key.removeprefix("unet.").replace(".lora.down.", ".lora_A.").replace(".lora.up.", ".lora_B.")
+        state[key] = value
+    if not state:
+        raise UserError("lora.no_unet_weights", path=path)
+    alphas = {k[: -len(".lora_A.weight")]: float(v.shape[0]) for k, v in state.items() if k.endswith(".lora_A.weight")}
+    return state, alphas
 
 
 # ---------------------------------------------------------------- saving

@@ -22,10 +22,9 @@ from lora_studio.generate import (
     parse_lora_spec,
     sampler_scheduler,
 )
-from lora_studio.lora import add_lora, save_lora
+from lora_studio.lora import add_lora, read_lora_file, save_lora
 from lora_studio.models import TINY_NOTE, load_pipeline
 from lora_studio.png_info import A1111_SAMPLER_NAMES
-from tests.lora_files import read_lora_file
 
 SETTINGS = LoraSettings(rank=4, alpha=2.0)  # alpha != rank: the scale 0.5 has to survive every path
 

@@ -13,13 +13,15 @@ from lora_studio.errors import UserError
 from lora_studio.lora import (
     adapter_state_dict,
     add_lora,
+    from_kohya,
+    load_adapter_state_dict,
+    read_lora_file,
     read_lora_metadata,
     resolve_targets,
     save_lora,
     to_kohya,
 )
 from lora_studio.models import load_pipeline
-from tests.lora_files import from_kohya, load_adapter_state_dict, read_lora_file
 
 
 @pytest.fixture
@@ -113,7 +115,7 @@ def test_fresh_adapter_changes_nothing_and_attn_preset_adapts_fewer_layers(unet)
     assert not torch.allclose(unet_output(unet), before, atol=1e-3)
 
 
-def test_adapter_state_dict_round_trip(tiny_base_path):
+def test_adapter_state_dict_round_trip_and_mismatch(tiny_base_path):
     settings = LoraSettings(rank=4, alpha=2.0)
     source, target = load_pipeline("tiny").unet, load_pipeline("tiny").unet
     add_lora(source, settings)
@@ -123,6 +125,11 @@ def test_adapter_state_dict_round_trip(tiny_base_path):
     assert "down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q.lora_A.weight" in state
     load_adapter_state_dict(target, state)
     assert torch.equal(unet_output(target), unet_output(source))
+
+    other = load_pipeline("tiny").unet
+    add_lora(other, LoraSettings(rank=8, alpha=2.0))
+    with pytest.raises(UserError, match="rank"):
+        load_adapter_state_dict(other, state)
 
 
 def test_kohya_file_keys_shapes_alpha_and_metadata(unet, tmp_path):
@@ -215,4 +222,4 @@ def test_missing_or_broken_files_name_the_file(tmp_path):
     broken = tmp_path / "broken.safetensors"
     broken.write_bytes(b"not a tensor file")
     with pytest.raises(UserError, match="broken.safetensors"):
-        read_lora_metadata(broken)
+        read_lora_file(broken)

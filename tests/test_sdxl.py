@@ -18,10 +18,9 @@ from safetensors.torch import load_file, save_file
 from lora_studio.config import load_config
 from lora_studio.data import ImageItem, size_conditioning
 from lora_studio.families import SDXL
-from lora_studio.lora import read_lora_metadata, resolve_targets
+from lora_studio.lora import read_lora_file, read_lora_metadata, resolve_targets
 from lora_studio.models import load_pipeline
 from lora_studio.runlog import read_metrics
-from tests.lora_files import read_lora_file
 
 ROOT = Path(__file__).resolve().parent.parent
 

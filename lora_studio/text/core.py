@@ -206,9 +206,25 @@ CORE: dict[str, tuple[str, str]] = {
                               "ベースは Stable Diffusion 1.x/2.x のモデルですか？"),
     "lora.no_adapter": ("the UNet carries no LoRA adapter; call add_lora first",
                         "UNet に LoRA アダプターがありません。先に add_lora を呼んでください"),
+    "lora.adapter_mismatch": ("the saved adapter does not fit this UNet ({missing} missing keys, e.g. {missing_example}; "
+                              "{unexpected} unexpected, e.g. {unexpected_example}); were rank or targets changed since "
+                              "it was saved?",
+                              "保存されたアダプターがこの UNet に合いません（足りないキー {missing} 個、例 "
+                              "{missing_example}。余分なキー {unexpected} 個、例 {unexpected_example}）。保存したあとで "
+                              "rank か targets を変えましたか？"),
+    "lora.weight_shape": ("adapter weight {key} has shape {shape} but the UNet expects {expected}; was lora.rank "
+                          "changed since it was saved?",
+                          "アダプターの重み {key} の形は {shape} ですが、UNet には {expected} が必要です。保存したあとで "
+                          "lora.rank を変えましたか？"),
+    "lora.not_plain": ("kohya key '{key}' is not a plain LoRA weight (LoHa/LoKr/DoRA files are not supported)",
+                       "kohya のキー '{key}' はふつうの LoRA の重みではありません（LoHa/LoKr/DoRA のファイルには"
+                       "対応していません）"),
     "lora.file_missing": ("LoRA file '{path}' does not exist", "LoRA ファイル '{path}' がありません"),
     "lora.file_unreadable": ("LoRA file '{path}' is not a readable .safetensors file: {detail}",
                              "LoRA ファイル '{path}' は読み込める .safetensors ファイルではありません（{detail}）"),
+    "lora.no_unet_weights": ("LoRA file '{path}' holds no UNet LoRA weights (neither kohya nor diffusers keys)",
+                             "LoRA ファイル '{path}' には UNet の LoRA の重みがありません（kohya 形式のキーも diffusers "
+                             "形式のキーもありません）"),
     "lora.bad_save_dtype": ("save_dtype {value!r} is not allowed; choose one of: {allowed}",
                             "save_dtype {value!r} は使えません。次から選んでください: {allowed}"),
     # ---- generate.py: making pictures

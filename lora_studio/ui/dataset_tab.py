@@ -10,6 +10,7 @@ import pandas as pd
 
 from .. import dataset_store as store
 from ..data import IMAGE_EXTENSIONS
+from ..dataset_import import import_uploads
 from ..sample_data import TRIGGER_WORD, make_sample_dataset
 from ..studio_paths import list_datasets, newest_dataset, suggest_name
 from . import tag_panel
@@ -154,7 +155,7 @@ class DatasetActions:
         folder = self.paths.dataset(dataset)
         if not uploads:
             raise StudioError("ds_no_files")
-        report = store.import_uploads(folder, uploads)
+        report = import_uploads(folder, uploads)
         if trigger_word.strip() and report.saved:
             store.add_tag_everywhere(folder, trigger_word, first=True)
         warn_all(report.rejected, lang)
