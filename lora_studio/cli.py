@@ -35,7 +35,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from .compare import CompareOptions, compare, parse_strengths
+    from .compare import CompareOptions, compare, parse_strengths, suggestion_text
     from .scores import TINY_SCORER_NOTE
 
     options = CompareOptions(strengths=parse_strengths(args.strengths), prompts=args.prompt or [], seed=args.seed,
@@ -46,8 +46,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             say("console.rendering_row", args.lang, row=row + 1)
 
     result = compare(args.run_dir, options, on_cell=on_cell)
+    # scores.json keeps the English line; a Japanese console gets the studio's sentence, without its Markdown
+    suggestion = result.suggestion_line if args.lang == "en" else suggestion_text(result.scores, args.lang,
+                                                                                 note=False).replace("**", "")
     say("console.compare_done", args.lang, grid=result.grid, scores=result.out_dir / "scores.json",
-        suggestion=result.suggestion_line)
+        suggestion=suggestion)
     if result.scores.get("meaningless"):
         say("console.note", args.lang, message=TINY_SCORER_NOTE)
     return 0

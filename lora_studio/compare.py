@@ -24,6 +24,7 @@ from .data import load_image, scan_dataset, tag_frequency
 from .errors import UserError
 from .scores import Candidate, load_scorer, prompt_following, prompt_for_clip, resolve_scorer, suggest
 from .scores import likeness as mean_likeness
+from .text import render as render_text
 
 log = logging.getLogger(__name__)
 
@@ -287,3 +288,30 @@ def _json(data: dict) -> str:
     import json
 
     return json.dumps(data, indent=1, ensure_ascii=False)
+
+
+# ---------------------------------------------------------------- what a person reads (the studio and the CLI)
+
+
+def row_label(row: dict, lang: str) -> str:
+    """A row of scores.json as a person names it: 'epoch 2 · step 8 (final)', or the base model."""
+    if row.get("adapter") is None:
+        return render_text("cmp_base_row", lang)
+    label = render_text("cmp_row", lang, epoch=row["epoch"], step=row["step"])
+    return label + (f" ({render_text('cmp_final', lang)})" if row.get("final") else "")
+
+
+def suggestion_text(scores: dict, lang: str, note: bool = True) -> str:
+    """The suggestion of scores.json in `lang` (Markdown), with the tiny scorer's note when `note`."""
+    s = scores.get("suggestion")
+    if not s:
+        return render_text("cmp_no_suggestion", lang)
+    row = scores["rows"][s["row"]]
+    pick = render_text("cmp_pick", lang, row=row_label(row, lang), strength=f"{s['strength']:g}")
+    c = next(c for c in scores["candidates"] if c["row"] == s["row"] and c["strength"] == s["strength"])
+    values = dict(pick=pick, dino=f"{c['likeness']:.3f}", clip_t=f"{c['clip_t']:.3f}",
+                  base=f"{scores['base_clip_t']:.3f}", margin=scores["margin"])
+    text = "★ " + render_text("cmp_suggest" if s["within_margin"] else "cmp_suggest_worn", lang, **values)
+    if note and scores.get("meaningless"):
+        text += f"\n\nℹ️ {render_text('cmp_meaningless', lang)}"
+    return text

@@ -115,3 +115,9 @@ def test_cli_compare_prints_the_suggestion(tiny_run):
     assert out.returncode == 0, out.stderr
     assert "suggested: " in out.stdout and "meaningless" in out.stdout + out.stderr
     assert str(tiny_run / "compare" / "grid.png") in out.stdout
+    out = subprocess.run([sys.executable, "-m", "lora_studio.cli", "--lang", "ja", "compare", str(tiny_run),
+                          "--strengths", "1.0", "--prompt", "mychar, smile"], capture_output=True, text=True, cwd=ROOT,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert f"グリッド: {tiny_run / 'compare' / 'grid.png'}" in out.stdout and "★ おすすめ: エポック" in out.stdout
+    assert "注意: " in out.stdout and "**" not in out.stdout and "suggested" not in out.stdout

@@ -117,7 +117,7 @@ def test_two_browsers_start_training_at_once_one_runs_the_other_is_told(studio, 
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=120)
+        t.join(timeout=600)  # a busy machine answers slowly; a hung start still ends the test
     started = [a for a in answers.values() if isinstance(a, dict)]
     told = [str(a) for a in answers.values() if isinstance(a, AppError)]
     assert len(started) == 1 and len(told) == 1, answers

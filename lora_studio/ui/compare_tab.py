@@ -13,7 +13,16 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from ..compare import CompareOptions, CompareResult, Plan, compare, parse_strengths, plan
+from ..compare import (
+    CompareOptions,
+    CompareResult,
+    Plan,
+    compare,
+    parse_strengths,
+    plan,
+    row_label,
+    suggestion_text,
+)
 from ..epoch_adapters import all_adapters
 from ..errors import UserError
 from ..jobs import FINAL_STATES
@@ -73,13 +82,6 @@ def start(studio: Studio, run: str, options: CompareOptions, on_cell=None) -> Co
 # ---------------------------------------------------------------- what the page shows
 
 
-def row_label(row: dict, lang: str) -> str:
-    if row.get("adapter") is None:
-        return tr(lang, "cmp_base_row")
-    label = tr(lang, "cmp_row", epoch=row["epoch"], step=row["step"])
-    return label + (f" ({tr(lang, 'cmp_final')})" if row.get("final") else "")
-
-
 def caption(row: dict, column: dict, lang: str, cell: dict | None = None, suggested: bool = False) -> str:
     text = row_label(row, lang)
     if row.get("adapter") is not None:  # the base row is the same picture at every strength
@@ -88,21 +90,6 @@ def caption(row: dict, column: dict, lang: str, cell: dict | None = None, sugges
     if cell:  # the scores first: a long caption is cut off at the picture's edge
         text = f"DINO {cell['dino']:.3f} · CLIP-T {cell['clip_t']:.3f} · {text}"
     return ("★ " + text) if suggested else text
-
-
-def suggestion_text(scores: dict, lang: str) -> str:
-    s = scores.get("suggestion")
-    if not s:
-        return tr(lang, "cmp_no_suggestion")
-    row = scores["rows"][s["row"]]
-    pick = tr(lang, "cmp_pick", row=row_label(row, lang), strength=f"{s['strength']:g}")
-    c = next(c for c in scores["candidates"] if c["row"] == s["row"] and c["strength"] == s["strength"])
-    values = dict(pick=pick, dino=f"{c['likeness']:.3f}", clip_t=f"{c['clip_t']:.3f}",
-                  base=f"{scores['base_clip_t']:.3f}", margin=scores["margin"])
-    text = "★ " + tr(lang, "cmp_suggest" if s["within_margin"] else "cmp_suggest_worn", **values)
-    if scores.get("meaningless"):
-        text += f"\n\nℹ️ {tr(lang, 'cmp_meaningless')}"
-    return text
 
 
 def score_table(scores: dict, lang: str) -> pd.DataFrame:
