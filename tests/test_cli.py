@@ -3,7 +3,6 @@ name, and a run that fails (out of memory, an unwritable status) says what to do
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -11,7 +10,13 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from trainer_runs import assert_checkpoints_complete, config, subprocess_env
+from trainer_runs import (
+    STATUS_UNWRITABLE_SITECUSTOMIZE,
+    assert_checkpoints_complete,
+    config,
+    subprocess_env,
+    train_in_a_process,
+)
 
 from lora_studio.config import save_config
 from lora_studio.runlog import read_status
@@ -164,14 +169,7 @@ if "lora_studio.train" in sys.orig_argv:
 
 @pytest.mark.slow
 def test_cli_out_of_memory_names_the_settings_keeps_a_checkpoint_and_shows_no_traceback(dataset, tmp_path):
-    (tmp_path / "site").mkdir()
-    (tmp_path / "site" / "sitecustomize.py").write_text(OOM_SITECUSTOMIZE)
-    run, config_path = tmp_path / "run", tmp_path / "config.yaml"
-    save_config(config(dataset, run, "train.max_train_steps=4"), config_path)
-    env = subprocess_env(tmp_path)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path / "site"), env.get("PYTHONPATH")]))
-    out = subprocess.run([sys.executable, "-m", "lora_studio.cli", "train", str(config_path)], capture_output=True,
-                         text=True, env=env, timeout=600)
+    out, run = train_in_a_process(dataset, tmp_path, 4, OOM_SITECUSTOMIZE)
     log = out.stdout + out.stderr
     assert out.returncode == 2, log[-3000:]  # as for a bad config, although accelerate's launcher says 1
     assert "error: the GPU ran out of memory at step 2" in log, log[-3000:]
@@ -182,27 +180,9 @@ def test_cli_out_of_memory_names_the_settings_keeps_a_checkpoint_and_shows_no_tr
     assert read_status(run)["state"] == "failed"
 
 
-STATUS_UNWRITABLE_SITECUSTOMIZE = '''
-import errno, os
-import lora_studio.runlog as runlog
-
-def refuse(path, text):  # status.json cannot be written: the disk is full
-    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-
-runlog.write_text_atomic = refuse
-'''
-
-
 @pytest.mark.slow
 def test_cli_exits_2_with_the_message_when_status_json_cannot_be_written(dataset, tmp_path):
-    (tmp_path / "site").mkdir()
-    (tmp_path / "site" / "sitecustomize.py").write_text(STATUS_UNWRITABLE_SITECUSTOMIZE)
-    run, config_path = tmp_path / "run", tmp_path / "config.yaml"
-    save_config(config(dataset, run, "train.max_train_steps=2"), config_path)
-    env = subprocess_env(tmp_path)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path / "site"), env.get("PYTHONPATH")]))
-    out = subprocess.run([sys.executable, "-m", "lora_studio.cli", "train", str(config_path)], capture_output=True,
-                         text=True, env=env, timeout=600)
+    out, run = train_in_a_process(dataset, tmp_path, 2, STATUS_UNWRITABLE_SITECUSTOMIZE)
     log = out.stdout + out.stderr
     assert out.returncode == 2, log[-3000:]
     assert f"error: could not write the run status '{run / 'status.json'}': the disk is full" in log, log[-3000:]

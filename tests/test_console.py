@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 
 import pytest
-from trainer_runs import config, subprocess_env
+from trainer_runs import STATUS_UNWRITABLE_SITECUSTOMIZE, train_in_a_process
 
 from lora_studio.cli import main
-from lora_studio.config import save_config
 from lora_studio.console import LANG_ENV, console_language, setup_logging
 from lora_studio.errors import UserError
 from lora_studio.text import Text
@@ -92,18 +89,7 @@ def test_the_trainer_process_speaks_the_language_of_the_command(tmp_path):
     """A message from inside the trainer (here: its status file cannot be written) comes in Japanese too."""
     from lora_studio.sample_data import make_sample_dataset
 
-    (tmp_path / "site").mkdir()
-    (tmp_path / "site" / "sitecustomize.py").write_text(
-        "import errno, os\nimport lora_studio.runlog as runlog\n"
-        "def refuse(path, text):\n    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))\n"
-        "runlog.write_text_atomic = refuse\n")
     dataset = make_sample_dataset(tmp_path / "dataset", count=4, size=64)
-    run, config_path = tmp_path / "run", tmp_path / "config.yaml"
-    save_config(config(dataset, run, "train.max_train_steps=2"), config_path)
-    env = subprocess_env(tmp_path)
-    env.pop(LANG_ENV, None)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path / "site"), env.get("PYTHONPATH")]))
-    out = subprocess.run([sys.executable, "-m", "lora_studio.cli", "--lang", "ja", "train", str(config_path)],
-                         capture_output=True, text=True, env=env, timeout=600)
+    out, run = train_in_a_process(dataset, tmp_path, 2, STATUS_UNWRITABLE_SITECUSTOMIZE, ("--lang", "ja"))
     assert out.returncode == 2, out.stderr[-3000:]
     assert f"エラー: 実行の状態ファイル '{run / 'status.json'}' を書き込めませんでした" in out.stderr, out.stderr[-3000:]

@@ -4,6 +4,8 @@ process, and checks on what a run leaves on disk."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -56,3 +58,33 @@ def assert_checkpoints_complete(run_dir: Path) -> list[str]:
 def assert_no_leftovers(run_dir: Path) -> None:
     leftovers = [p for p in run_dir.rglob(".*") if p.name.endswith((".tmp", ".partial", ".old"))]
     assert leftovers == [], leftovers
+
+
+# status.json cannot be written: the disk is full
+STATUS_UNWRITABLE_SITECUSTOMIZE = """
+import errno, os
+import lora_studio.runlog as runlog
+
+def refuse(path, text):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+runlog.write_text_atomic = refuse
+"""
+
+
+def train_in_a_process(dataset: Path, tmp_path: Path, steps: int, sitecustomize: str = "",
+                       cli_options: tuple[str, ...] = ()) -> tuple[subprocess.CompletedProcess, Path]:
+    """`lora-studio [cli_options] train` on a tiny run in a fresh process, with `sitecustomize` (a fault injected
+    from outside: production code has no test hooks) imported first; returns the process and the run folder."""
+    from lora_studio.config import save_config
+
+    run, config_path = tmp_path / "run", tmp_path / "config.yaml"
+    save_config(config(dataset, run, f"train.max_train_steps={steps}"), config_path)
+    env = subprocess_env(tmp_path)
+    if sitecustomize:
+        (tmp_path / "site").mkdir()
+        (tmp_path / "site" / "sitecustomize.py").write_text(sitecustomize)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path / "site"), env.get("PYTHONPATH")]))
+    out = subprocess.run([sys.executable, "-m", "lora_studio.cli", *cli_options, "train", str(config_path)],
+                         capture_output=True, text=True, env=env, timeout=600)
+    return out, run
