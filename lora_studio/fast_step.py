@@ -47,6 +47,7 @@ from .step_check import (
     restore,
     take_snapshot,
 )
+from .text import Text
 
 log = logging.getLogger("lora_studio.train")
 
@@ -58,24 +59,24 @@ MAX_SHAPES = 16  # batch shapes with their own graph; further shapes run eagerly
 # ---------------------------------------------------------------- eligibility
 
 
-def ineligible_reason(cfg, *, optimizer, world_size: int = 1) -> str | None:
+def ineligible_reason(cfg, *, optimizer, world_size: int = 1) -> Text | None:
     """Why the graph path cannot run this config (None: it can). The device is checked separately."""
     t = cfg.train
     if world_size > 1:
-        return f"{world_size} processes (the graph path is single-process)"
+        return Text("fast.processes", n=world_size)
     if t.gradient_accumulation_steps != 1:
-        return "train.gradient_accumulation_steps > 1"
+        return Text("fast.accumulation")
     if t.mixed_precision == "fp16":
-        return "train.mixed_precision=fp16 (its loss scaler reads the GPU every step; bf16 does not need one)"
+        return Text("fast.fp16")
     if cfg.lora.dropout:
-        return "lora.dropout > 0 (its masks would come from the graph's own random stream)"
+        return Text("fast.dropout")
     inner = getattr(optimizer, "optimizer", optimizer)
     if t.optimizer != "adamw" or not isinstance(inner, torch.optim.AdamW):
-        return f"train.optimizer={t.optimizer} (the graph path needs torch's fused AdamW)"
+        return Text("fast.optimizer", optimizer=t.optimizer)
     if not all(group.get("fused") for group in inner.param_groups):
-        return "the AdamW optimizer is not the fused one"
+        return Text("fast.not_fused")
     if getattr(inner, "grad_scale", None) is not None or getattr(inner, "found_inf", None) is not None:
-        return "the optimizer already carries a gradient scaler"
+        return Text("fast.scaler")
     return None
 
 
@@ -107,7 +108,7 @@ class TrainStep:
         self._told_too_many = False
         self.active, reason = self._decide(optimizer, world_size, runner)
         if not self.active:
-            log.info("training step: eager (%s)", reason)
+            log.info("%s", Text("log.step_eager", reason=reason))
             return
         self.runner = runner or CudaGraphRunner()
         self._lrs = [torch.tensor(float(g["lr"]), dtype=torch.float32, device=self.device)
@@ -134,11 +135,11 @@ class TrainStep:
 
     def _decide(self, optimizer, world_size: int, runner) -> tuple[bool, str]:
         if self.mode not in FAST_STEP_MODES:
-            return False, f"train.fast_step={self.mode!r} is unknown; choose one of {', '.join(FAST_STEP_MODES)}"
+            return False, Text("fast.unknown_mode", mode=self.mode, modes=", ".join(FAST_STEP_MODES))
         if self.mode == "eager":
             return False, "train.fast_step=eager"
         if runner is None and self.device.type != "cuda":
-            return False, "no CUDA GPU"
+            return False, Text("log.no_cuda")
         reason = ineligible_reason(self.cfg, optimizer=optimizer, world_size=world_size)
         return reason is None, reason or ""
 

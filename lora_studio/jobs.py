@@ -22,6 +22,7 @@ from typing import Any
 
 from .atomic import write_text_atomic
 from .config import TrainConfig, load_config, save_config
+from .console import LANG_ENV
 from .epoch_adapters import is_intermediate
 from .errors import UserError
 from .runlog import STOP_FILE, read_metrics, read_status, request_stop
@@ -264,6 +265,9 @@ class Jobs:
         from .launch import trainer_env
 
         env = trainer_env()  # the studio checked this run before launching it (train_api.prepare)
+        # The page rewrites the trainer's command-line advice (run_view) and says its own texts in the page's
+        # language: the trainer logs in English whatever this computer's locale.
+        env[LANG_ENV] = "en"
         with open(run_dir / LOG_FILE, "ab") as log:
             log.write(f"$ {' '.join(command)}\n".encode())
             log.flush()

@@ -16,6 +16,7 @@ import torch
 from .config import TrainConfig
 from .data import ImageItem, plan_epoch
 from .errors import DatasetError
+from .text import Text
 
 
 @dataclass
@@ -30,18 +31,18 @@ class StepPlan:
     epochs: int
     total_steps: int
 
-    def describe(self) -> str:
-        procs = f" / {self.world_size} processes" if self.world_size > 1 else ""
-        accum = f" / accumulation {self.accumulation}" if self.accumulation > 1 else ""
-        return (f"{self.num_images} images with repeats = {self.num_samples} samples / batch {self.batch_size}"
-                f"{procs}{accum} = {self.steps_per_epoch} steps per epoch; " + self._length())
+    def describe(self) -> Text:
+        """The run's arithmetic, said once at the start (a Text: the console renders it in its language)."""
+        procs = Text("log.plan_procs", n=self.world_size) if self.world_size > 1 else ""
+        accum = Text("log.plan_accum", n=self.accumulation) if self.accumulation > 1 else ""
+        return Text("log.plan", images=self.num_images, samples=self.num_samples, batch=self.batch_size, procs=procs,
+                    accum=accum, per_epoch=self.steps_per_epoch, length=self._length())
 
-    def _length(self) -> str:
+    def _length(self) -> Text:
         full = self.steps_per_epoch * self.epochs
         if self.total_steps < full:  # train.max_train_steps cuts the last epoch short
-            return (f"train.max_train_steps ends the run early, at step {self.total_steps} "
-                    f"(in epoch {self.epochs}, which would end at step {full})")
-        return f"{self.epochs} epochs = {self.total_steps} steps"
+            return Text("log.plan_early", total=self.total_steps, epochs=self.epochs, full=full)
+        return Text("log.plan_length", epochs=self.epochs, total=self.total_steps)
 
 
 def plan_steps(cfg: TrainConfig, items: list[ImageItem], world_size: int) -> StepPlan:

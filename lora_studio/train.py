@@ -103,7 +103,8 @@ def train(cfg: TrainConfig) -> TrainResult:
                      ", ".join(earlier_adapters), run_dir / epoch_adapters.EARLIER_DIR)
     accelerator.wait_for_everyone()
     runlog = RunLog(run_dir) if main else None
-    log.info("process %d of %d ready on %s", accelerator.process_index, accelerator.num_processes, accelerator.device)
+    log.info("%s", Text("log.process_ready", index=accelerator.process_index, count=accelerator.num_processes,
+                        device=accelerator.device))
     # Whatever stops the run, status.json says so with the same message the terminal shows (the studio reads it).
     try:
         return _train(cfg, accelerator, run_dir, runlog, stop_signal)
@@ -197,9 +198,9 @@ def _set_up(cfg: TrainConfig, accelerator, run_dir: Path, runlog: RunLog | None,
         runlog.total_steps = plan.total_steps
         runlog.update(state="starting", message=Text("train.loading_base"), world_size=accelerator.num_processes)
     if main:
-        log.info(plan.describe())
+        log.info("%s", plan.describe())
         if tiny_note(cfg.base):
-            log.info("note: %s", tiny_note(cfg.base))
+            log.info("%s", Text("console.note", message=tiny_note(cfg.base)))
     device = accelerator.device
     weight_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(accelerator.mixed_precision, torch.float32)
     base = load_base(cfg, main)
@@ -344,10 +345,10 @@ def _finish(run: _Run, pos: _Position) -> TrainResult:
         message = Text("train.saved", adapter=adapter) if state == "finished" else Text("train.stopped")
         run.runlog.update(state=state, step=pos.step, message=message, adapter=str(adapter))
         samples = sorted((run_dir / "samples").glob("*.png"))
-        log.info("%s: %s%s", state, message, f" (samples in {run_dir / 'samples'})" if samples else "")
+        log.info("%s", Text(f"log.{state}", message=message,
+                            samples=Text("log.samples_in", folder=run_dir / "samples") if samples else ""))
         if state == "finished":
-            log.info("try it: lora-studio generate --base %s --lora %s --prompt \"%s\"", cfg.base, adapter,
-                     cfg.dataset.trigger_word or "1girl")
+            log.info("%s", Text("log.try_it", base=cfg.base, adapter=adapter, prompt=cfg.dataset.trigger_word or "1girl"))
     return TrainResult(adapter, pos.state, pos.step, accelerator.num_processes, accelerator.unwrap_model(run.unet))
 
 

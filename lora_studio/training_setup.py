@@ -84,8 +84,8 @@ def load_base(cfg: TrainConfig, main: bool) -> BaseModel:
     for module in (pipe.unet, pipe.vae, *prompts.text_encoders):
         module.requires_grad_(False)
     if main:
-        log.info("base family: %s (%s%s)", family.label, family.prediction_type,
-                 ", zero terminal SNR" if family.zero_terminal_snr else "")
+        log.info("%s", Text("log.base_family", label=family.label, prediction=family.prediction_type,
+                            ztsnr=Text("log.ztsnr") if family.zero_terminal_snr else ""))
         if cfg.dataset.resolution < family.resolution and not tiny_note(cfg.base):
             presets = Text("train.presets_sdxl" if family.xl else "train.presets_character")
             log.warning("%s", Text("train.resolution_below_native", resolution=cfg.dataset.resolution,
@@ -123,8 +123,8 @@ def build_caches(cfg: TrainConfig, base: BaseModel, items: list[ImageItem], run_
             place(text_encoder, "cpu")
     place(vae, "cpu")
     if main:
-        log.info("cached %d latents (%d reused from disk); text embeddings %s", len(items), len(items) - encoded,
-                 "cached" if fixed_captions else "encoded each step (tags are shuffled)")
+        log.info("%s", Text("log.cached", n=len(items), reused=len(items) - encoded,
+                            embeddings=Text("log.embeddings_cached" if fixed_captions else "log.embeddings_each_step")))
     return latents, texts
 
 
