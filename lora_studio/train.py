@@ -34,7 +34,7 @@ from .models import tiny_note
 from .runlog import RunLog, clear_stop, stop_requested
 from .samples import sample_due, sample_images
 from .steps import StepPlan, plan_steps, step_generator, step_rng
-from .text import Text
+from .text import Text, render
 from .training_setup import (
     BaseModel,
     add_adapter,
@@ -355,7 +355,8 @@ def _finish(run: _Run, pos: _Position) -> TrainResult:
 def _progress(enabled: bool, total: int, initial: int):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, initial=initial, disable=not enabled, desc="training", unit="step", dynamic_ncols=True)
+    return tqdm(total=total, initial=initial, disable=not enabled, desc=render("log.progress", console_language()),
+                unit="step", dynamic_ncols=True)
 
 
 def _sample(run: _Run, step: int) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from lora_studio.config import TrainConfig, load_dataclass
 from lora_studio.errors import UserError
-from lora_studio.jobs import LOCK_FILE, Jobs, TrainingBusy
+from lora_studio.jobs import LOCK_FILE, LOG_FILE, Jobs, TrainingBusy
 
 # Behaves like train.py as far as the studio can see: status.json, metrics.jsonl, stop.request, SIGTERM.
 FAKE_TRAINER = r'''
@@ -177,6 +177,17 @@ def test_real_short_training_on_the_tiny_base(jobs, sample_dataset, tiny_base_pa
     assert [row["step"] for row in done.metrics][-1] == 2
     assert os.path.getsize(done.adapter) > 0
     assert Path(done.run_dir / "config.yaml").is_file()
+
+
+def test_a_trainer_the_studio_starts_logs_in_english_whatever_the_locale(jobs, monkeypatch):
+    """The page rewrites the trainer's command-line advice ("try it: lora-studio generate ...") into its own
+    language, so the trainer must not have spoken the server's."""
+    monkeypatch.setenv("LORA_STUDIO_LANG", "ja")
+    monkeypatch.setenv("LANG", "ja_JP.UTF-8")
+    jobs.start(_config("a"), command=[sys.executable, "-c", "import os; print('lang=' + os.environ['LORA_STUDIO_LANG'])"])
+    log = jobs.outputs / "a" / LOG_FILE
+    said = _wait_for(lambda: log.is_file() and [line for line in log.read_text().splitlines() if line.startswith("lang=")])
+    assert said == ["lang=en"]
 
 
 def test_a_taken_name_is_numbered_and_a_numbered_name_goes_on_counting(jobs):

@@ -23,7 +23,9 @@ CONSOLE: dict[str, tuple[str, str]] = {
                                        "サンプルデータセットを {folder} に書き出しました（トリガーワード: {trigger}）"),
     "console.sample_drawn": ("drew the sample dataset into {folder}", "サンプルデータセットを {folder} に描きました"),
     # ---- what the trainer logs (train.py, training_setup.py, steps.py, fast_step.py)
-    "log.process_ready": ("process {index} of {count} ready on {device}", "プロセス {count} 個中 {index} 番が {device} で準備できました"),
+    "log.process_ready": ("process {index} of {count} ready on {device}",
+                          "プロセス {index}（全 {count} 個）が {device} で準備できました"),
+    "log.progress": ("training", "学習中"),
     "log.plan": ("{images} images with repeats = {samples} samples / batch {batch}{procs}{accum} = {per_epoch} steps per "
                  "epoch; {length}",
                  "画像 {images} 枚（繰り返し込み {samples} サンプル）/ バッチ {batch}{procs}{accum} = 1 エポック {per_epoch} "
