@@ -54,7 +54,8 @@ class Plot(NamedTuple):
 class Tab:
     """What every tab's build() returns, so the app wires all five alike (app.py)."""
 
-    # Draws what the server wrote, in the page's language: on page load, when the tab opens, after a language switch.
+    # Draws what the server wrote, in the page's language: when the tab opens, after a language switch, and on page
+    # load for the tab a page opens on.
     show: Step | None = None
     messages: list = field(default_factory=list)  # lines about past actions, cleared when the language changes
     plots: list[Plot] = field(default_factory=list)

@@ -72,7 +72,7 @@ def _layout(paths: StudioPaths) -> TrainWidgets:
     gr.Markdown(I18N("tr_intro"))
     preset = gr.Dropdown(preset_choices(paths), value=first, label=I18N("tr_preset"), info=I18N("tr_preset_info"),
                          elem_id="tr-preset")
-    form = TrainForm(paths, load_preset(paths, first) if first else TrainConfig())  # datasets: filled on load
+    form = TrainForm(paths, load_preset(paths, first) if first else TrainConfig())  # datasets: filled when the tab opens
     with gr.Row():
         start = gr.Button(I18N("tr_start"), variant="primary", elem_id="tr-start")
         stop = gr.Button(I18N("tr_stop"), variant="stop", elem_id="tr-stop")
@@ -182,7 +182,7 @@ class TrainActions:
 
     @readable_errors
     def on_show(self, lang: str, dataset: str, dataset_trigger_word: str, last_synced: str, *values) -> tuple:
-        """On load and when the tab opens: follow the Dataset tab's dataset (once per change there, so a dataset
+        """When the tab opens or the language changes: follow the Dataset tab's dataset (once per change there, so a dataset
         picked here stays), fresh dataset choices, the arithmetic and the runs table in the page's language."""
         values = list(values)
         if dataset and dataset != last_synced and self._has_pictures(dataset):
@@ -236,7 +236,7 @@ def _wire(w: TrainWidgets, actions: TrainActions, lang: gr.State) -> None:
 
 
 def _show_step(w: TrainWidgets, actions: TrainActions, lang: gr.State, dataset: Tab) -> Step:
-    """What app.py runs on load, when the tab opens and after a language switch: the Dataset tab's dataset and
+    """What app.py runs when the tab opens and after a language switch: the Dataset tab's dataset and
     trigger word come in, the arithmetic, the runs table and (through REDRAW) the watched run are drawn again."""
     follow = [dataset.shared["dataset"], dataset.shared["trigger"]]
     return Step(actions.on_show, [lang, *follow, w.synced, *w.form.components],
