@@ -363,6 +363,15 @@ def test_base_may_be_a_local_folder(tmp_path):
         load_base("./missing-folder")
 
 
+def test_cli_follows_the_command_lines_language_unless_told_otherwise(tmp_path, capsys, monkeypatch):
+    missing = tmp_path / "no-photos"
+    monkeypatch.setenv("LORA_STUDIO_LANG", "ja")  # as `lora-studio --lang ja` or a Japanese locale sets it
+    assert _small_cli_run(missing, tmp_path / "run") == 2
+    assert f"エラー: データセットのフォルダー '{missing}' がありません" in capsys.readouterr().err
+    assert _small_cli_run(missing, tmp_path / "run-en", "language=en") == 2
+    assert f"error: dataset folder '{missing}' does not exist" in capsys.readouterr().err
+
+
 def test_cli_says_what_stopped_it_in_the_lessons_language(tmp_path, capsys):
     missing = tmp_path / "no-photos"
     assert _small_cli_run(missing, tmp_path / "run", "language=ja") == 2

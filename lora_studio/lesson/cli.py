@@ -9,7 +9,7 @@ import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..config import load_config
+from ..config import load_config, read_yaml
 from ..console import console_language, print_error
 from ..errors import ConfigError, UserError
 from ..text import Text, in_language
@@ -137,6 +137,8 @@ def run_lesson_cli(config_path: str, overrides: list[str]) -> int:
     # read_yaml's own message suggests the LoRA quickstart config; point lesson users at the lesson's.
     if not Path(config_path).is_file():
         raise ConfigError("lesson_config.file_missing", path=config_path, configs=LESSON_CONFIGS)
+    if "language" not in read_yaml(config_path) and not any(o.startswith("language=") for o in overrides):
+        overrides = [*overrides, f"language={console_language()}"]  # a file that names none: the command line's
     config = load_config(config_path, overrides, cls=LessonConfig)
     try:
         with _report_speaks_for_the_loggers():
