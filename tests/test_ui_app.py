@@ -49,3 +49,21 @@ def test_a_page_slower_than_gradios_three_second_probe_is_waited_for():
         assert answered.is_set()
     finally:
         server.shutdown()
+
+
+def test_a_proxy_in_the_way_is_named_instead_of_a_traceback(tmp_path, monkeypatch):
+    """gradio asks its own page for its startup events through the environment's proxy: a proxy that is not
+    there gave a page of httpx traceback."""
+    from lora_studio.ui.app import launch_app
+
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{_closed_port()}")
+    port = _closed_port()
+    with pytest.raises(UserError) as caught:
+        launch_app(port=port, root=tmp_path, block=False)
+    assert f"127.0.0.1:{port}" in str(caught.value) and "NO_PROXY" in str(caught.value)
+    assert "プロキシ" in caught.value.render("ja")
+    with socket.socket() as s:  # the studio closed: its port is free again
+        s.bind(("127.0.0.1", port))

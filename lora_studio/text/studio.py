@@ -375,6 +375,17 @@ STUDIO: dict[str, tuple[str, str]] = {
     # ---- launching (app.py)
     "app_bad_auth": ("--auth must look like user:password (both parts non-empty)",
                      "--auth は user:password の形にしてください（どちらも空にはできません）"),
+    "app_unreachable": ("the studio started at {url} but could not reach its own page ({detail}); check that no proxy "
+                        "(HTTP_PROXY without NO_PROXY=127.0.0.1,localhost) or firewall blocks local connections, then "
+                        "start it again",
+                        "スタジオは {url} で起動しましたが、自分のページに届きませんでした（{detail}）。ローカルへの接続を"
+                        "プロキシ（NO_PROXY=127.0.0.1,localhost のない HTTP_PROXY）やファイアウォールが妨げていないか"
+                        "確かめてから、もう一度起動してください"),
+    "app_open_to_others": ("the studio is reachable from other computers ({where}) without --auth user:password; anyone "
+                           "who can reach it can train, generate and upload files",
+                           "スタジオは --auth user:password なしでほかのコンピューターから開けます（{where}）。"
+                           "開ける人はだれでも学習・生成・ファイルのアップロードができます"),
+    "app_share_link": ("share link", "共有リンク"),
     "app_not_answering": ("the studio started at {url} but its page did not answer within {seconds} s; check that "
                           "no proxy (HTTP_PROXY without NO_PROXY=127.0.0.1,localhost) or firewall blocks local "
                           "connections, then start it again",

@@ -17,6 +17,7 @@ import httpx
 from ..errors import UserError
 from ..jobs import Jobs
 from ..studio_paths import StudioPaths
+from ..text import Text
 from . import compare_tab, dataset_tab, generate_tab, lesson_tab, train_tab
 from .common import Studio
 from .i18n import I18N, tr
@@ -181,17 +182,20 @@ def launch_app(host: str = "127.0.0.1", port: int = 7860, share: bool = False, a
     """Start the studio; binds to this computer only unless `host` says otherwise."""
     credentials = parse_auth(auth)
     if (host not in LOCAL_HOSTS or share) and credentials is None:
-        log.warning("warning: the studio is reachable from other computers (%s) without --auth user:password; "
-                    "anyone who can reach it can train, generate and upload files", "share link" if share else host)
+        log.warning("%s", Text("console.warning", message=Text("app_open_to_others",
+                                                               where=Text("app_share_link") if share else host)))
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     demo = build_app(root)
     demo.queue(default_concurrency_limit=2)
     # gradio's own check that the page answers (_frontend) gives up after one 3 s request, which a busy machine
     # misses, and then blames the network ("When localhost is not accessible..."): wait longer here instead.
-    demo.launch(server_name=host, server_port=port, share=share, auth=credentials, prevent_thread_lock=True,
-                show_error=False, _frontend=False, **launch_kwargs(demo))
     try:
+        demo.launch(server_name=host, server_port=port, share=share, auth=credentials, prevent_thread_lock=True,
+                    show_error=False, _frontend=False, **launch_kwargs(demo))
         wait_until_served(demo.local_url)
+    except httpx.HTTPError as e:  # gradio asks its own page for its startup events once: a proxy can stand between
+        demo.close()
+        raise UserError("app_unreachable", url=demo.local_url, detail=e) from None
     except UserError:
         demo.close()
         raise
