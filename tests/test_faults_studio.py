@@ -1,16 +1,12 @@
 """The studio under hostile or heavy use, through its real HTTP API: one training at a time, no way to read or
-write outside datasets/ and outputs/, nothing else served, the login guards every endpoint, pickle bases
-refused, and 20 concurrent generate requests all answered with their own results."""
+write outside datasets/ and outputs/, nothing else served, pickle bases refused, and 20 concurrent generate
+requests all answered with their own results. The login: test_ui_app.py."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import socket
 import threading
-import time
 import zipfile
 from pathlib import Path
 
@@ -21,37 +17,9 @@ pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 from PIL import Image  # noqa: E402
-
-from lora_studio.jobs import LOCK_FILE, Jobs  # noqa: E402
-from lora_studio.ui.app import launch_app  # noqa: E402
+from studio_roots import DATASET, SECRET, end_training, files_outside, make_root, start  # noqa: E402
 
 pytestmark = pytest.mark.slow
-SECRET = "private-tag-xyz"  # in files outside datasets/ and outputs/: must never come back from the studio
-DATASET = "ann-private-set"  # a name that appears nowhere else
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def make_root(root: Path) -> Path:
-    """datasets/mychar (4 tagged pictures) and, beside datasets/ and outputs/, a private folder."""
-    from lora_studio.sample_data import make_sample_dataset
-
-    make_sample_dataset(root / "datasets" / DATASET, count=4, size=96)
-    private = root / "private"
-    (private / "10_more").mkdir(parents=True)
-    Image.new("RGB", (96, 96), (250, 0, 0)).save(private / "secret.png")
-    Image.new("RGB", (96, 96), (0, 250, 0)).save(private / "10_more" / "also-secret.png")
-    (private / "secret.txt").write_text(f"{SECRET}, secret\n")
-    return root
-
-
-def start(root: Path, **kwargs):
-    """The studio exactly as `lora-studio app` runs it (queue, allowed paths, no error details)."""
-    return launch_app(host="127.0.0.1", port=free_port(), root=root, block=False, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -67,33 +35,10 @@ def client(studio):
     return Client(studio[0], verbose=False)
 
 
-def end_training(root: Path) -> None:
-    """Kill whatever training the studio started (its own process group) and wait for the lock to clear."""
-    jobs = Jobs(root / "outputs")
-    lock_path = root / "outputs" / LOCK_FILE
-    deadline = time.monotonic() + 60
-    while lock_path.exists() and time.monotonic() < deadline:
-        pid = int(json.loads(lock_path.read_text() or "{}").get("pid") or 0)
-        if pid > 0:
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        if jobs.read_lock() is None:
-            return
-        time.sleep(0.2)
-    assert jobs.read_lock() is None, "a training is still running"
-
-
 @pytest.fixture
 def no_training_left(studio):
     yield
     end_training(studio[1])
-
-
-def files_outside(root: Path) -> set[Path]:
-    return {p for p in root.rglob("*") if not p.is_relative_to(root / "datasets")
-            and not p.is_relative_to(root / "outputs")}
 
 
 # ---------------------------------------------------------------- one training at a time
@@ -432,45 +377,3 @@ def test_twenty_concurrent_generate_requests_are_all_answered_with_their_own_res
         files.add(Path(gallery[0]["image"]).name)
     assert len(files) == 20
     assert len(list((root / "outputs" / "generated").glob("*.png"))) >= 20
-
-
-# ---------------------------------------------------------------- login
-
-
-@pytest.fixture(scope="module")
-def auth_studio(tmp_path_factory, tiny_base_path):
-    root = make_root(tmp_path_factory.mktemp("auth"))
-    demo = start(root, auth="ann:secret")
-    yield demo.local_url, root
-    demo.close()
-
-
-def test_with_auth_every_endpoint_needs_the_login(auth_studio):
-    url, root = auth_studio
-    with pytest.raises(Exception, match="(?i)credentials|login"):
-        Client(url, verbose=False)
-    picture = f"gradio_api/file={root / 'datasets' / DATASET / 'mychar_01.png'}"
-    refused = {
-        "GET": ["config", "gradio_api/info", "gradio_api/openapi.json", picture, "gradio_api/queue/status",
-                "gradio_api/call/list_runs/1", "gradio_api/login_check", "monitoring", "gradio_api/run-history/records",
-                "gradio_api/upload_progress?upload_id=1"],
-        "POST": ["gradio_api/call/list_runs", "gradio_api/call/start_training", "gradio_api/call/generate",
-                 "gradio_api/run/list_runs", "gradio_api/api/list_runs", "gradio_api/queue/join", "gradio_api/upload",
-                 "gradio_api/component_server"],
-    }  # gradio leaves /gradio_api/cancel open: it needs the random session and event ids of a running request
-    for method, paths in refused.items():
-        for path in paths:
-            response = httpx.request(method, url + path, json={"data": []}, timeout=30)
-            assert response.status_code in (401, 403), (method, path, response.status_code)
-
-    logged_in = Client(url, auth=("ann", "secret"), verbose=False)
-    assert logged_in.predict(api_name="/list_runs") == []
-    cookies = httpx.post(f"{url}login", data={"username": "ann", "password": "secret"}).cookies
-    assert httpx.get(url + picture, cookies=cookies).status_code == 200
-
-
-def test_with_auth_the_login_page_shows_no_data(auth_studio):
-    url, root = auth_studio
-    for path in ("", "gradio_api/runs", "openapi.json", "manifest.json", "gradio_api/token", "gradio_api/user"):
-        page = httpx.get(url + path, timeout=30).text  # public: the login page and what it needs
-        assert DATASET not in page and str(root) not in page, path
