@@ -214,14 +214,18 @@ def _wire(w: TrainWidgets, actions: TrainActions, lang: gr.State) -> None:
     form, private = w.form, dict(api_visibility="private")
     form_inputs = [lang, *form.components]
     arithmetic_outputs = [form.arithmetic, form.base_note]
+    # Every recount runs in one line, in the order the edits came: each reads the form as it was when triggered,
+    # so two recounts side by side (leaving the base path for the learning rate: a blur, then an input) could
+    # finish out of order and leave the older count on the page.
+    in_order = dict(concurrency_id="tr-arithmetic", concurrency_limit=1)
     w.preset.input(actions.fill_from_preset, [w.preset, lang, form.dataset, form.trigger],
                    [*form.components, form.dataset], **private).then(
-        actions.update_arithmetic, form_inputs, arithmetic_outputs, **private)
+        actions.update_arithmetic, form_inputs, arithmetic_outputs, **in_order, **private)
     # .input, not .change: only a person's edit recomputes, not each of the preset's 60 values landing.
     watch = [form.dataset, form.length_kind, form.length, form.base_kind, form.base_path, *form.main.values()]
     # always_last: typing "owner/model" fires on each key; the count must end on the final value, not "o".
     recompute = dict(fn=actions.update_arithmetic, inputs=form_inputs, outputs=arithmetic_outputs,
-                     show_progress="hidden", trigger_mode="always_last", **private)
+                     show_progress="hidden", trigger_mode="always_last", **in_order, **private)
     for widget in watch:
         widget.input(**recompute)
     form.base_path.blur(**recompute)  # a pasted or autofilled path
