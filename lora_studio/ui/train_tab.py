@@ -228,7 +228,10 @@ def _wire(w: TrainWidgets, actions: TrainActions, lang: gr.State) -> None:
                      show_progress="hidden", trigger_mode="always_last", **in_order, **private)
     for widget in watch:
         widget.input(**recompute)
-    form.base_path.blur(**recompute)  # a pasted or autofilled path
+    # Leaving a box recounts once more, from the value it settled on: a pasted or autofilled path, and a number
+    # whose input event, on a busy machine, could be read before its new value.
+    for widget in [form.base_path, form.length, *form.main.values()]:
+        widget.blur(**recompute)
     form.dataset.input(actions.dataset_trigger, [form.dataset], [form.trigger], **private)
     w.start.click(actions.start, form_inputs, [w.runs, w.message, form.name], **private)
     w.stop.click(actions.stop, [lang], [w.message], **private)
