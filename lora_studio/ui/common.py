@@ -36,9 +36,12 @@ class Step:
     fn: Callable
     inputs: list
     outputs: list
+    # A line of events that run one at a time in the order they came (e.g. everything that writes one output).
+    in_line: str | None = None
 
     def event(self) -> dict[str, Any]:
-        return dict(fn=self.fn, inputs=self.inputs, outputs=self.outputs, api_visibility="private")
+        line = dict(concurrency_id=self.in_line, concurrency_limit=1) if self.in_line else {}
+        return dict(fn=self.fn, inputs=self.inputs, outputs=self.outputs, api_visibility="private", **line)
 
 
 class Plot(NamedTuple):

@@ -38,6 +38,7 @@ from .train_form import (
 )
 
 POLL_S = 2.0
+RECOUNT_LINE = "tr-arithmetic"  # the events that write the step count, run one at a time in the order they came
 REDRAW = "redraw"  # a signature no run has: the next poll draws the page, also "no training yet"
 DEFAULT_PRESET = "quickstart"
 
@@ -217,7 +218,7 @@ def _wire(w: TrainWidgets, actions: TrainActions, lang: gr.State) -> None:
     # Every recount runs in one line, in the order the edits came: each reads the form as it was when triggered,
     # so two recounts side by side (leaving the base path for the learning rate: a blur, then an input) could
     # finish out of order and leave the older count on the page.
-    in_order = dict(concurrency_id="tr-arithmetic", concurrency_limit=1)
+    in_order = dict(concurrency_id=RECOUNT_LINE, concurrency_limit=1)
     w.preset.input(actions.fill_from_preset, [w.preset, lang, form.dataset, form.trigger],
                    [*form.components, form.dataset], **private).then(
         actions.update_arithmetic, form_inputs, arithmetic_outputs, **in_order, **private)
@@ -247,7 +248,8 @@ def _show_step(w: TrainWidgets, actions: TrainActions, lang: gr.State, dataset: 
     trigger word come in, the arithmetic, the runs table and (through REDRAW) the watched run are drawn again."""
     follow = [dataset.shared["dataset"], dataset.shared["trigger"]]
     return Step(actions.on_show, [lang, *follow, w.synced, *w.form.components],
-                [w.form.dataset, w.form.trigger, w.form.arithmetic, w.form.base_note, w.synced, w.table, w.signature])
+                [w.form.dataset, w.form.trigger, w.form.arithmetic, w.form.base_note, w.synced, w.table, w.signature],
+                in_line=RECOUNT_LINE)  # it counts too: a show still running must not land after a newer edit's count
 
 
 def build(studio: Studio, dataset: Tab) -> Tab:
